@@ -1,0 +1,51 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every setting comes from the environment; README's configuration table lists them all. */
+export const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  ENSEMBLE_DATA_DIR: z.string().default('./data'),
+  /** When set, rooms are stored in MongoDB instead of the embedded SQLite file. */
+  MONGODB_URI: z.string().url().optional(),
+  MONGODB_DB: z.string().default('ensemble'),
+  /** HMAC secret for room tokens; generated and kept in the data directory when absent. */
+  ENSEMBLE_TOKEN_SECRET: z.string().min(32, 'ENSEMBLE_TOKEN_SECRET must be at least 32 characters').optional(),
+  ENSEMBLE_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
+  /** Largest websocket frame accepted on /sync; bigger frames close the socket with 1009. */
+  ENSEMBLE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Group commit: updates are written within this many ms of arrival. */
+  ENSEMBLE_FLUSH_MS: z.coerce.number().int().min(1).max(1000).default(50),
+  /** Compact a room's log into a snapshot once it holds this many updates. */
+  ENSEMBLE_COMPACT_EVERY: z.coerce.number().int().min(10).default(500),
+  /** Room creations + joins allowed per address per minute. */
+  ENSEMBLE_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(30),
+  ENSEMBLE_MODELS_DIR: z.string().default(path.join(REPO_ROOT, 'models')),
+  ENSEMBLE_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** Start without loading models (the AI collaborator is then unavailable). */
+  ENSEMBLE_DISABLE_AI: bool.default(false),
+  ENSEMBLE_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),
+  ENSEMBLE_MAX_QUEUE: z.coerce.number().int().min(1).default(256),
+  /** Directory with the built web client; served at / when it exists. */
+  ENSEMBLE_CLIENT_DIR: z.string().default(path.join(REPO_ROOT, 'client/dist')),
+  /** Comma-separated words the classroom moderation filter drops generations for. */
+  ENSEMBLE_BLOCKLIST: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}

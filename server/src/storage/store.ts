@@ -1,0 +1,138 @@
+import type { Role, RoomKind, RoomSettings } from '@ensemble/shared';
+
+/**
+ * Everything Ensemble keeps durably, behind one interface. Implementations: SQLite (embedded
+ * default) and MongoDB. Both pass the same conformance suite (test/storage/store.conformance.ts).
+ * Binary values are Uint8Array; times are ISO-8601 strings.
+ */
+export interface Store {
+  readonly kind: 'sqlite' | 'mongodb';
+  init(): Promise<void>;
+  close(): Promise<void>;
+
+  // ---- rooms, members, join codes ----
+  createRoom(room: RoomRecord): Promise<void>;
+  getRoom(roomId: string): Promise<RoomRecord | null>;
+  /** Rooms by id, in no particular order; unknown ids are skipped. */
+  getRooms(roomIds: string[]): Promise<RoomRecord[]>;
+  updateRoomSettings(roomId: string, settings: RoomSettings): Promise<void>;
+  createJoinCode(code: JoinCodeRecord): Promise<void>;
+  /** Join codes are unique across rooms. */
+  findJoinCode(code: string): Promise<JoinCodeRecord | null>;
+  addMember(member: MemberRecord): Promise<void>;
+  getMember(roomId: string, memberId: string): Promise<MemberRecord | null>;
+  listMembers(roomId: string): Promise<MemberRecord[]>;
+
+  // ---- document: append-only update log + snapshot ----
+  /** Appends updates to the room's log in order, atomically as one batch; returns the last seq. */
+  appendUpdates(roomId: string, updates: Uint8Array[]): Promise<number>;
+  /** Snapshot (if any) plus every logged update with seq > snapshot.throughSeq, in seq order. */
+  loadDocument(roomId: string): Promise<StoredDocument>;
+  /**
+   * Stores a snapshot covering the log up to and including `throughSeq`, then drops those log
+   * entries. Crash-safe in either order: loadDocument ignores entries at or below the snapshot's seq.
+   */
+  writeSnapshot(roomId: string, snapshot: Uint8Array, throughSeq: number): Promise<void>;
+
+  // ---- named versions ----
+  saveVersion(version: VersionRecord): Promise<void>;
+  /** Newest first, without snapshots. */
+  listVersions(roomId: string): Promise<Omit<VersionRecord, 'snapshot'>[]>;
+  getVersion(roomId: string, versionId: string): Promise<VersionRecord | null>;
+
+  // ---- AI proposals and feedback ----
+  /** Insert or replace by (roomId, id). */
+  saveProposal(proposal: ProposalRecord): Promise<void>;
+  getProposal(roomId: string, proposalId: string): Promise<ProposalRecord | null>;
+  /** Newest first, at most `limit`. */
+  listProposals(roomId: string, limit: number): Promise<ProposalRecord[]>;
+  addFeedback(feedback: FeedbackRecord): Promise<void>;
+  /** Oldest first; all members when memberId is omitted. */
+  listFeedback(roomId: string, memberId?: string): Promise<FeedbackRecord[]>;
+
+  // ---- images ----
+  putImage(image: ImageRecord): Promise<void>;
+  getImage(roomId: string, imageId: string): Promise<ImageRecord | null>;
+}
+
+export interface RoomRecord {
+  id: string;
+  name: string;
+  kind: RoomKind;
+  /** The room's default join code (grants editor, or viewer on request). */
+  joinCode: string;
+  ownerId: string;
+  createdAt: string;
+  settings: RoomSettings;
+}
+
+export interface JoinCodeRecord {
+  code: string;
+  roomId: string;
+  /** Highest role the code grants. */
+  role: 'editor' | 'viewer';
+  createdAt: string;
+}
+
+export interface MemberRecord {
+  roomId: string;
+  id: string;
+  displayName: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface StoredDocument {
+  snapshot: Uint8Array | null;
+  /** Seq the snapshot covers (0 when there is none). */
+  snapshotSeq: number;
+  updates: Array<{ seq: number; data: Uint8Array }>;
+}
+
+export interface VersionRecord {
+  roomId: string;
+  id: string;
+  name: string;
+  createdAt: string;
+  createdBy: string;
+  /** Y.encodeStateAsUpdate of the document when saved. */
+  snapshot: Uint8Array;
+}
+
+export interface ProposalRecord {
+  roomId: string;
+  id: string;
+  kind: 'text' | 'image';
+  requestedBy: string;
+  mode: string;
+  instruction?: string;
+  panelId?: string;
+  model: string;
+  createdAt: string;
+  status: string;
+  /** Final text of each alternative (text) or image id (image). */
+  alternatives: string[];
+  acceptedAlternative?: number;
+  acceptedBy?: string;
+}
+
+export type FeedbackAction = 'vote-up' | 'vote-down' | 'accept' | 'reject' | 'dismiss' | 'shown';
+export interface FeedbackRecord {
+  roomId: string;
+  memberId: string;
+  proposalId: string;
+  alternative: number;
+  action: FeedbackAction;
+  /** The alternative's text (or the suggestion's text), so preferences can be learned from it. */
+  text: string;
+  at: string;
+}
+
+export interface ImageRecord {
+  roomId: string;
+  id: string;
+  mime: string;
+  data: Uint8Array;
+  createdAt: string;
+  proposalId?: string;
+}

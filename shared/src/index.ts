@@ -1,0 +1,4 @@
+export * from './document';
+export * from './rooms';
+export * from './collab';
+export * from './sync';

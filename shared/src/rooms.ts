@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+export const ROOM_KINDS = ['writers-room', 'classroom', 'storyboard'] as const;
+export const RoomKind = z.enum(ROOM_KINDS);
+export type RoomKind = z.infer<typeof RoomKind>;
+
+export const ROLES = ['owner', 'editor', 'viewer'] as const;
+export const Role = z.enum(ROLES);
+export type Role = z.infer<typeof Role>;
+
+/** Room ids and member ids are URL-safe random strings (nanoid-style alphabet). */
+export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'room id must be 8-64 characters of A-Z a-z 0-9 _ -');
+export const JoinCode = z.string().regex(/^[A-Z0-9]{6,12}$/, 'join code must be 6-12 capital letters or digits');
+
+export const AiMode = z.enum(['off', 'limited', 'on']);
+export type AiMode = z.infer<typeof AiMode>;
+
+export const RoomSettings = z.object({
+  aiMode: AiMode,
+  /** Max AI requests per member when aiMode is 'limited'. */
+  aiUsesPerMember: z.number().int().min(0).max(10_000),
+  autoMode: z.boolean(),
+  /** Seconds the authors must pause before auto mode offers a continuation. */
+  autoPauseSec: z.number().int().min(2).max(600),
+  /** Moderation filter on generated text (always on for classrooms). */
+  moderation: z.boolean(),
+});
+export type RoomSettings = z.infer<typeof RoomSettings>;
+
+export function defaultRoomSettings(kind: RoomKind): RoomSettings {
+  return {
+    aiMode: 'on',
+    aiUsesPerMember: 20,
+    autoMode: false,
+    autoPauseSec: 8,
+    moderation: kind === 'classroom',
+  };
+}
+
+export const Room = z.object({
+  id: RoomId,
+  name: z.string(),
+  kind: RoomKind,
+  /** Join code granting `editor` (or `viewer` on request). */
+  joinCode: JoinCode,
+  createdAt: z.string(),
+  settings: RoomSettings,
+});
+export type Room = z.infer<typeof Room>;
+
+export const Member = z.object({
+  id: z.string(),
+  displayName: z.string(),
+  role: Role,
+});
+export type Member = z.infer<typeof Member>;
+
+// ---- REST bodies (validated by the server, reused by the client) ----
+
+export const CreateRoomBody = z.object({
+  name: z.string().trim().min(1, 'name is required').max(120, 'name is at most 120 characters'),
+  kind: RoomKind,
+  displayName: z.string().trim().min(1).max(60).optional(),
+});
+export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
+
+export const JoinRoomBody = z.object({
+  joinCode: z.string().trim().toUpperCase().pipe(JoinCode),
+  displayName: z.string().trim().min(1, 'displayName is required').max(60, 'displayName is at most 60 characters'),
+  role: z.enum(['editor', 'viewer']).optional(),
+});
+export type JoinRoomBody = z.infer<typeof JoinRoomBody>;
+
+/** Owners can mint extra join codes, e.g. one that grants only `viewer`. */
+export const CreateJoinCodeBody = z.object({ role: z.enum(['editor', 'viewer']) });
+export type CreateJoinCodeBody = z.infer<typeof CreateJoinCodeBody>;
+
+export const UpdateRoomSettingsBody = RoomSettings.partial();
+export type UpdateRoomSettingsBody = z.infer<typeof UpdateRoomSettingsBody>;
+
+export const SaveVersionBody = z.object({ name: z.string().trim().min(1).max(120) });
+export type SaveVersionBody = z.infer<typeof SaveVersionBody>;
+
+export interface RoomResponse {
+  room: Room;
+  member: Member;
+  token: string;
+}
+export interface VersionInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+  createdBy: string;
+}
+
+/** Claims carried by a room token (a signed JWT, HS256). */
+export interface TokenClaims {
+  roomId: string;
+  memberId: string;
+  displayName: string;
+  role: Role;
+}
+
+/** Error body of every failed REST call. */
+export interface ApiError {
+  error: { code: string; message: string; issues?: Array<{ path: string; message: string }> };
+}

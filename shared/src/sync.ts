@@ -1,0 +1,24 @@
+/**
+ * y-websocket endpoint: `ws://HOST:PORT/sync/<roomId>?token=<token>`, so a stock
+ * `new WebsocketProvider(`ws://HOST:PORT${SYNC_PATH}`, roomId, doc, { params: { token } })` works.
+ */
+export const SYNC_PATH = '/sync';
+
+/** WebSocket close codes the sync endpoint uses (4000-4999 are free for applications). */
+export const CLOSE_CODES = {
+  /** Frame could not be decoded as a y-websocket message. */
+  malformedMessage: 4400,
+  /** Token missing, forged or expired (refused after upgrade when the HTTP status could not be sent). */
+  unauthorized: 4401,
+  /** Token valid but for another room. (A viewer's writes are not applied and are answered with a
+   * y-protocols auth "permission denied" message, without closing: viewers still get updates and awareness.) */
+  forbidden: 4403,
+  /** Room does not exist. */
+  roomNotFound: 4404,
+  /** Frame larger than ENSEMBLE_MAX_MESSAGE_BYTES. */
+  messageTooBig: 1009,
+  /** The server is shutting down. */
+  goingAway: 1001,
+  /** Document could not be loaded from storage. */
+  loadFailed: 4500,
+} as const;
