@@ -24,10 +24,17 @@ export const ProposalRequest = z.object({
 });
 export type ProposalRequest = z.infer<typeof ProposalRequest>;
 
+/**
+ * Most alternatives one proposal can hold: a request asks for 1–4, and `proposal:regenerate`
+ * appends more (earlier ones are kept), so indices run 0..MAX_ALTERNATIVES-1.
+ */
+export const MAX_ALTERNATIVES = 12;
+const AlternativeIndex = z.number().int().min(0).max(MAX_ALTERNATIVES - 1);
+
 const ProposalRef = z.object({ proposalId: z.string().min(1).max(64) });
-export const VoteRequest = ProposalRef.extend({ alternative: z.number().int().min(0).max(3), value: z.union([z.literal(1), z.literal(-1), z.literal(0)]) });
-export const AcceptRequest = ProposalRef.extend({ alternative: z.number().int().min(0).max(3) });
-export const RejectRequest = ProposalRef.extend({ alternative: z.number().int().min(0).max(3).optional() });
+export const VoteRequest = ProposalRef.extend({ alternative: AlternativeIndex, value: z.union([z.literal(1), z.literal(-1), z.literal(0)]) });
+export const AcceptRequest = ProposalRef.extend({ alternative: AlternativeIndex });
+export const RejectRequest = ProposalRef.extend({ alternative: AlternativeIndex.optional() });
 export const StopRequest = ProposalRef;
 export const RegenerateRequest = ProposalRef.extend({ alternatives: z.number().int().min(1).max(4).optional() });
 export const ImageRequest = z.object({
@@ -36,8 +43,17 @@ export const ImageRequest = z.object({
   prompt: z.string().trim().min(1).max(300).optional(),
   count: z.number().int().min(1).max(4),
 });
-export const NextRequest = z.object({ anchor: EncodedAnchor.optional() });
+export const NextRequest = z.object({
+  anchor: EncodedAnchor.optional(),
+  /**
+   * Tokens of other rooms the user holds (e.g. kept by the client from earlier joins). Each one
+   * proves read access to that room, whose text is then searched for related passages. Tokens
+   * that fail verification are ignored. Without them only the room's own text is searched.
+   */
+  libraryTokens: z.array(z.string().min(1).max(4096)).max(10).optional(),
+});
 export const DismissRequest = z.object({ suggestionId: z.string().min(1).max(64) });
+export const ListRequest = z.object({}).strict();
 
 export type VoteRequest = z.infer<typeof VoteRequest>;
 export type AcceptRequest = z.infer<typeof AcceptRequest>;
@@ -47,6 +63,7 @@ export type RegenerateRequest = z.infer<typeof RegenerateRequest>;
 export type ImageRequest = z.infer<typeof ImageRequest>;
 export type NextRequest = z.infer<typeof NextRequest>;
 export type DismissRequest = z.infer<typeof DismissRequest>;
+export type ListRequest = z.infer<typeof ListRequest>;
 
 export const ERROR_CODES = [
   'invalid_payload',
@@ -75,7 +92,13 @@ export interface ProposalInfo {
   instruction?: string;
   /** Panel the image proposal is for. */
   panelId?: string;
+  /** Total alternatives so far (grows on regenerate). */
   alternatives: number;
+  /**
+   * Index of the first alternative this `proposal:started` announces: 0 for a new proposal, the
+   * previous count after `proposal:regenerate` (the earlier alternatives are kept).
+   */
+  firstAlternative?: number;
   model: string;
   createdAt: string;
   status: ProposalStatus;
@@ -144,6 +167,11 @@ export interface ServerToClientEvents {
   'image:proposed': (e: { proposalId: string; panelId: string; images: ImageAlternative[] }) => void;
   'image:accepted': (e: { proposalId: string; panelId: string; imageId: string; acceptedBy: string }) => void;
   'settings:changed': (settings: import('./rooms').RoomSettings) => void;
+  /**
+   * A request that came without an acknowledgement callback failed: the error is sent here instead
+   * (requests with a callback always get their error in the ack).
+   */
+  'collab:error': (e: { event: string; code: ErrorCode; message: string }) => void;
 }
 
 export interface ClientToServerEvents {
@@ -157,6 +185,70 @@ export interface ClientToServerEvents {
   'image:accept': (req: AcceptRequest, ack: (res: Ack) => void) => void;
   'recommend:next': (req: NextRequest, ack: (res: Ack<{ suggestions: Suggestion[] }>) => void) => void;
   'recommend:dismiss': (req: DismissRequest, ack: (res: Ack) => void) => void;
+  /** Live proposals of the room (for members who join mid-stream). */
+  'proposal:list': (req: ListRequest, ack: (res: Ack<{ proposals: ProposalSnapshot[] }>) => void) => void;
+}
+
+/** Text proposals that are still live in memory (late joiners call `proposal:list`). */
+export interface ProposalSnapshot {
+  proposal: ProposalInfo;
+  /** Text so far of each alternative, and whether it finished. */
+  alternatives: Array<{ alternative: number; text: string; done: boolean; finishReason?: ProposalDone['finishReason']; reason?: string }>;
+  tallies: VoteTally[];
+  /** Order for the asking member (personalised), when every alternative is done. */
+  order?: number[];
+}
+
+/** The AI agent's identity in awareness and in the document's `authors` map. */
+export const AGENT_MEMBER_ID = 'ensemble-agent';
+export const AGENT_DISPLAY_NAME = 'Ensemble AI';
+export const AGENT_COLOR = '#8b5cf6';
+
+/** Images proposed for panels are served here (add `?token=` for an <img>, or send a Bearer header). */
+export function imageUrl(roomId: string, imageId: string): string {
+  return `/api/rooms/${encodeURIComponent(roomId)}/images/${encodeURIComponent(imageId)}`;
+}
+
+/** `GET /api/rooms/:id/provenance` (token of that room required). */
+export interface ProvenanceReport {
+  roomId: string;
+  /** Characters of the story still in the document, per author (humans and the agent). */
+  authors: Array<{
+    memberId: string;
+    displayName: string;
+    kind: 'human' | 'agent' | 'unknown';
+    clientIds: number[];
+    chars: number;
+  }>;
+  totalChars: number;
+  ai: {
+    /** Visible characters carrying the AI mark. */
+    markedChars: number;
+    /** Visible AI-marked characters per member who accepted them. */
+    acceptedBy: Array<{ memberId: string; displayName: string; chars: number; proposals: number }>;
+    /** Per accepted proposal still (partly) in the document or edited away. */
+    proposals: Array<{
+      proposalId: string;
+      model: string;
+      acceptedBy: string;
+      /** Agent-written characters with the mark, still present. */
+      agentChars: number;
+      /** Human-written characters inside the AI-marked run (typed into AI text). */
+      humanCharsInside: number;
+    }>;
+    /**
+     * AI text later edited by humans: characters humans typed inside AI-marked runs, agent-written
+     * characters since deleted, and agent-written characters whose AI mark was removed.
+     */
+    edited: {
+      humanCharsInside: number;
+      agentCharsDeleted: number;
+      agentCharsUnmarked: number;
+      byMember: Array<{ memberId: string; displayName: string; charsInside: number }>;
+    };
+  };
+  /** AI requests per member, from the stored proposals. */
+  requests: Array<{ memberId: string; displayName: string; text: number; image: number; accepted: number }>;
 }
 
 /** The agent's presence, published in the room's Yjs awareness under the `user` field. */
