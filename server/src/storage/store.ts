@@ -11,13 +11,20 @@ export interface Store {
   close(): Promise<void>;
 
   // ---- rooms, members, join codes ----
+  /**
+   * Also registers `room.joinCode` as an 'editor' join code, atomically with the room. Throws
+   * StoreError (code 'conflict') when the room id or the join code is taken.
+   */
   createRoom(room: RoomRecord): Promise<void>;
   getRoom(roomId: string): Promise<RoomRecord | null>;
   /** Rooms by id, in no particular order; unknown ids are skipped. */
   getRooms(roomIds: string[]): Promise<RoomRecord[]>;
   updateRoomSettings(roomId: string, settings: RoomSettings): Promise<void>;
+  /**
+   * Join codes are unique across rooms: a code already in use throws StoreError ('conflict'),
+   * except re-registering the identical (code, roomId, role), which is a no-op.
+   */
   createJoinCode(code: JoinCodeRecord): Promise<void>;
-  /** Join codes are unique across rooms. */
   findJoinCode(code: string): Promise<JoinCodeRecord | null>;
   addMember(member: MemberRecord): Promise<void>;
   getMember(roomId: string, memberId: string): Promise<MemberRecord | null>;

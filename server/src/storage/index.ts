@@ -1,0 +1,17 @@
+import type { Config } from '../config';
+import type { Store } from './store';
+import { SqliteStore } from './sqlite-store';
+
+export type * from './store';
+export { SqliteStore, SQLITE_FILE_NAME } from './sqlite-store';
+export { StoreError, type StoreErrorCode } from './store-error';
+export { withRetry, type RetryOptions } from './retry';
+
+/**
+ * The store the configuration asks for: MongoDB when MONGODB_URI is set, else the embedded SQLite
+ * file in ENSEMBLE_DATA_DIR. Not initialized yet: call `init()`.
+ */
+export function createStore(config: Pick<Config, 'ENSEMBLE_DATA_DIR' | 'MONGODB_URI' | 'MONGODB_DB'>): Store {
+  if (config.MONGODB_URI) throw new Error('MongoStore is not available yet');
+  return new SqliteStore({ dataDir: config.ENSEMBLE_DATA_DIR });
+}
