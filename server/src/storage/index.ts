@@ -1,9 +1,11 @@
 import type { Config } from '../config';
 import type { Store } from './store';
+import { MongoStore } from './mongo-store';
 import { SqliteStore } from './sqlite-store';
 
 export type * from './store';
 export { SqliteStore, SQLITE_FILE_NAME } from './sqlite-store';
+export { MongoStore, type MongoStoreOptions } from './mongo-store';
 export { StoreError, type StoreErrorCode } from './store-error';
 export { withRetry, type RetryOptions } from './retry';
 
@@ -12,6 +14,6 @@ export { withRetry, type RetryOptions } from './retry';
  * file in ENSEMBLE_DATA_DIR. Not initialized yet: call `init()`.
  */
 export function createStore(config: Pick<Config, 'ENSEMBLE_DATA_DIR' | 'MONGODB_URI' | 'MONGODB_DB'>): Store {
-  if (config.MONGODB_URI) throw new Error('MongoStore is not available yet');
+  if (config.MONGODB_URI) return new MongoStore({ uri: config.MONGODB_URI, dbName: config.MONGODB_DB });
   return new SqliteStore({ dataDir: config.ENSEMBLE_DATA_DIR });
 }
