@@ -1,0 +1,17 @@
+import type { ErrorCode } from '@ensemble/shared';
+
+/** An error answered to the client as `{ ok: false, error: { code, message } }`. */
+export class AgentError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AgentError';
+  }
+}
+
+export function toErrorBody(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof AgentError) return { code: err.code, message: err.message };
+  return { code: 'internal', message: 'internal error' };
+}

@@ -1,0 +1,11 @@
+export { createAgentExtension, AgentExtension, type AgentOptions } from './extension';
+export { RoomAgent, type Actor, type AgentLimits } from './room-agent';
+export { ProposalService, DEFAULT_GENERATION, type GenerationParams } from './proposal-service';
+export { PromptBuilder, type PromptParts, type PromptOptions } from './prompt';
+export { Moderation, ModeratedStream, DEFAULT_BLOCKLIST } from './moderation';
+export { RateLimiter } from './rate-limit';
+export { AgentPresence } from './presence';
+export { AgentWriter, AGENT_ORIGIN } from './writer';
+export { decodeAnchor, encodeAnchor, resolveAnchor, insertAiText, linearizeStory, endOfStoryAnchor, type ResolvedAnchor } from './anchor';
+export { AgentError } from './errors';
+export type { EngineLike, GenerateRequest, GenerationStreamLike, GenerationChunk, GenerationResult } from './engine';

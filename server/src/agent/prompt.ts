@@ -1,0 +1,82 @@
+import type * as Y from 'yjs';
+import { bibleOf, BIBLE_KEYS, type ProposalMode } from '@ensemble/shared';
+import { linearizeStory, type ResolvedAnchor } from './anchor';
+
+export interface PromptParts {
+  /** What the model sees. */
+  prompt: string;
+  /** Story text just before the anchor (for recommendations and logs). */
+  before: string;
+  /** Story text just after the anchor. */
+  after: string;
+  /** For rewrite: the selected text being rewritten. */
+  selection: string;
+}
+
+export interface PromptOptions {
+  /** Most characters of the whole prompt (the small built-in model has a short context). */
+  maxChars: number;
+  /** Characters of story after the anchor kept as context (not sent to a causal model for continue). */
+  afterChars: number;
+}
+
+const MODE_LINES: Record<ProposalMode, string> = {
+  continue: 'Continue the story from where it stops.',
+  rewrite: 'Rewrite the selected passage.',
+  describe: 'Describe the scene in vivid detail.',
+  brainstorm: 'Suggest ideas for what could happen next.',
+};
+
+function clip(s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length <= max ? t : t.slice(0, max - 1).trimEnd() + '…';
+}
+
+/**
+ * Builds the model's context: a short header (story bible, mode, instruction) followed by the
+ * story text before the anchor, cut from the left at a word boundary so that the whole prompt
+ * fits `maxChars`. The header goes first and is bounded (≤ 40% of the budget) so that the story
+ * text — what a small causal model actually continues — always ends the prompt.
+ */
+export class PromptBuilder {
+  constructor(private readonly options: PromptOptions = { maxChars: 900, afterChars: 200 }) {}
+
+  build(doc: Y.Doc, anchor: ResolvedAnchor, mode: ProposalMode, instruction?: string, end?: ResolvedAnchor | null): PromptParts {
+    const { text, offset } = linearizeStory(doc, anchor);
+    const at = offset ?? text.length;
+    let endAt = at;
+    if (end) {
+      const e = linearizeStory(doc, end).offset;
+      if (e !== null && e > at) endAt = e;
+    }
+    const before = text.slice(0, at);
+    const selection = text.slice(at, endAt);
+    const after = text.slice(endAt, endAt + this.options.afterChars);
+    return { prompt: this.compose(doc, before, selection, mode, instruction), before, after, selection };
+  }
+
+  compose(doc: Y.Doc | null, before: string, selection: string, mode: ProposalMode, instruction?: string): string {
+    const bible = doc ? bibleOf(doc) : null;
+    const headerBudget = Math.floor(this.options.maxChars * 0.4);
+    const header: string[] = [];
+    for (const key of BIBLE_KEYS) {
+      const v = bible?.get(key);
+      if (typeof v === 'string' && v.trim()) header.push(`${key[0]!.toUpperCase()}${key.slice(1)}: ${clip(v, 160)}`);
+    }
+    header.push(MODE_LINES[mode]);
+    if (instruction) header.push(`Instruction: ${clip(instruction, 200)}`);
+    if (mode === 'rewrite' && selection.trim()) header.push(`Selected: ${clip(selection, 200)}`);
+    let head = header.join('\n');
+    if (head.length > headerBudget) head = head.slice(head.length - headerBudget);
+    const room = Math.max(0, this.options.maxChars - head.length - 2);
+    let story = before.length > room ? before.slice(before.length - room) : before;
+    if (story.length < before.length) {
+      const sp = story.search(/\s/);
+      if (sp > 0 && sp < 40) story = story.slice(sp + 1);
+    }
+    let body = story;
+    if (mode === 'describe' && !/\s$/.test(body) && body) body += ' ';
+    if (mode === 'brainstorm') body = `${story}\n\nIdeas:\n-`;
+    return `${head}\n\n${body}`.replace(/^\n+/, '');
+  }
+}

@@ -1,0 +1,130 @@
+import type { ProposalDone } from '@ensemble/shared';
+import { inferenceErrorCode, type EngineLike, type GenerateRequest } from './engine';
+import { AgentError } from './errors';
+import { ModeratedStream, type Moderation } from './moderation';
+
+export interface GenerationParams {
+  model?: string;
+  maxTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  repetitionPenalty: number;
+  deadlineMs: number;
+  stop: string[];
+}
+
+export const DEFAULT_GENERATION: GenerationParams = {
+  maxTokens: 48,
+  temperature: 0.9,
+  topK: 50,
+  topP: 0.95,
+  repetitionPenalty: 1.15,
+  deadlineMs: 60_000,
+  stop: ['\n\n'],
+};
+
+export interface AlternativeCallbacks {
+  /** A released piece of text (already moderated), in order. */
+  onDelta(text: string): void;
+  onDone(done: Omit<ProposalDone, 'proposalId' | 'alternative'>): void;
+  onFailed(err: AgentError): void;
+}
+
+/**
+ * Streams one alternative of a continuation through the inference engine: releases text through
+ * the moderation filter (when the room has it on), maps the engine's outcome onto the protocol
+ * (`aborted` → 'stopped', `deadline` → 'length' with what was produced), and turns engine errors
+ * into protocol codes (busy → 'busy', others → 'internal').
+ */
+export class ProposalService {
+  constructor(
+    private readonly engine: EngineLike,
+    private readonly params: GenerationParams = DEFAULT_GENERATION,
+  ) {}
+
+  async run(prompt: string, roomId: string, seed: number, signal: AbortSignal, moderation: Moderation | null, cb: AlternativeCallbacks): Promise<void> {
+    const req: GenerateRequest = {
+      prompt,
+      roomId,
+      maxTokens: this.params.maxTokens,
+      temperature: this.params.temperature,
+      topK: this.params.topK,
+      topP: this.params.topP,
+      repetitionPenalty: this.params.repetitionPenalty,
+      seed,
+      stop: this.params.stop,
+      signal,
+      deadlineMs: this.params.deadlineMs,
+    };
+    if (this.params.model) req.model = this.params.model;
+    const filter = new ModeratedStream(moderation);
+    let stream;
+    try {
+      stream = this.engine.generate(req);
+    } catch (err) {
+      cb.onFailed(mapError(err));
+      return;
+    }
+    // The stream's result promise may reject too; never leave it unhandled.
+    stream.result.catch(() => undefined);
+    try {
+      for await (const chunk of stream) {
+        if (!chunk.text) continue;
+        const out = filter.push(chunk.text);
+        if ('blocked' in out) {
+          stream.abort();
+          cb.onDone({ text: '', finishReason: 'filtered', reason: out.blocked });
+          return;
+        }
+        if (out.release) cb.onDelta(out.release);
+      }
+      const result = await stream.result;
+      const rest = filter.finish();
+      if ('blocked' in rest) {
+        cb.onDone({ text: '', finishReason: 'filtered', reason: rest.blocked });
+        return;
+      }
+      if (rest.release) cb.onDelta(rest.release);
+      const finishReason: ProposalDone['finishReason'] = result.finishReason === 'aborted' ? 'stopped' : result.finishReason === 'deadline' ? 'length' : result.finishReason;
+      cb.onDone({ text: filter.fullText, finishReason });
+    } catch (err) {
+      const code = inferenceErrorCode(err);
+      if (code === 'aborted' || signal.aborted) {
+        const rest = filter.finish();
+        if ('blocked' in rest) cb.onDone({ text: '', finishReason: 'filtered', reason: rest.blocked });
+        else {
+          if (rest.release) cb.onDelta(rest.release);
+          cb.onDone({ text: filter.fullText, finishReason: 'stopped' });
+        }
+        return;
+      }
+      if (code === 'deadline') {
+        const rest = filter.finish();
+        if ('blocked' in rest) cb.onDone({ text: '', finishReason: 'filtered', reason: rest.blocked });
+        else {
+          if (rest.release) cb.onDelta(rest.release);
+          cb.onDone({ text: filter.fullText, finishReason: 'length' });
+        }
+        return;
+      }
+      cb.onFailed(mapError(err));
+    }
+  }
+}
+
+export function mapError(err: unknown): AgentError {
+  if (err instanceof AgentError) return err;
+  const code = inferenceErrorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case 'busy':
+      return new AgentError('busy', 'the model is busy; try again in a moment');
+    case 'unknown_model':
+      return new AgentError('internal', `model unavailable: ${message}`);
+    case 'empty_prompt':
+      return new AgentError('invalid_payload', 'nothing to continue from');
+    default:
+      return new AgentError('internal', 'generation failed');
+  }
+}

@@ -1,0 +1,2 @@
+export { computeProvenance } from './provenance';
+export { provenanceRoute } from './route';
