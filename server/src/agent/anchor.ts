@@ -52,6 +52,8 @@ function rootOf(type: Y.AbstractType<unknown>): { root: Y.AbstractType<unknown>;
  * `anchor_deleted` (the character or text it refers to, or a block containing it, was deleted).
  */
 export function resolveAnchor(doc: Y.Doc, rpos: Y.RelativePosition): ResolvedAnchor {
+  // Define the root type first: on a doc that only received updates it is still a placeholder.
+  const story = storyOf(doc);
   for (const id of [rpos.item, rpos.type]) {
     if (!id) continue;
     const del = isDeletedStruct(doc, id);
@@ -65,7 +67,7 @@ export function resolveAnchor(doc: Y.Doc, rpos: Y.RelativePosition): ResolvedAnc
   if (!abs) throw new AgentError('anchor_deleted', 'the text at the anchor was deleted; place the cursor again and retry');
   const { root, deleted } = rootOf(abs.type as Y.AbstractType<unknown>);
   if (deleted) throw new AgentError('anchor_deleted', 'the paragraph at the anchor was deleted; place the cursor again and retry');
-  if (root !== (storyOf(doc) as unknown)) throw new AgentError('invalid_payload', 'the anchor is not inside the story');
+  if (root !== (story as unknown)) throw new AgentError('invalid_payload', 'the anchor is not inside the story');
   return { type: abs.type as Y.AbstractType<unknown>, index: abs.index };
 }
 
