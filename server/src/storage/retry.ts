@@ -1,3 +1,5 @@
+import { StoreError } from './store-error';
+
 export interface RetryOptions {
   /** Total tries, including the first (default 5). */
   attempts?: number;
@@ -5,7 +7,10 @@ export interface RetryOptions {
   baseMs?: number;
   /** Upper bound for a single delay (default 5 s). */
   maxMs?: number;
-  /** Return false to stop retrying (e.g. for conflicts that a retry cannot fix). */
+  /**
+   * Return false to stop retrying. Default: retry anything except StoreErrors that a retry cannot
+   * fix (conflict, invalid, not_found, closed).
+   */
   shouldRetry?: (error: unknown, attempt: number) => boolean;
   /** Called before each retry, e.g. to log it. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
@@ -24,11 +29,16 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
     try {
       return await fn(attempt);
     } catch (error) {
-      if (attempt >= attempts || (options.shouldRetry && !options.shouldRetry(error, attempt))) throw error;
+      const shouldRetry = options.shouldRetry ?? isTransient;
+      if (attempt >= attempts || !shouldRetry(error, attempt)) throw error;
       const exponential = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
       const delayMs = Math.round(exponential * (0.75 + Math.random() * 0.5));
       options.onRetry?.(error, attempt, delayMs);
       await new Promise((resolve) => setTimeout(resolve, delayMs));
     }
   }
+}
+
+function isTransient(error: unknown): boolean {
+  return !(error instanceof StoreError) || error.code === 'backend';
 }
