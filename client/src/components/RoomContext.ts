@@ -1,0 +1,38 @@
+import { createContext, useContext } from 'react';
+import type { Editor } from '@tiptap/core';
+import type { ProposalMode, Room } from '@ensemble/shared';
+import type { RoomConnection } from '../collab/connection';
+import type { ProposalAction, ProposalsState } from '../lib/proposals';
+import type { Session } from '../lib/session';
+
+export interface AskOptions {
+  mode: ProposalMode;
+  instruction?: string;
+  alternatives: number;
+}
+
+export interface RoomContextValue {
+  session: Session;
+  room: Room;
+  conn: RoomConnection;
+  canEdit: boolean;
+  isOwner: boolean;
+  proposals: ProposalsState;
+  dispatch: (action: ProposalAction) => void;
+  notify: (text: string, tone?: 'error' | 'info') => void;
+  editor: Editor | null;
+  /** Asks the agent from the current cursor. Resolves to the proposal id, or null after notifying. */
+  ask: (options: AskOptions) => Promise<string | null>;
+  /** Member id → display name (authors map, presence, the proposal requester). */
+  nameOf: (memberId: string) => string;
+  /** What Ctrl/Cmd+Enter does (the AI panel sets it to "ask with the current settings"). */
+  shortcut: { current: () => void };
+}
+
+export const RoomContext = createContext<RoomContextValue | null>(null);
+
+export function useRoom(): RoomContextValue {
+  const ctx = useContext(RoomContext);
+  if (!ctx) throw new Error('useRoom outside a room');
+  return ctx;
+}

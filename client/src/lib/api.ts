@@ -1,0 +1,198 @@
+import type {
+  ApiError,
+  CreateRoomBody,
+  JoinRoomBody,
+  Room,
+  RoomResponse,
+  RoomSettings,
+  UpdateRoomSettingsBody,
+  VersionInfo,
+} from '@ensemble/shared';
+
+/** A failed REST call, with a message meant for the person using the app. */
+export class ApiRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'ApiRequestError';
+  }
+}
+
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Turns an HTTP status and the server's error body into words. */
+export function describeHttpError(status: number, body: unknown): { code: string; message: string } {
+  const err = (body as Partial<ApiError> | null)?.error;
+  const code = typeof err?.code === 'string' ? err.code : `http_${status}`;
+  const serverMessage = typeof err?.message === 'string' ? err.message : '';
+  const issues = Array.isArray(err?.issues) ? err.issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ') : '';
+  switch (status) {
+    case 400:
+      return { code, message: `That was not accepted: ${issues || serverMessage || 'invalid input'}.` };
+    case 401:
+      return { code, message: 'Your session has expired or is not valid. Join the room again.' };
+    case 403:
+      return { code, message: serverMessage ? `Not allowed: ${serverMessage}` : 'You are not allowed to do that in this room.' };
+    case 404:
+      return { code, message: serverMessage ? `Not found: ${serverMessage}` : 'That room or item does not exist (check the join code).' };
+    case 409:
+      return { code, message: serverMessage || 'That conflicts with a change someone else just made. Try again.' };
+    case 429:
+      return { code, message: 'Too many requests — you are being rate limited. Wait a moment and try again.' };
+    default:
+      if (status >= 500) return { code, message: `The server had a problem (${status}). ${serverMessage}`.trim() };
+      return { code, message: serverMessage || `Request failed (${status}).` };
+  }
+}
+
+export const UNREACHABLE_MESSAGE = 'The server cannot be reached. Check your connection; we keep trying.';
+
+export interface ProvenanceAuthor {
+  memberId: string;
+  displayName: string;
+  kind: 'human' | 'agent';
+  /** Characters this author wrote that are still in the document. */
+  chars: number;
+  /** AI characters accepted by this member (humans) . */
+  aiAcceptedChars?: number;
+  /** AI characters later edited by this member. */
+  aiEditedChars?: number;
+  /** AI requests this member made. */
+  aiRequests?: number;
+}
+
+export interface ProvenanceReport {
+  totalChars: number;
+  authors: ProvenanceAuthor[];
+}
+
+function num(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * Normalises the provenance report. The server's exact shape is owned by the agent engineer; this
+ * accepts `{ authors: [...] }` or `{ members: [...] }` with common field spellings.
+ */
+export function normaliseProvenance(raw: unknown): ProvenanceReport {
+  const body = (raw ?? {}) as Record<string, unknown>;
+  const inner = (body.provenance ?? body) as Record<string, unknown>;
+  const list = (Array.isArray(inner.authors) ? inner.authors : Array.isArray(inner.members) ? inner.members : []) as Array<Record<string, unknown>>;
+  const authors: ProvenanceAuthor[] = list.map((a) => {
+    const author: ProvenanceAuthor = {
+      memberId: String(a.memberId ?? a.id ?? ''),
+      displayName: String(a.displayName ?? a.name ?? a.memberId ?? 'unknown'),
+      kind: a.kind === 'agent' ? 'agent' : 'human',
+      chars: num(a.chars) ?? num(a.characters) ?? num(a.charsInDocument) ?? num(a.written) ?? 0,
+    };
+    const accepted = num(a.aiAcceptedChars) ?? num(a.aiCharsAccepted) ?? num(a.acceptedAiChars) ?? num(a.aiAccepted);
+    const edited = num(a.aiEditedChars) ?? num(a.aiCharsEdited) ?? num(a.editedAiChars) ?? num(a.aiEdited);
+    const requests = num(a.aiRequests) ?? num(a.requests);
+    if (accepted !== undefined) author.aiAcceptedChars = accepted;
+    if (edited !== undefined) author.aiEditedChars = edited;
+    if (requests !== undefined) author.aiRequests = requests;
+    return author;
+  });
+  const totalChars = num(inner.totalChars) ?? authors.reduce((sum, a) => sum + a.chars, 0);
+  return { totalChars, authors };
+}
+
+/** Thin typed client for the rooms REST API. */
+export class ApiClient {
+  constructor(
+    private readonly base = '',
+    private readonly fetchImpl: FetchLike = (input, init) => fetch(input, init),
+  ) {}
+
+  async request<T>(method: string, path: string, options: { token?: string | undefined; body?: unknown } = {}): Promise<T> {
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (options.token) headers.Authorization = `Bearer ${options.token}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.base}${path}`, {
+        method,
+        headers,
+        ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+      });
+    } catch {
+      throw new ApiRequestError(UNREACHABLE_MESSAGE, 0, 'unreachable');
+    }
+    const text = await res.text();
+    let parsed: unknown = null;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = null;
+      }
+    }
+    if (!res.ok) {
+      const { code, message } = describeHttpError(res.status, parsed);
+      throw new ApiRequestError(message, res.status, code);
+    }
+    return parsed as T;
+  }
+
+  createRoom(body: CreateRoomBody): Promise<RoomResponse> {
+    return this.request('POST', '/api/rooms', { body });
+  }
+
+  joinRoom(body: JoinRoomBody): Promise<RoomResponse> {
+    return this.request('POST', '/api/rooms/join', { body });
+  }
+
+  async getRoom(roomId: string, token: string): Promise<Room> {
+    const res = await this.request<{ room: Room } | Room>('GET', `/api/rooms/${encodeURIComponent(roomId)}`, { token });
+    return 'room' in res ? res.room : res;
+  }
+
+  async updateSettings(roomId: string, token: string, body: UpdateRoomSettingsBody): Promise<RoomSettings | undefined> {
+    const res = await this.request<{ settings?: RoomSettings; room?: Room } | null>('PATCH', `/api/rooms/${encodeURIComponent(roomId)}/settings`, { token, body });
+    return res?.settings ?? res?.room?.settings;
+  }
+
+  async listVersions(roomId: string, token: string): Promise<VersionInfo[]> {
+    const res = await this.request<{ versions: VersionInfo[] } | VersionInfo[]>('GET', `/api/rooms/${encodeURIComponent(roomId)}/versions`, { token });
+    const list = Array.isArray(res) ? res : res.versions;
+    return [...list].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+  }
+
+  async saveVersion(roomId: string, token: string, name: string): Promise<VersionInfo | undefined> {
+    const res = await this.request<{ version?: VersionInfo } | VersionInfo | null>('POST', `/api/rooms/${encodeURIComponent(roomId)}/versions`, { token, body: { name } });
+    if (!res) return undefined;
+    return 'version' in res ? res.version : (res as VersionInfo);
+  }
+
+  async restoreVersion(roomId: string, token: string, versionId: string): Promise<void> {
+    await this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/versions/${encodeURIComponent(versionId)}/restore`, { token, body: {} });
+  }
+
+  async provenance(roomId: string, token: string): Promise<ProvenanceReport> {
+    return normaliseProvenance(await this.request('GET', `/api/rooms/${encodeURIComponent(roomId)}/provenance`, { token }));
+  }
+
+  /** Fetches an image with the token header; returns an object URL the caller must revoke. */
+  async imageObjectUrl(url: string, token: string): Promise<string> {
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.base}${url}`, { headers: { Authorization: `Bearer ${token}` } });
+    } catch {
+      throw new ApiRequestError(UNREACHABLE_MESSAGE, 0, 'unreachable');
+    }
+    if (!res.ok) {
+      const { code, message } = describeHttpError(res.status, null);
+      throw new ApiRequestError(message, res.status, code);
+    }
+    return URL.createObjectURL(await res.blob());
+  }
+}
+
+export function imagePath(roomId: string, imageId: string): string {
+  return `/api/rooms/${encodeURIComponent(roomId)}/images/${encodeURIComponent(imageId)}`;
+}
+
+export const api = new ApiClient();
