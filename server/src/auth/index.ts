@@ -1,0 +1,2 @@
+export { AuthError, JwtTokenService, createTokenService, resolveTokenSecret, type AuthErrorCode } from './tokens';
+export { createRequireToken, claimsOf, bearerToken } from './middleware';

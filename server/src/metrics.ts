@@ -1,0 +1,82 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from './storage/store';
+
+/**
+ * The server's Prometheus metrics, on a registry of its own (several servers can live in one
+ * process, e.g. in tests). Served at GET /metrics; extensions add theirs to `registry`.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly connections: Gauge;
+  readonly roomsLoaded: Gauge;
+  readonly updates: Counter<'source'>;
+  readonly storeLatency: Histogram<'op'>;
+  readonly storeErrors: Counter<'op'>;
+  readonly storeRetries: Counter<'op'>;
+  readonly rejectedMessages: Counter<'reason'>;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ensemble_' });
+    this.connections = new Gauge({ name: 'ensemble_connections', help: 'Open websocket sync connections', registers });
+    this.roomsLoaded = new Gauge({ name: 'ensemble_rooms_loaded', help: 'Room documents loaded in memory', registers });
+    this.updates = new Counter({
+      name: 'ensemble_updates_total',
+      help: 'Document updates applied (rate() gives updates/s)',
+      labelNames: ['source'],
+      registers,
+    });
+    this.storeLatency = new Histogram({
+      name: 'ensemble_store_latency_seconds',
+      help: 'Latency of store operations',
+      labelNames: ['op'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.storeErrors = new Counter({ name: 'ensemble_store_errors_total', help: 'Failed store operations', labelNames: ['op'], registers });
+    this.storeRetries = new Counter({ name: 'ensemble_store_retries_total', help: 'Document writes retried after a store failure', labelNames: ['op'], registers });
+    this.rejectedMessages = new Counter({
+      name: 'ensemble_sync_rejected_messages_total',
+      help: 'Sync messages refused (malformed, too big, viewer writes)',
+      labelNames: ['reason'],
+      registers,
+    });
+  }
+}
+
+/** Wraps every async method of a store so its latency and failures are recorded. */
+export function instrumentStore(store: Store, metrics: Metrics): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof value !== 'function' || typeof prop !== 'string' || prop === 'constructor') return value;
+      const op = prop;
+      return function instrumented(this: unknown, ...args: unknown[]) {
+        const end = metrics.storeLatency.startTimer({ op });
+        let result: unknown;
+        try {
+          result = (value as (...a: unknown[]) => unknown).apply(target, args);
+        } catch (err) {
+          end();
+          metrics.storeErrors.inc({ op });
+          throw err;
+        }
+        if (result instanceof Promise) {
+          return result.then(
+            (v) => {
+              end();
+              return v;
+            },
+            (err: unknown) => {
+              end();
+              metrics.storeErrors.inc({ op });
+              throw err;
+            },
+          );
+        }
+        end();
+        return result;
+      };
+    },
+  });
+}

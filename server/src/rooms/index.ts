@@ -1,0 +1,3 @@
+export { RoomService, toRoom } from './room-service';
+export { roomRoutes } from './routes';
+export { newId, newJoinCode } from './ids';

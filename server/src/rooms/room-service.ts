@@ -1,0 +1,183 @@
+import crypto from 'node:crypto';
+import * as Y from 'yjs';
+import {
+  defaultRoomSettings,
+  type CreateRoomBody,
+  type JoinRoomBody,
+  type Member,
+  type Role,
+  type Room,
+  type RoomResponse,
+  type RoomSettings,
+  type TokenClaims,
+  type UpdateRoomSettingsBody,
+  type VersionInfo,
+} from '@ensemble/shared';
+import type { TokenService } from '../context';
+import { HttpError } from '../http/errors';
+import type { DocumentRegistry } from '../sync/document-registry';
+import type { MemberRecord, RoomRecord, Store, VersionRecord } from '../storage/store';
+import { newId, newJoinCode } from './ids';
+
+const isConflict = (err: unknown) => (err as { code?: unknown })?.code === 'conflict';
+
+/** Rooms, members, join codes and named versions: what the REST routes do, without HTTP. */
+export class RoomService {
+  constructor(
+    private readonly store: Store,
+    private readonly tokens: TokenService,
+    private readonly documents: DocumentRegistry,
+    /** Key for the per-room viewer join code shown to viewers (derived, so it needs no listing). */
+    private readonly codeKey: string,
+  ) {}
+
+  async create(body: CreateRoomBody): Promise<RoomResponse> {
+    const now = new Date().toISOString();
+    const owner: MemberRecord = { roomId: '', id: newId(), displayName: body.displayName ?? 'Owner', role: 'owner', createdAt: now };
+    for (let attempt = 0; ; attempt++) {
+      const record: RoomRecord = {
+        id: newId(),
+        name: body.name,
+        kind: body.kind,
+        joinCode: newJoinCode(),
+        ownerId: owner.id,
+        createdAt: now,
+        settings: defaultRoomSettings(body.kind),
+      };
+      try {
+        await this.store.createRoom(record);
+      } catch (err) {
+        if (isConflict(err) && attempt < 5) continue; // join code (or id) collision
+        throw err;
+      }
+      owner.roomId = record.id;
+      await this.store.addMember(owner);
+      return this.respond(record, owner, record.joinCode);
+    }
+  }
+
+  async join(body: JoinRoomBody): Promise<RoomResponse> {
+    const code = await this.store.findJoinCode(body.joinCode);
+    const record = code ? await this.store.getRoom(code.roomId) : null;
+    if (!code || !record) throw new HttpError(404, 'join_code_not_found', 'no room has this join code');
+    // A viewer-only code grants viewer whatever was asked for.
+    const role: Role = code.role === 'viewer' ? 'viewer' : (body.role ?? 'editor');
+    const member: MemberRecord = { roomId: record.id, id: newId(), displayName: body.displayName, role, createdAt: new Date().toISOString() };
+    await this.store.addMember(member);
+    return this.respond(record, member, role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode);
+  }
+
+  async get(claims: TokenClaims): Promise<{ room: Room; member: Member }> {
+    const record = await this.requireRoom(claims.roomId);
+    const member = await this.store.getMember(record.id, claims.memberId);
+    if (!member) throw new HttpError(403, 'not_a_member', 'this token’s member is not in the room');
+    const joinCode = member.role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode;
+    return { room: toRoom(record, joinCode), member: toMember(member) };
+  }
+
+  async createJoinCode(claims: TokenClaims, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
+    this.requireRole(claims, ['owner'], 'only the owner can create join codes');
+    await this.requireRoom(claims.roomId);
+    for (let attempt = 0; ; attempt++) {
+      const code = newJoinCode();
+      try {
+        await this.store.createJoinCode({ code, roomId: claims.roomId, role, createdAt: new Date().toISOString() });
+        return { joinCode: code, role };
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  async updateSettings(claims: TokenClaims, patch: UpdateRoomSettingsBody): Promise<RoomSettings> {
+    this.requireRole(claims, ['owner'], 'only the owner can change settings');
+    const record = await this.requireRoom(claims.roomId);
+    const settings: RoomSettings = { ...record.settings, ...stripUndefined(patch) };
+    if (record.kind === 'classroom') settings.moderation = true; // always on for classrooms
+    await this.store.updateRoomSettings(record.id, settings);
+    return settings;
+  }
+
+  async saveVersion(claims: TokenClaims, name: string): Promise<VersionInfo> {
+    this.requireRole(claims, ['owner', 'editor'], 'viewers cannot save versions');
+    await this.requireRoom(claims.roomId);
+    const room = await this.documents.acquire(claims.roomId);
+    let snapshot: Uint8Array;
+    try {
+      snapshot = Y.encodeStateAsUpdate(room.doc);
+    } finally {
+      this.documents.release(claims.roomId);
+    }
+    const version: VersionRecord = {
+      roomId: claims.roomId,
+      id: newId(),
+      name,
+      createdAt: new Date().toISOString(),
+      createdBy: claims.memberId,
+      snapshot,
+    };
+    await this.store.saveVersion(version);
+    return toVersionInfo(version);
+  }
+
+  async listVersions(claims: TokenClaims): Promise<VersionInfo[]> {
+    await this.requireRoom(claims.roomId);
+    return (await this.store.listVersions(claims.roomId)).map(toVersionInfo);
+  }
+
+  async restoreVersion(claims: TokenClaims, versionId: string): Promise<VersionInfo> {
+    this.requireRole(claims, ['owner', 'editor'], 'viewers cannot restore versions');
+    const version = await this.store.getVersion(claims.roomId, versionId);
+    if (!version) throw new HttpError(404, 'version_not_found', 'no such version in this room');
+    await this.documents.restore(claims.roomId, version.snapshot);
+    return toVersionInfo(version);
+  }
+
+  private async requireRoom(roomId: string): Promise<RoomRecord> {
+    const record = await this.store.getRoom(roomId);
+    if (!record) throw new HttpError(404, 'room_not_found', 'room not found');
+    return record;
+  }
+
+  private requireRole(claims: TokenClaims, roles: Role[], message: string): void {
+    if (!roles.includes(claims.role)) throw new HttpError(403, 'forbidden', message);
+  }
+
+  /** The room's viewer-only join code, derived from the room id (created on first use). */
+  private async viewerCode(roomId: string): Promise<string> {
+    const digest = crypto.createHmac('sha256', this.codeKey).update(`viewer:${roomId}`).digest();
+    const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+    let code = '';
+    for (let i = 0; i < 10; i++) code += alphabet[digest[i]! % alphabet.length];
+    const existing = await this.store.findJoinCode(code);
+    if (!existing) {
+      try {
+        await this.store.createJoinCode({ code, roomId, role: 'viewer', createdAt: new Date().toISOString() });
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    return code;
+  }
+
+  private async respond(record: RoomRecord, member: MemberRecord, joinCode: string): Promise<RoomResponse> {
+    const token = await this.tokens.sign({ roomId: record.id, memberId: member.id, displayName: member.displayName, role: member.role });
+    return { room: toRoom(record, joinCode), member: toMember(member), token };
+  }
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function toRoom(record: RoomRecord, joinCode = record.joinCode): Room {
+  return { id: record.id, name: record.name, kind: record.kind, joinCode, createdAt: record.createdAt, settings: record.settings };
+}
+
+function toMember(member: MemberRecord): Member {
+  return { id: member.id, displayName: member.displayName, role: member.role };
+}
+
+function toVersionInfo(v: Omit<VersionRecord, 'snapshot'>): VersionInfo {
+  return { id: v.id, name: v.name, createdAt: v.createdAt, createdBy: v.createdBy };
+}

@@ -1,0 +1,79 @@
+import { Router, type RequestHandler } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import { z } from 'zod';
+import { CreateJoinCodeBody, CreateRoomBody, JoinRoomBody, SaveVersionBody, UpdateRoomSettingsBody } from '@ensemble/shared';
+import { claimsOf } from '../auth/middleware';
+import { parseBody, sendError } from '../http/errors';
+import type { RoomService } from './room-service';
+
+const VersionIdParam = z.string().min(1).max(64);
+
+/**
+ * The rooms REST API (mounted at /api):
+ *   POST /rooms                                  create (201, creator is owner; rate-limited)
+ *   POST /rooms/join                             join by code (rate-limited)
+ *   GET  /rooms/:id                              room + member (token)
+ *   POST /rooms/:id/join-codes                   owner: new code, e.g. viewer-only (201)
+ *   PATCH /rooms/:id/settings                    owner: partial settings
+ *   POST /rooms/:id/versions  GET /rooms/:id/versions
+ *   POST /rooms/:id/versions/:versionId/restore  restore as a new state every client receives
+ */
+export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, ratePerMinute: number): Router {
+  const router = Router();
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: ratePerMinute,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    handler: (_req, res) => sendError(res, 429, 'rate_limited', 'too many rooms created or joined from this address; try again in a minute'),
+  });
+
+  router.post('/rooms', limiter, async (req, res) => {
+    const body = parseBody(CreateRoomBody, req.body, res);
+    if (!body) return;
+    res.status(201).json(await rooms.create(body));
+  });
+
+  router.post('/rooms/join', limiter, async (req, res) => {
+    const body = parseBody(JoinRoomBody, req.body, res);
+    if (!body) return;
+    res.json(await rooms.join(body));
+  });
+
+  router.get('/rooms/:id', requireToken, async (_req, res) => {
+    res.json(await rooms.get(claimsOf(res)));
+  });
+
+  router.post('/rooms/:id/join-codes', requireToken, async (req, res) => {
+    const body = parseBody(CreateJoinCodeBody, req.body, res);
+    if (!body) return;
+    res.status(201).json(await rooms.createJoinCode(claimsOf(res), body.role));
+  });
+
+  router.patch('/rooms/:id/settings', requireToken, async (req, res) => {
+    const body = parseBody(UpdateRoomSettingsBody.strict(), req.body, res);
+    if (!body) return;
+    res.json({ settings: await rooms.updateSettings(claimsOf(res), body) });
+  });
+
+  router.post('/rooms/:id/versions', requireToken, async (req, res) => {
+    const body = parseBody(SaveVersionBody, req.body, res);
+    if (!body) return;
+    res.status(201).json({ version: await rooms.saveVersion(claimsOf(res), body.name) });
+  });
+
+  router.get('/rooms/:id/versions', requireToken, async (_req, res) => {
+    res.json({ versions: await rooms.listVersions(claimsOf(res)) });
+  });
+
+  router.post('/rooms/:id/versions/:versionId/restore', requireToken, async (req, res) => {
+    const versionId = VersionIdParam.safeParse(req.params.versionId);
+    if (!versionId.success) {
+      sendError(res, 400, 'invalid_params', 'version id is invalid');
+      return;
+    }
+    res.json({ version: await rooms.restoreVersion(claimsOf(res), versionId.data) });
+  });
+
+  return router;
+}

@@ -1,0 +1,67 @@
+import type { WebSocket } from 'ws';
+import type { TokenClaims } from '@ensemble/shared';
+import type { Peer, RoomDocument } from './room-document';
+
+const OPEN = 1;
+/** Frames a client may send before its room has loaded; more is abuse. */
+const MAX_QUEUED = 1000;
+
+/** One websocket sync connection: a member of one room, with the claims of its token. */
+export class Connection implements Peer {
+  readonly awarenessIds = new Set<number>();
+  room: RoomDocument | null = null;
+  /** Frames received while the room was loading. */
+  private queue: Uint8Array[] = [];
+  closed = false;
+  alive = true;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly roomId: string,
+    readonly claims: TokenClaims,
+    private readonly onMessage: (conn: Connection, message: Uint8Array) => void,
+  ) {}
+
+  get canWrite(): boolean {
+    return this.claims.role !== 'viewer';
+  }
+
+  send(message: Uint8Array): void {
+    if (this.closed || this.socket.readyState !== OPEN) return;
+    this.socket.send(message, (err) => {
+      if (err) this.close(1011, 'send failed');
+    });
+  }
+
+  receive(message: Uint8Array): void {
+    if (this.closed) return;
+    if (this.room === null) {
+      if (this.queue.length >= MAX_QUEUED) this.close(1008, 'too many messages before sync');
+      else this.queue.push(message);
+      return;
+    }
+    this.onMessage(this, message);
+  }
+
+  /** The room is loaded: process what arrived meanwhile. */
+  ready(room: RoomDocument): void {
+    this.room = room;
+    const queued = this.queue;
+    this.queue = [];
+    for (const message of queued) {
+      if (this.closed) break;
+      this.onMessage(this, message);
+    }
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      this.socket.terminate();
+    }
+  }
+}

@@ -1,0 +1,227 @@
+import { EventEmitter } from 'node:events';
+import * as Y from 'yjs';
+import type { Logger } from 'pino';
+import type { DocumentEvents, DocumentRegistry as DocumentRegistryApi } from '../context';
+import type { Metrics } from '../metrics';
+import type { Store } from '../storage/store';
+import { ORIGIN_LOAD, RoomDocument, type Peer } from './room-document';
+import { UpdateLog } from './update-log';
+
+export interface DocumentRegistryOptions {
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+  flushMs: number;
+  compactEvery: number;
+}
+
+/** Raised when a room's stored document cannot be loaded; its clients are closed with 4500. */
+export class DocumentLoadError extends Error {
+  constructor(
+    readonly roomId: string,
+    cause: unknown,
+  ) {
+    super(`document ${roomId} could not be loaded`, { cause });
+    this.name = 'DocumentLoadError';
+  }
+}
+
+/**
+ * Every loaded room document. Loading is single-flight (concurrent claims share one load); a room
+ * is referenced by its websocket connections and by `acquire` pins, and once both reach zero it
+ * is flushed and unloaded. A claim that arrives while the unload flush runs keeps the document.
+ * A failed load creates nothing (so nothing empty can ever be written over stored content).
+ */
+export class DocumentRegistry implements DocumentRegistryApi {
+  private readonly rooms = new Map<string, RoomDocument>();
+  private readonly loading = new Map<string, Promise<RoomDocument>>();
+  private readonly unloads = new Set<Promise<void>>();
+  private readonly events = new EventEmitter();
+  private closing = false;
+
+  constructor(private readonly options: DocumentRegistryOptions) {
+    this.events.setMaxListeners(100);
+  }
+
+  /** Number of loaded documents. */
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  loadedRoomIds(): string[] {
+    return [...this.rooms.keys()];
+  }
+
+  peek(roomId: string): RoomDocument | undefined {
+    const room = this.rooms.get(roomId);
+    return room && !room.destroyed ? room : undefined;
+  }
+
+  async acquire(roomId: string): Promise<RoomDocument> {
+    return this.claim(roomId, (room) => {
+      room.pins++;
+    });
+  }
+
+  release(roomId: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room || room.pins === 0) return;
+    room.pins--;
+    this.maybeUnload(room);
+  }
+
+  /** A websocket connection joins the room (loading it if needed). */
+  async attach(roomId: string, peer: Peer): Promise<RoomDocument> {
+    return this.claim(roomId, (room) => room.addPeer(peer));
+  }
+
+  detach(room: RoomDocument, peer: Peer): void {
+    if (!room.connections.has(peer)) return;
+    room.removePeer(peer);
+    if (room.connectionCount === 0) this.emit('empty', room);
+    this.maybeUnload(room);
+  }
+
+  async restore(roomId: string, state: Uint8Array): Promise<void> {
+    const room = await this.acquire(roomId);
+    try {
+      room.restore(state);
+      await room.log.flush();
+    } finally {
+      this.release(roomId);
+    }
+  }
+
+  on<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void {
+    this.events.on(event, listener);
+  }
+
+  off<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void {
+    this.events.off(event, listener);
+  }
+
+  /** Resolves when no unload is in progress (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.unloads.size > 0) await Promise.allSettled([...this.unloads]);
+  }
+
+  /**
+   * Shutdown: flush every loaded document (a failing store gets a few more tries, not forever)
+   * and unload it. Resolves with the ids of rooms whose pending updates could not be written.
+   */
+  async closeAll(): Promise<string[]> {
+    this.closing = true;
+    await Promise.allSettled([...this.loading.values()]);
+    const failed: string[] = [];
+    await Promise.all(
+      [...this.rooms.values()].map(async (room) => {
+        room.log.stop();
+        try {
+          await room.log.flush();
+        } catch (err) {
+          failed.push(room.roomId);
+          this.options.logger.error({ err, roomId: room.roomId, pending: room.log.pendingCount }, 'could not flush document at shutdown');
+        }
+        this.unloadNow(room);
+      }),
+    );
+    await this.settled();
+    return failed;
+  }
+
+  private async claim(roomId: string, take: (room: RoomDocument) => void): Promise<RoomDocument> {
+    for (;;) {
+      if (this.closing) throw new Error('server is shutting down');
+      const loaded = this.rooms.get(roomId);
+      if (loaded && !loaded.destroyed) {
+        take(loaded);
+        return loaded;
+      }
+      const room = await this.load(roomId);
+      if (!room.destroyed) {
+        take(room);
+        return room;
+      }
+    }
+  }
+
+  private load(roomId: string): Promise<RoomDocument> {
+    let pending = this.loading.get(roomId);
+    if (!pending) {
+      pending = this.doLoad(roomId).finally(() => this.loading.delete(roomId));
+      this.loading.set(roomId, pending);
+    }
+    return pending;
+  }
+
+  private async doLoad(roomId: string): Promise<RoomDocument> {
+    const { store, logger, metrics } = this.options;
+    const doc = new Y.Doc({ gc: true });
+    let lastSeq = 0;
+    let tail = 0;
+    try {
+      const stored = await store.loadDocument(roomId);
+      doc.transact(() => {
+        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+        for (const { data } of stored.updates) Y.applyUpdate(doc, data);
+      }, ORIGIN_LOAD);
+      lastSeq = Math.max(stored.snapshotSeq, stored.updates.at(-1)?.seq ?? 0);
+      tail = stored.updates.length;
+    } catch (err) {
+      doc.destroy();
+      logger.error({ err, roomId }, 'loading document failed');
+      throw new DocumentLoadError(roomId, err);
+    }
+    const room = new RoomDocument(roomId, doc, (_update, origin) => {
+      metrics.updates.inc({ source: typeof origin === 'symbol' ? 'server' : origin && typeof origin === 'object' && 'claims' in origin ? 'client' : 'extension' });
+    });
+    room.attachLog(
+      new UpdateLog(roomId, doc, store, {
+        flushMs: this.options.flushMs,
+        compactEvery: this.options.compactEvery,
+        logger,
+        onRetry: (op) => metrics.storeRetries.inc({ op }),
+      }, lastSeq, tail),
+    );
+    this.rooms.set(roomId, room);
+    metrics.roomsLoaded.set(this.rooms.size);
+    this.emit('loaded', room);
+    return room;
+  }
+
+  private maybeUnload(room: RoomDocument): void {
+    if (room.refs > 0 || room.unloading || room.destroyed || this.closing) return;
+    room.unloading = true;
+    const run = (async () => {
+      try {
+        // Retries until the store accepts the updates: the document stays loaded meanwhile.
+        while (room.log.busy) await room.log.flush();
+      } catch (err) {
+        this.options.logger.error({ err, roomId: room.roomId }, 'flush before unload failed; document stays loaded');
+        room.unloading = false;
+        return;
+      }
+      room.unloading = false;
+      if (room.refs > 0 || room.destroyed) return;
+      this.unloadNow(room);
+    })();
+    this.unloads.add(run);
+    void run.finally(() => this.unloads.delete(run));
+  }
+
+  private unloadNow(room: RoomDocument): void {
+    if (room.destroyed) return;
+    if (this.rooms.get(room.roomId) === room) this.rooms.delete(room.roomId);
+    room.destroy();
+    this.options.metrics.roomsLoaded.set(this.rooms.size);
+    this.emit('unloaded', room.roomId);
+  }
+
+  private emit(event: keyof DocumentEvents, arg: RoomDocument | string): void {
+    try {
+      this.events.emit(event, arg);
+    } catch (err) {
+      this.options.logger.error({ err, event }, 'document event listener threw');
+    }
+  }
+}

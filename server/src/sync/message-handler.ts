@@ -1,0 +1,96 @@
+import * as Y from 'yjs';
+import * as decoding from 'lib0/decoding';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import { CLOSE_CODES } from '@ensemble/shared';
+import type { Metrics } from '../metrics';
+import type { Connection } from './connection';
+import type { RoomDocument } from './room-document';
+import {
+  MESSAGE_AUTH,
+  MESSAGE_AWARENESS,
+  MESSAGE_QUERY_AWARENESS,
+  MESSAGE_SYNC,
+  ProtocolError,
+  SYNC_STEP1,
+  SYNC_STEP2,
+  SYNC_UPDATE,
+  encodeAwareness,
+  encodePermissionDenied,
+  encodeSyncStep2,
+} from './protocol';
+
+const malformed = (what: string) => new ProtocolError(what, CLOSE_CODES.malformedMessage);
+
+/**
+ * Handles one decoded frame of a connection whose room is loaded. Throws ProtocolError (or any
+ * decoding error) for frames it refuses; the caller closes the connection.
+ */
+export class MessageHandler {
+  constructor(private readonly metrics: Metrics) {}
+
+  handle(conn: Connection, room: RoomDocument, message: Uint8Array): void {
+    const decoder = decoding.createDecoder(message);
+    const type = decoding.readVarUint(decoder);
+    switch (type) {
+      case MESSAGE_SYNC:
+        this.handleSync(conn, room, decoder);
+        return;
+      case MESSAGE_AWARENESS: {
+        const update = decoding.readVarUint8Array(decoder);
+        awarenessProtocol.applyAwarenessUpdate(room.awareness, update, conn);
+        return;
+      }
+      case MESSAGE_QUERY_AWARENESS: {
+        const clients = [...room.awareness.getStates().keys()];
+        if (clients.length > 0) conn.send(encodeAwareness(room.awareness, clients));
+        return;
+      }
+      case MESSAGE_AUTH:
+        return; // clients have nothing to say here
+      default:
+        throw malformed(`unknown message type ${type}`);
+    }
+  }
+
+  private handleSync(conn: Connection, room: RoomDocument, decoder: decoding.Decoder): void {
+    const syncType = decoding.readVarUint(decoder);
+    switch (syncType) {
+      case SYNC_STEP1: {
+        const stateVector = decoding.readVarUint8Array(decoder);
+        conn.send(encodeSyncStep2(room.doc, stateVector));
+        return;
+      }
+      case SYNC_STEP2:
+      case SYNC_UPDATE: {
+        const update = decoding.readVarUint8Array(decoder);
+        this.applyUpdate(conn, room, update);
+        return;
+      }
+      default:
+        throw malformed(`unknown sync message type ${syncType}`);
+    }
+  }
+
+  private applyUpdate(conn: Connection, room: RoomDocument, update: Uint8Array): void {
+    if (!conn.canWrite) {
+      // A viewer's step 2 after connecting is usually empty: let that pass silently.
+      let decoded: ReturnType<typeof Y.decodeUpdate>;
+      try {
+        decoded = Y.decodeUpdate(update);
+      } catch {
+        throw malformed('undecodable update');
+      }
+      if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) return;
+      this.metrics.rejectedMessages.inc({ reason: 'viewer_write' });
+      conn.send(encodePermissionDenied('viewers cannot edit this room'));
+      return;
+    }
+    try {
+      Y.applyUpdate(room.doc, update, conn);
+    } catch (err) {
+      room.discardNewClients();
+      throw new ProtocolError(`update could not be applied: ${(err as Error).message}`, CLOSE_CODES.malformedMessage);
+    }
+    room.recordAuthors({ memberId: conn.claims.memberId, displayName: conn.claims.displayName, kind: 'human' });
+  }
+}

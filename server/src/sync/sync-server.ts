@@ -1,0 +1,231 @@
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import { CLOSE_CODES, RoomId, SYNC_PATH, type TokenClaims } from '@ensemble/shared';
+import type { TokenService } from '../context';
+import type { Metrics } from '../metrics';
+import type { Store } from '../storage/store';
+import { AuthError } from '../auth/tokens';
+import { Connection } from './connection';
+import type { DocumentRegistry } from './document-registry';
+import { MessageHandler } from './message-handler';
+import { ProtocolError, encodeAwareness, encodeSyncStep1 } from './protocol';
+
+export interface SyncServerOptions {
+  registry: DocumentRegistry;
+  tokens: TokenService;
+  store: Store;
+  logger: Logger;
+  metrics: Metrics;
+  maxMessageBytes: number;
+  /** Ping interval; a client that misses one pong is dropped (default 30 s). */
+  pingIntervalMs?: number;
+}
+
+class UpgradeRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Answers an upgrade request with a plain HTTP error, before any websocket exists. */
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = JSON.stringify({ error: { code: STATUS_CODES[status]?.toLowerCase().replace(/\s+/g, '_') ?? 'error', message } });
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'Connection: close\r\nContent-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * The y-websocket endpoint `ws://HOST:PORT/sync/<roomId>?token=<token>` on the shared HTTP server
+ * (`noServer` upgrade handling). The token is verified before the upgrade completes: malformed
+ * room id → 400, missing/forged/expired token → 401, token for another room → 403, unknown room
+ * → 404. Frames larger than ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable
+ * ones with 4400; a document that cannot be loaded closes its clients with 4500.
+ */
+export class SyncServer {
+  private readonly wss: WebSocketServer;
+  private readonly handler: MessageHandler;
+  private readonly connections = new Set<Connection>();
+  private readonly pending = new Set<Duplex>();
+  private readonly pingTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: SyncServerOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
+    this.handler = new MessageHandler(options.metrics);
+    this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
+    this.pingTimer.unref();
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  attach(httpServer: HttpServer): void {
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (!this.handleUpgrade(req, socket, head) && httpServer.listenerCount('upgrade') <= 1) {
+        refuseUpgrade(socket, 404, 'no websocket endpoint here');
+      }
+    });
+  }
+
+  /** Returns false when the request is not for SYNC_PATH (another upgrade handler may take it). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== SYNC_PATH && !url.pathname.startsWith(`${SYNC_PATH}/`)) return false;
+    socket.on('error', () => socket.destroy());
+    if (this.closed) {
+      refuseUpgrade(socket, 503, 'server is shutting down');
+      return true;
+    }
+    this.pending.add(socket);
+    this.authorize(url)
+      .then(({ roomId, claims }) => {
+        this.pending.delete(socket);
+        if (socket.destroyed || this.closed) {
+          socket.destroy();
+          return;
+        }
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomId, claims));
+      })
+      .catch((err: unknown) => {
+        this.pending.delete(socket);
+        const status = err instanceof UpgradeRefused ? err.status : 500;
+        if (status === 500) this.options.logger.error({ err }, 'sync upgrade failed');
+        refuseUpgrade(socket, status, err instanceof UpgradeRefused ? err.message : 'internal error');
+      });
+    return true;
+  }
+
+  private async authorize(url: URL): Promise<{ roomId: string; claims: TokenClaims }> {
+    let roomId = '';
+    try {
+      roomId = decodeURIComponent(url.pathname.slice(SYNC_PATH.length + 1));
+    } catch {
+      /* falls through to the 400 below */
+    }
+    if (!RoomId.safeParse(roomId).success) throw new UpgradeRefused(400, 'malformed room id');
+    const token = url.searchParams.get('token');
+    if (!token) throw new UpgradeRefused(401, 'token required');
+    let claims: TokenClaims;
+    try {
+      claims = await this.options.tokens.verify(token);
+    } catch (err) {
+      throw new UpgradeRefused(401, err instanceof AuthError && err.code === 'expired_token' ? 'token expired' : 'token invalid');
+    }
+    if (claims.roomId !== roomId) throw new UpgradeRefused(403, 'token is for another room');
+    let exists: boolean;
+    try {
+      exists = this.options.registry.peek(roomId) !== undefined || (await this.options.store.getRoom(roomId)) !== null;
+    } catch (err) {
+      this.options.logger.error({ err, roomId }, 'room lookup failed');
+      throw new UpgradeRefused(503, 'storage unavailable');
+    }
+    if (!exists) throw new UpgradeRefused(404, 'room not found');
+    return { roomId, claims };
+  }
+
+  private onConnection(ws: WebSocket, roomId: string, claims: TokenClaims): void {
+    const { registry, logger, metrics } = this.options;
+    ws.binaryType = 'nodebuffer';
+    const conn = new Connection(ws, roomId, claims, (c, message) => this.dispatch(c, message));
+    this.connections.add(conn);
+    metrics.connections.inc();
+
+    ws.on('message', (data: RawData) => conn.receive(toBytes(data)));
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes the socket itself (1009 for WS_ERR_UNSUPPORTED_MESSAGE_LENGTH, 1002 for protocol errors).
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.rejectedMessages.inc({ reason: 'too_big' });
+      logger.debug({ err: err.message, roomId }, 'websocket error');
+      conn.closed = true;
+    });
+    ws.on('close', () => {
+      conn.closed = true;
+      this.connections.delete(conn);
+      metrics.connections.dec();
+      if (conn.room) registry.detach(conn.room, conn);
+    });
+
+    registry.attach(roomId, conn).then(
+      (room) => {
+        if (conn.closed) {
+          registry.detach(room, conn);
+          return;
+        }
+        conn.send(encodeSyncStep1(room.doc));
+        const states = [...room.awareness.getStates().keys()];
+        if (states.length > 0) conn.send(encodeAwareness(room.awareness, states));
+        conn.ready(room);
+      },
+      (err: unknown) => {
+        logger.warn({ err: (err as Error).message, roomId }, 'closing connection: document not loaded');
+        conn.close(CLOSE_CODES.loadFailed, 'document could not be loaded');
+      },
+    );
+  }
+
+  private dispatch(conn: Connection, message: Uint8Array): void {
+    const room = conn.room;
+    if (!room || conn.closed) return;
+    try {
+      this.handler.handle(conn, room, message);
+    } catch (err) {
+      const code = err instanceof ProtocolError ? err.closeCode : CLOSE_CODES.malformedMessage;
+      this.options.metrics.rejectedMessages.inc({ reason: 'malformed' });
+      this.options.logger.debug({ err: (err as Error).message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'closing connection: bad frame');
+      conn.close(code, 'malformed message');
+    }
+  }
+
+  private ping(): void {
+    for (const conn of this.connections) {
+      if (!conn.alive) {
+        conn.socket.terminate();
+        continue;
+      }
+      conn.alive = false;
+      try {
+        conn.socket.ping();
+      } catch {
+        conn.socket.terminate();
+      }
+    }
+  }
+
+  /** Closes every connection with 1001 (going away) and refuses new upgrades. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.pingTimer);
+    for (const socket of this.pending) socket.destroy();
+    this.pending.clear();
+    for (const conn of this.connections) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
+  }
+
+  /** Waits (bounded) until every socket has finished closing. */
+  async drain(timeoutMs = 2000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    for (const conn of this.connections) conn.socket.terminate();
+  }
+}

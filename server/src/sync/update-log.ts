@@ -1,0 +1,116 @@
+import * as Y from 'yjs';
+import type { Logger } from 'pino';
+import type { Store } from '../storage/store';
+
+export interface UpdateLogOptions {
+  flushMs: number;
+  compactEvery: number;
+  logger: Logger;
+  /** Called for every failed store write (the store wrapper counts errors; this counts retries). */
+  onRetry?: (op: 'appendUpdates' | 'writeSnapshot') => void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A room's durable update log with group commit: updates are buffered and appended as one batch
+ * within `flushMs` of the first one's arrival; while a write is in flight, new updates gather
+ * into the next batch. Once `compactEvery` updates sit in the log it is compacted into a snapshot
+ * of the live document. A failed append is retried with backoff, forever while the server runs
+ * (the document stays loaded and keeps the updates), a few times once `stop()` was called.
+ */
+export class UpdateLog {
+  private pending: Uint8Array[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+
+  constructor(
+    private readonly roomId: string,
+    private readonly doc: Y.Doc,
+    private readonly store: Store,
+    private readonly options: UpdateLogOptions,
+    /** Seq of the last stored update (or of the snapshot) when the document was loaded. */
+    private lastSeq: number,
+    /** Log entries after the snapshot when the document was loaded. */
+    private sinceSnapshot: number,
+  ) {}
+
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  get busy(): boolean {
+    return this.pending.length > 0 || this.running !== null;
+  }
+
+  push(update: Uint8Array): void {
+    this.pending.push(update);
+    if (this.timer === null && this.running === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.flush().catch((err: unknown) => this.options.logger.error({ err, roomId: this.roomId }, 'flush failed'));
+      }, this.options.flushMs);
+    }
+  }
+
+  /** Writes everything buffered so far; resolves once it is stored. */
+  flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.running === null) {
+      if (this.pending.length === 0) return Promise.resolve();
+      this.running = this.drain().finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  /** Shutdown: give up on a failing store after a few more attempts instead of retrying forever. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      let seq = 0;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          seq = await this.store.appendUpdates(this.roomId, batch);
+          break;
+        } catch (err) {
+          this.options.onRetry?.('appendUpdates');
+          this.options.logger.warn({ err, roomId: this.roomId, attempt, updates: batch.length }, 'appending updates failed; retrying');
+          if (this.stopping && attempt >= 3) {
+            this.pending = batch.concat(this.pending);
+            throw err;
+          }
+          await sleep(Math.min(50 * 2 ** attempt, 5000));
+        }
+      }
+      this.lastSeq = seq;
+      this.sinceSnapshot += batch.length;
+      if (this.sinceSnapshot >= this.options.compactEvery) await this.compact();
+    }
+  }
+
+  /**
+   * Snapshot of the live document, covering the log through `lastSeq`. The document may already
+   * hold updates still buffered (seq > lastSeq); replaying those over the snapshot is harmless.
+   */
+  private async compact(): Promise<void> {
+    const snapshot = Y.encodeStateAsUpdate(this.doc);
+    try {
+      await this.store.writeSnapshot(this.roomId, snapshot, this.lastSeq);
+      this.sinceSnapshot = 0;
+    } catch (err) {
+      this.options.onRetry?.('writeSnapshot');
+      this.options.logger.warn({ err, roomId: this.roomId }, 'compaction failed; will retry after the next append');
+    }
+  }
+}

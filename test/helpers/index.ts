@@ -1,0 +1,4 @@
+export * from './server';
+export * from './api';
+export * from './clients';
+export * from './wait';
