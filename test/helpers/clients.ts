@@ -5,6 +5,9 @@ import { waitFor } from './wait';
 
 export { WebSocket };
 
+// Each y-websocket provider adds a process 'exit' listener in Node; tests open many.
+process.setMaxListeners(Math.max(process.getMaxListeners(), 500));
+
 export interface TestClient {
   doc: Y.Doc;
   provider: WebsocketProvider;

@@ -2,3 +2,4 @@ export * from './server';
 export * from './api';
 export * from './clients';
 export * from './wait';
+export * from './process';
