@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'react';
-import type { AiMode, Room, RoomSettings } from '@ensemble/shared';
-import { api, ApiRequestError, type ProvenanceReport } from '../lib/api';
+import type { AiMode, ProvenanceReport, Room, RoomSettings } from '@ensemble/shared';
+import { api, ApiRequestError, provenanceRows } from '../lib/api';
 import { percent } from '../lib/format';
 import { useRoom } from './RoomContext';
 
@@ -50,9 +50,7 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
   };
 
   const s = room.settings;
-  const humans = report?.authors.filter((a) => a.kind === 'human') ?? [];
-  const agent = report?.authors.filter((a) => a.kind === 'agent') ?? [];
-  const aiChars = agent.reduce((sum, a) => sum + a.chars, 0);
+  const rows = report ? provenanceRows(report) : [];
 
   return (
     <div className="dashboard" data-testid="dashboard">
@@ -100,41 +98,46 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
         {report && (
           <>
             <p className="muted">
-              {report.totalChars} characters in the story · AI-written {percent(aiChars, report.totalChars)}
+              {report.totalChars} characters in the story · AI-written {percent(report.ai.markedChars, report.totalChars)} · AI text edited by people:{' '}
+              {report.ai.edited.humanCharsInside} chars typed in, {report.ai.edited.agentCharsDeleted} deleted
             </p>
             <table className="prov-table" data-testid="provenance">
               <thead>
                 <tr>
                   <th scope="col">Author</th>
-                  <th scope="col">Characters</th>
-                  <th scope="col">Share</th>
-                  <th scope="col">AI accepted</th>
+                  <th scope="col">Chars written</th>
+                  <th scope="col">Share of story</th>
+                  <th scope="col">AI text accepted</th>
                   <th scope="col">AI share of their text</th>
-                  <th scope="col">AI edited</th>
+                  <th scope="col">Typed into AI text</th>
                   <th scope="col">AI requests</th>
                 </tr>
               </thead>
               <tbody>
-                {[...humans, ...agent].map((a) => {
-                  const own = a.chars + (a.aiAcceptedChars ?? 0);
-                  return (
-                    <tr key={`${a.kind}:${a.memberId}`} className={a.kind === 'agent' ? 'agent-row' : ''}>
-                      <th scope="row">
-                        {a.displayName}
-                        {a.kind === 'agent' && <span className="badge">AI</span>}
-                      </th>
-                      <td>{a.chars}</td>
-                      <td>
-                        <span className="bar" style={{ ['--w' as string]: percent(a.chars, report.totalChars) }} />
-                        {percent(a.chars, report.totalChars)}
-                      </td>
-                      <td>{a.kind === 'human' ? (a.aiAcceptedChars ?? '—') : '—'}</td>
-                      <td>{a.kind === 'human' && a.aiAcceptedChars !== undefined ? percent(a.aiAcceptedChars, own) : '—'}</td>
-                      <td>{a.aiEditedChars ?? '—'}</td>
-                      <td>{a.aiRequests ?? '—'}</td>
-                    </tr>
-                  );
-                })}
+                {rows.map((r) => (
+                  <tr key={`${r.kind}:${r.memberId}`} className={r.kind === 'agent' ? 'agent-row' : ''}>
+                    <th scope="row">
+                      {r.displayName}
+                      {r.kind === 'agent' && <span className="badge">AI</span>}
+                    </th>
+                    <td>{r.chars}</td>
+                    <td>
+                      <span className="bar" style={{ ['--w' as string]: percent(r.share, 1) }} />
+                      {percent(r.share, 1)}
+                    </td>
+                    <td>{r.kind === 'agent' ? '—' : r.aiAccepted}</td>
+                    <td>{r.kind === 'agent' ? '—' : percent(r.aiShare, 1)}</td>
+                    <td>{r.kind === 'agent' ? '—' : r.aiEdited}</td>
+                    <td>{r.kind === 'agent' ? '—' : `${r.requests.text} text · ${r.requests.image} image · ${r.requests.accepted} accepted`}</td>
+                  </tr>
+                ))}
+                {rows.length === 0 && (
+                  <tr>
+                    <td colSpan={7} className="empty">
+                      Nobody has written anything yet.
+                    </td>
+                  </tr>
+                )}
               </tbody>
             </table>
           </>

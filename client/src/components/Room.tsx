@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import type { Editor } from '@tiptap/core';
-import { authorsOf, type ProposalInfo, type Room as RoomInfo } from '@ensemble/shared';
+import { authorsOf, type ProposalInfo, type ProposalSnapshot, type Room as RoomInfo, type ServerToClientEvents } from '@ensemble/shared';
 import { RoomConnection } from '../collab/connection';
 import { api, ApiRequestError } from '../lib/api';
 import { selectionAnchors } from '../lib/anchor';
@@ -93,22 +93,36 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
       const anchor = (p as ProposalInfo & { anchor?: unknown }).anchor;
       if (typeof anchor === 'string' && anchor) dispatch({ type: 'anchor', proposalId: p.id, anchor });
     };
-    s.on('proposal:started', onStarted);
-    s.on('proposal:delta', (delta) => dispatch({ type: 'delta', delta }));
-    s.on('proposal:done', (done) => dispatch({ type: 'done', done }));
-    s.on('proposal:failed', (failed) => dispatch({ type: 'failed', failed }));
-    s.on('proposal:voted', (tally) => dispatch({ type: 'voted', tally }));
-    s.on('proposal:accepted', (e) => dispatch({ type: 'accepted', ...e }));
-    s.on('proposal:rejected', (e) => dispatch({ type: 'rejected', ...e }));
-    s.on('proposal:stopped', (e) => dispatch({ type: 'stopped', ...e }));
-    s.on('proposal:ranking', (e) => dispatch({ type: 'ranking', ...e }));
-    s.on('image:proposed', (e) => dispatch({ type: 'imagesProposed', ...e }));
-    s.on('image:accepted', (e) => dispatch({ type: 'imageAccepted', ...e }));
-    s.on('settings:changed', (settings) => setRoom((r) => ({ ...r, settings })));
-    return () => {
-      s.removeAllListeners();
+    // Late joiners (and reconnects) catch up with the proposals still live in the room.
+    const catchUp = async () => {
+      const res = await conn.call<{ proposals: ProposalSnapshot[] }, 'proposal:list'>('proposal:list', {});
+      if (res.ok) dispatch({ type: 'snapshot', snapshots: res.proposals ?? [] });
     };
-  }, [conn]);
+    const handlers: Partial<{ [E in keyof ServerToClientEvents]: ServerToClientEvents[E] }> = {
+      'proposal:started': onStarted,
+      'proposal:delta': (delta) => dispatch({ type: 'delta', delta }),
+      'proposal:done': (done) => dispatch({ type: 'done', done }),
+      'proposal:failed': (failed) => dispatch({ type: 'failed', failed }),
+      'proposal:voted': (tally) => dispatch({ type: 'voted', tally }),
+      'proposal:accepted': (e) => dispatch({ type: 'accepted', ...e }),
+      'proposal:rejected': (e) => dispatch({ type: 'rejected', ...e }),
+      'proposal:stopped': (e) => dispatch({ type: 'stopped', ...e }),
+      'proposal:ranking': (e) => dispatch({ type: 'ranking', ...e }),
+      'image:proposed': (e) => dispatch({ type: 'imagesProposed', ...e }),
+      'image:accepted': (e) => dispatch({ type: 'imageAccepted', ...e }),
+      'settings:changed': (settings) => setRoom((r) => ({ ...r, settings })),
+      'collab:error': (e) => notify(describeAckError(e)),
+    };
+    const untyped = s as unknown as { on(ev: string, f: (...args: never[]) => void): void; off(ev: string, f: (...args: never[]) => void): void };
+    for (const [event, handler] of Object.entries(handlers)) untyped.on(event, handler as (...args: never[]) => void);
+    const onConnect = () => void catchUp();
+    s.on('connect', onConnect);
+    if (s.connected) void catchUp();
+    return () => {
+      for (const [event, handler] of Object.entries(handlers)) untyped.off(event, handler as (...args: never[]) => void);
+      s.off('connect', onConnect);
+    };
+  }, [conn, notify]);
 
   useEffect(() => {
     if (status.closedReason) notify(status.closedReason);

@@ -1,6 +1,5 @@
 import { useEffect, useState } from 'react';
-import { panelsOf, SHOT_TYPES, type PanelFields, type ProposalInfo } from '@ensemble/shared';
-import { imagePath } from '../lib/api';
+import { imageUrl, panelsOf, SHOT_TYPES, type PanelFields, type ProposalInfo } from '@ensemble/shared';
 import { describeAckError } from '../lib/format';
 import { addPanel, clampDuration, deletePanel, isShotType, listPanels, movePanel, SHOT_LABELS, updatePanel } from '../lib/panels';
 import { proposalsOf, type ProposalView } from '../lib/proposals';
@@ -103,7 +102,7 @@ function PanelCard({ panel, index, count }: { panel: PanelFields; index: number;
     <div className="sb-card">
       <div className="sb-image">
         {panel.imageId ? (
-          <AuthImage src={imagePath(room.id, panel.imageId)} alt={`Panel ${index + 1}: ${panel.caption || 'no caption'}`} testId="panel-image" />
+          <AuthImage src={imageUrl(room.id, panel.imageId)} alt={`Panel ${index + 1}: ${panel.caption || 'no caption'}`} testId="panel-image" />
         ) : (
           <div className="img-placeholder" aria-hidden="true">
             <span>{SHOT_LABELS[panel.shotType]}</span>
@@ -187,7 +186,7 @@ function PanelCard({ panel, index, count }: { panel: PanelFields; index: number;
           {latest.alternatives.map((alt) =>
             alt.image ? (
               <figure key={alt.index} className={`thumb ${latest.acceptedAlternative === alt.index ? 'accepted' : ''}`}>
-                <AuthImage src={alt.image.url || imagePath(room.id, alt.image.imageId)} alt={`Proposed image ${alt.index + 1} for panel ${index + 1}`} testId="image-thumb" />
+                <AuthImage src={alt.image.url || imageUrl(room.id, alt.image.imageId)} alt={`Proposed image ${alt.index + 1} for panel ${index + 1}`} testId="image-thumb" />
                 {latest.status === 'accepted' ? (
                   latest.acceptedAlternative === alt.index && <figcaption>accepted{latest.acceptedBy ? ` by ${nameOf(latest.acceptedBy)}` : ''}</figcaption>
                 ) : (

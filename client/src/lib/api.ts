@@ -2,6 +2,7 @@ import type {
   ApiError,
   CreateRoomBody,
   JoinRoomBody,
+  ProvenanceReport,
   Room,
   RoomResponse,
   RoomSettings,
@@ -50,54 +51,51 @@ export function describeHttpError(status: number, body: unknown): { code: string
 
 export const UNREACHABLE_MESSAGE = 'The server cannot be reached. Check your connection; we keep trying.';
 
-export interface ProvenanceAuthor {
+/** One row of the owner's "who wrote what" table. */
+export interface ProvenanceRow {
   memberId: string;
   displayName: string;
-  kind: 'human' | 'agent';
+  kind: 'human' | 'agent' | 'unknown';
   /** Characters this author wrote that are still in the document. */
   chars: number;
-  /** AI characters accepted by this member (humans) . */
-  aiAcceptedChars?: number;
-  /** AI characters later edited by this member. */
-  aiEditedChars?: number;
-  /** AI requests this member made. */
-  aiRequests?: number;
+  /** Share of the whole story, 0–1. */
+  share: number;
+  /** AI-marked characters this member accepted, still in the document (humans). */
+  aiAccepted: number;
+  /** Of the text this member brought in (own + accepted AI), the AI part, 0–1. */
+  aiShare: number;
+  /** Characters this member typed inside AI text. */
+  aiEdited: number;
+  /** AI text requests / image requests / accepted. */
+  requests: { text: number; image: number; accepted: number };
 }
 
-export interface ProvenanceReport {
-  totalChars: number;
-  authors: ProvenanceAuthor[];
-}
-
-function num(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
-}
-
-/**
- * Normalises the provenance report. The server's exact shape is owned by the agent engineer; this
- * accepts `{ authors: [...] }` or `{ members: [...] }` with common field spellings.
- */
-export function normaliseProvenance(raw: unknown): ProvenanceReport {
-  const body = (raw ?? {}) as Record<string, unknown>;
-  const inner = (body.provenance ?? body) as Record<string, unknown>;
-  const list = (Array.isArray(inner.authors) ? inner.authors : Array.isArray(inner.members) ? inner.members : []) as Array<Record<string, unknown>>;
-  const authors: ProvenanceAuthor[] = list.map((a) => {
-    const author: ProvenanceAuthor = {
-      memberId: String(a.memberId ?? a.id ?? ''),
-      displayName: String(a.displayName ?? a.name ?? a.memberId ?? 'unknown'),
-      kind: a.kind === 'agent' ? 'agent' : 'human',
-      chars: num(a.chars) ?? num(a.characters) ?? num(a.charsInDocument) ?? num(a.written) ?? 0,
-    };
-    const accepted = num(a.aiAcceptedChars) ?? num(a.aiCharsAccepted) ?? num(a.acceptedAiChars) ?? num(a.aiAccepted);
-    const edited = num(a.aiEditedChars) ?? num(a.aiCharsEdited) ?? num(a.editedAiChars) ?? num(a.aiEdited);
-    const requests = num(a.aiRequests) ?? num(a.requests);
-    if (accepted !== undefined) author.aiAcceptedChars = accepted;
-    if (edited !== undefined) author.aiEditedChars = edited;
-    if (requests !== undefined) author.aiRequests = requests;
-    return author;
-  });
-  const totalChars = num(inner.totalChars) ?? authors.reduce((sum, a) => sum + a.chars, 0);
-  return { totalChars, authors };
+/** Flattens the provenance report into per-author rows: humans by characters, then the agent. */
+export function provenanceRows(report: ProvenanceReport): ProvenanceRow[] {
+  const rows = new Map<string, ProvenanceRow>();
+  const row = (memberId: string, displayName: string, kind: ProvenanceRow['kind']): ProvenanceRow => {
+    let r = rows.get(memberId);
+    if (!r) {
+      r = { memberId, displayName, kind, chars: 0, share: 0, aiAccepted: 0, aiShare: 0, aiEdited: 0, requests: { text: 0, image: 0, accepted: 0 } };
+      rows.set(memberId, r);
+    }
+    return r;
+  };
+  for (const a of report.authors) row(a.memberId, a.displayName, a.kind).chars += a.chars;
+  for (const a of report.ai.acceptedBy) row(a.memberId, a.displayName, 'human').aiAccepted += a.chars;
+  for (const a of report.ai.edited.byMember) row(a.memberId, a.displayName, 'human').aiEdited += a.charsInside;
+  for (const q of report.requests) {
+    const r = row(q.memberId, q.displayName, 'human');
+    r.requests = { text: r.requests.text + q.text, image: r.requests.image + q.image, accepted: r.requests.accepted + q.accepted };
+  }
+  const total = report.totalChars;
+  for (const r of rows.values()) {
+    r.share = total > 0 ? r.chars / total : 0;
+    const brought = r.chars + r.aiAccepted;
+    r.aiShare = brought > 0 ? r.aiAccepted / brought : 0;
+  }
+  const rank = (k: ProvenanceRow['kind']): number => (k === 'human' ? 0 : k === 'unknown' ? 1 : 2);
+  return [...rows.values()].sort((a, b) => rank(a.kind) - rank(b.kind) || b.chars - a.chars || a.displayName.localeCompare(b.displayName));
 }
 
 /** Thin typed client for the rooms REST API. */
@@ -171,8 +169,8 @@ export class ApiClient {
     await this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/versions/${encodeURIComponent(versionId)}/restore`, { token, body: {} });
   }
 
-  async provenance(roomId: string, token: string): Promise<ProvenanceReport> {
-    return normaliseProvenance(await this.request('GET', `/api/rooms/${encodeURIComponent(roomId)}/provenance`, { token }));
+  provenance(roomId: string, token: string): Promise<ProvenanceReport> {
+    return this.request('GET', `/api/rooms/${encodeURIComponent(roomId)}/provenance`, { token });
   }
 
   /** Fetches an image with the token header; returns an object URL the caller must revoke. */
@@ -189,10 +187,6 @@ export class ApiClient {
     }
     return URL.createObjectURL(await res.blob());
   }
-}
-
-export function imagePath(roomId: string, imageId: string): string {
-  return `/api/rooms/${encodeURIComponent(roomId)}/images/${encodeURIComponent(imageId)}`;
 }
 
 export const api = new ApiClient();

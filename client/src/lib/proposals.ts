@@ -5,6 +5,7 @@ import type {
   ProposalDone,
   ProposalFailed,
   ProposalInfo,
+  ProposalSnapshot,
   ProposalStatus,
   VoteTally,
 } from '@ensemble/shared';
@@ -13,7 +14,7 @@ import type {
 export interface AlternativeView {
   index: number;
   text: string;
-  /** Next `seq` expected from the stream. */
+  /** Next `seq` expected from the stream; -1: adopt the next delta's seq (joined mid-stream). */
   nextSeq: number;
   /** Deltas that arrived ahead of a missing one, by seq. */
   pending: Record<number, string>;
@@ -66,6 +67,7 @@ export type ProposalAction =
   | { type: 'ranking'; proposalId: string; order: number[] }
   | { type: 'imagesProposed'; proposalId: string; panelId: string; images: ImageAlternative[] }
   | { type: 'imageAccepted'; proposalId: string; panelId: string; imageId: string; acceptedBy: string }
+  | { type: 'snapshot'; snapshots: ProposalSnapshot[] }
   | { type: 'anchor'; proposalId: string; anchor: string }
   | { type: 'myVote'; proposalId: string; alternative: number; value: -1 | 0 | 1 }
   | { type: 'clear'; proposalId: string };
@@ -125,7 +127,7 @@ function upsert(state: ProposalsState, id: string, f: (view: ProposalView) => Pr
 function appendDelta(alt: AlternativeView, delta: ProposalDelta, joinedLate: boolean): AlternativeView {
   if (alt.status !== 'streaming') return alt;
   // A client that joined mid-stream starts at whatever it first sees; `done` carries the full text.
-  const nextSeq = joinedLate && alt.nextSeq === 0 && alt.text === '' ? delta.seq : alt.nextSeq;
+  const nextSeq = alt.nextSeq < 0 || (joinedLate && alt.nextSeq === 0 && alt.text === '') ? delta.seq : alt.nextSeq;
   if (delta.seq < nextSeq) return alt; // duplicate
   const pending = { ...alt.pending, [delta.seq]: delta.text };
   let text = alt.text;
@@ -143,7 +145,8 @@ export function proposalsReducer(state: ProposalsState, action: ProposalAction):
     case 'started': {
       const p = action.proposal;
       return upsert(state, p.id, (view) => {
-        let next: ProposalView = { ...view, info: p, status: FINAL.has(view.status) ? view.status : p.status, joinedLate: false };
+        // A regenerate re-announces the proposal (same id, more alternatives; earlier ones kept).
+        let next: ProposalView = { ...view, info: p, status: view.status === 'accepted' ? view.status : p.status, joinedLate: false };
         if (view.joinedLate && view.alternatives.length > 0) next.joinedLate = true;
         if (p.kind === 'text') for (let i = 0; i < p.alternatives; i++) next = withAlternative(next, i);
         return next;
@@ -239,6 +242,32 @@ export function proposalsReducer(state: ProposalsState, action: ProposalAction):
         },
         'image',
       );
+    case 'snapshot': {
+      let next = state;
+      // Oldest first, so the newest ends up on top.
+      const ordered = [...action.snapshots].sort((a, b) => a.proposal.createdAt.localeCompare(b.proposal.createdAt));
+      for (const snap of ordered) {
+        if (next.byId[snap.proposal.id]) continue; // live events already track it
+        next = proposalsReducer(next, { type: 'started', proposal: snap.proposal });
+        next = upsert(next, snap.proposal.id, (view) => {
+          let v: ProposalView = view;
+          for (const alt of snap.alternatives) {
+            v = updateAlternative(v, alt.alternative, (a) => ({
+              ...a,
+              text: alt.text,
+              nextSeq: alt.done ? a.nextSeq : -1,
+              status: alt.done ? 'done' : 'streaming',
+              ...(alt.finishReason ? { finishReason: alt.finishReason } : {}),
+              ...(alt.reason ? { reason: alt.reason } : {}),
+            }));
+          }
+          for (const t of snap.tallies) v = updateAlternative(v, t.alternative, (a) => ({ ...a, up: t.up, down: t.down }));
+          if (snap.order) v = { ...v, order: snap.order };
+          return settle(v);
+        });
+      }
+      return next;
+    }
     case 'anchor':
       return upsert(state, action.proposalId, (view) => ({ ...view, anchor: action.anchor }));
     case 'clear': {
