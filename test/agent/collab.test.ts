@@ -356,3 +356,31 @@ describe('AI collaborator over /collab (real server, y-websocket and socket.io c
     }
   });
 });
+
+describe('auto mode', () => {
+  it('after the authors pause, the agent offers one continuation (rate-limited)', async () => {
+    const srv = await startServer({ agent: { generation: GEN, limits: { autoMinIntervalSec: 60 } } });
+    try {
+      const owner = await createRoom(srv.http);
+      const r = await api(srv.http, 'PATCH', `/api/rooms/${owner.room.id}/settings`, { autoMode: true, autoPauseSec: 2 }, owner.token);
+      expect(r.status).toBe(200);
+      const o = await connectMember(srv.port, owner.room.id, owner.token, owner.member.id);
+      const ev = record(o);
+      await new Promise((res) => setTimeout(res, 1100));
+      const t = typeParagraph(o.doc, 'The wind rose over the hills');
+      t.insert(t.length, ' and');
+      await waitFor(() => ev.some((x) => x.name === 'proposal:started'), 10_000, 'auto offer');
+      const started = ev.find((x) => x.name === 'proposal:started')!.payload as ProposalInfo;
+      expect(started).toMatchObject({ mode: 'continue', alternatives: 1, requestedBy: { memberId: 'ensemble-agent' } });
+      await waitFor(() => donesOf(ev, started.id).length === 1, 30_000, 'auto done');
+      // Typing again and pausing does not produce a second offer within the minimum interval.
+      t.insert(t.length, ' more');
+      await new Promise((res) => setTimeout(res, 3000));
+      expect(ev.filter((x) => x.name === 'proposal:started')).toHaveLength(1);
+      o.close();
+    } finally {
+      await srv.close();
+      removeDir(srv.dataDir);
+    }
+  });
+});
