@@ -384,3 +384,29 @@ describe('auto mode', () => {
     }
   });
 });
+
+describe('room lifecycle', () => {
+  it('generations are cancelled when the room empties', async () => {
+    const srv = await startServer({ agent: { generation: { maxTokens: 200, stop: [] } } });
+    try {
+      const owner = await createRoom(srv.http);
+      const o = await connectMember(srv.port, owner.room.id, owner.token, owner.member.id);
+      const ev = record(o);
+      const t = typeParagraph(o.doc, 'It was a long night and');
+      await waitFor(() => !!srv.server.registry.peek(owner.room.id) && storyText(srv.server.registry.peek(owner.room.id)!.doc).length > 0, 5000, 'sync');
+      const r = await call<Ack<{ proposal: ProposalInfo }>>(o.socket, 'proposal:request', { anchor: anchorAtEnd(t), mode: 'continue', alternatives: 3 });
+      if (!r.ok) throw new Error(JSON.stringify(r));
+      await waitFor(() => deltasOf(ev, r.proposal.id).length > 0, 30_000, 'streaming');
+      const agent = srv.agent.roomAgent(owner.room.id)!;
+      if (donesOf(ev, r.proposal.id).length === 3) return; // the model finished before we could leave
+      expect(agent.activeGenerations).toBeGreaterThan(0);
+      o.close();
+      await waitFor(() => agent.activeGenerations === 0, 5000, 'generations cancelled');
+      const stored = await srv.server.context.store.getProposal(owner.room.id, r.proposal.id);
+      expect(stored?.status).toMatch(/stopped|ready/);
+    } finally {
+      await srv.close();
+      removeDir(srv.dataDir);
+    }
+  });
+});
