@@ -1,0 +1,220 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import { artifact, ensureClientBuilt, launchChromium, startE2EServer, watchConsole, type ConsoleLog, type E2EServer } from './harness';
+
+/**
+ * The web client in real Chromium against the real server (in-process, port 0) with the AI
+ * collaborator, serving the production build of client/.
+ */
+describe('web client in Chromium', () => {
+  let server: E2EServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const logs: ConsoleLog[] = [];
+
+  beforeAll(async () => {
+    ensureClientBuilt();
+    server = await startE2EServer();
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await server?.close();
+  });
+
+  async function openPage(name: string, path = '/', viewport = { width: 1366, height: 900 }): Promise<{ page: Page; log: ConsoleLog }> {
+    const context = await browser.newContext({ viewport });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    const log = watchConsole(page, name);
+    logs.push(log);
+    await page.goto(server.url + path);
+    return { page, log };
+  }
+
+  /** The story's text as the editor shows it, without other people's carets and previews. */
+  const cleanText = (locator: Locator) =>
+    locator.evaluate((el) => {
+      const copy = el.cloneNode(true) as HTMLElement;
+      copy.querySelectorAll('.collaboration-carets__caret, .collaboration-carets__selection, [data-testid=ai-preview]').forEach((n) => n.remove());
+      return copy.children.length > 0 && copy.matches('[data-testid=story-editor]')
+        ? Array.from(copy.children, (c) => c.textContent ?? '').join('\n')
+        : (copy.textContent ?? '');
+    });
+  const editorText = (page: Page) => cleanText(page.locator('[data-testid=story-editor]'));
+
+  it('serves the production build, which loads without console errors', async () => {
+    const { page, log } = await openPage('lobby');
+    await expect(page.title()).resolves.toBe('Ensemble');
+    await page.getByRole('heading', { name: 'Join a room' }).waitFor();
+    await page.getByRole('heading', { name: 'Start a room' }).waitFor();
+    // The HTML and assets come from client/dist (hashed asset names from vite build).
+    const scripts = await page.locator('script[type=module]').evaluateAll((els) => els.map((e) => (e as HTMLScriptElement).src));
+    expect(scripts.some((s) => /\/assets\/index-[\w-]+\.js$/.test(s))).toBe(true);
+    // A bad join code is answered in words on the page.
+    await page.getByLabel('Join code').fill('ZZZZZZ');
+    await page.getByLabel('Your name', { exact: true }).first().fill('Nobody');
+    await page.getByRole('button', { name: 'Join', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: /not found|does not exist/i }).waitFor();
+    await page.screenshot({ path: artifact('lobby.png') });
+    // The failed join is a 404 the browser itself reports for the request; nothing else.
+    expect(log.errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+  });
+
+  it('two writers, the AI, a storyboard image and a viewer — live in both browsers', async () => {
+    // --- Ada creates a writers' room; Ben joins through the share link. ---
+    const { page: ada, log: adaLog } = await openPage('ada');
+    await ada.getByLabel('Room name').fill('The Lighthouse');
+    await ada.getByLabel('Your name').nth(1).fill('Ada');
+    await ada.getByRole('button', { name: 'Create room' }).click();
+    await ada.getByTestId('room').waitFor();
+    const joinCode = (await ada.getByTestId('join-code').innerText()).trim();
+    expect(joinCode).toMatch(/^[A-Z0-9]{6,12}$/);
+
+    const { page: ben, log: benLog } = await openPage('ben', `/?join=${joinCode}`);
+    await expect(ben.getByLabel('Join code').inputValue()).resolves.toBe(joinCode);
+    await ben.getByLabel('Your name').first().fill('Ben');
+    await ben.getByRole('button', { name: 'Join', exact: true }).click();
+    await ben.getByTestId('room').waitFor();
+
+    for (const page of [ada, ben]) {
+      await page.getByTestId('connection-status').filter({ hasText: 'Connected · saved' }).waitFor();
+      // The AI agent is in the presence list of both.
+      await page.getByTestId('presence-agent').waitFor();
+    }
+
+    // --- Both type; each sees the other's text and caret. ---
+    await ada.locator('[data-testid=story-editor]').click();
+    await ada.keyboard.type('The lighthouse keeper woke before dawn.');
+    await ben.locator('[data-testid=story-editor]', { hasText: 'The lighthouse keeper woke before dawn.' }).waitFor();
+    await ben.locator('[data-testid=story-editor]').click();
+    await ben.keyboard.press('Control+End');
+    await ben.keyboard.type(' Rain hammered the glass.');
+    await ada.locator('[data-testid=story-editor]', { hasText: 'Rain hammered the glass.' }).waitFor();
+    expect(await editorText(ada)).toBe(await editorText(ben));
+    await ada.locator('.collaboration-carets__label', { hasText: 'Ben' }).waitFor();
+    await ada.locator('[data-testid=story-editor]').click();
+    await ada.keyboard.press('Control+End');
+    await ben.locator('.collaboration-carets__label', { hasText: 'Ada' }).waitFor();
+
+    // --- Ada asks for a continuation with 2 alternatives; both watch it stream. ---
+    const recordStream = (page: Page) =>
+      page.evaluate(() => {
+        const seen: Record<string, string[]> = {};
+        (window as unknown as { __stream: typeof seen }).__stream = seen;
+        const observer = new MutationObserver(() => {
+          document.querySelectorAll<HTMLElement>('[data-testid=alternative]').forEach((el) => {
+            const key = el.dataset.alternative ?? '?';
+            const text = el.querySelector('[data-testid=alternative-text]')?.textContent ?? '';
+            const list = (seen[key] ??= []);
+            if (list[list.length - 1] !== text) list.push(text);
+          });
+        });
+        observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+    await recordStream(ada);
+    await recordStream(ben);
+    await ada.getByTestId('ai-alternatives').selectOption('2');
+    await ada.getByTestId('ai-instruction').fill('keep it short and eerie');
+    await ada.locator('[data-testid=story-editor]').click();
+    await ada.keyboard.press('Control+End');
+    await ada.keyboard.press('Control+Enter'); // the keyboard shortcut asks with the panel's settings
+
+    for (const page of [ada, ben]) {
+      await page.locator('[data-testid=proposal]').first().waitFor();
+      await expect(page.locator('[data-testid=proposal]').first().locator('[data-testid=alternative]').count()).resolves.toBe(2);
+    }
+    for (const page of [ada, ben]) {
+      await page.locator('[data-testid=proposal][data-status=ready]').waitFor({ timeout: 120_000 });
+    }
+    for (const page of [ada, ben]) {
+      const stream = await page.evaluate(() => (window as unknown as { __stream: Record<string, string[]> }).__stream);
+      expect(Object.keys(stream).sort()).toEqual(['0', '1']);
+      for (const states of Object.values(stream)) {
+        const nonEmpty = states.filter((t) => t.length > 0);
+        // Seen growing: several partial texts, each a prefix of the next.
+        expect(nonEmpty.length).toBeGreaterThanOrEqual(3);
+        for (let i = 1; i < nonEmpty.length; i++) expect(nonEmpty[i]!.startsWith(nonEmpty[i - 1]!)).toBe(true);
+      }
+    }
+    const finalTexts = async (page: Page) => page.locator('[data-testid=proposal]').first().locator('[data-testid=alternative-text]').allInnerTexts();
+    expect((await finalTexts(ada)).sort()).toEqual((await finalTexts(ben)).sort());
+
+    // Hovering an alternative previews it in Ada's editor at its place (a widget, not document text).
+    const firstAlt = ada.locator('[data-testid=alternative]').first();
+    await firstAlt.hover();
+    await ada.locator('[data-testid=story-editor] [data-testid=ai-preview]').waitFor();
+    await ada.screenshot({ path: artifact('editor-proposal-preview.png') });
+    await ada.mouse.move(5, 5);
+
+    // --- Ben accepts one; both editors contain it, marked as AI. ---
+    const benAlt = ben.locator('[data-testid=alternative]').first();
+    const accepted = (await benAlt.locator('[data-testid=alternative-text]').innerText()).trim();
+    expect(accepted.length).toBeGreaterThan(0);
+    await benAlt.getByTestId('accept').click();
+    const norm = (t: string) => t.replace(/\s+/g, ' ').trim();
+    for (const page of [ada, ben]) {
+      const mark = page.locator('[data-testid=story-editor] span[data-ai-authored]').first();
+      await mark.waitFor();
+      await page.locator('[data-testid=proposal][data-status=accepted]').waitFor();
+      expect(norm(await cleanText(mark))).toBe(norm(accepted));
+      await expect(mark.getAttribute('title')).resolves.toMatch(/^AI · accepted by Ben/);
+      expect(norm(await editorText(page))).toContain(norm(accepted));
+    }
+    expect(await editorText(ada)).toBe(await editorText(ben));
+    await ada.screenshot({ path: artifact('editor.png'), fullPage: true });
+
+    // --- Storyboard: a panel gets an AI image both see. ---
+    for (const page of [ada, ben]) await page.getByRole('tab', { name: 'Storyboard' }).click();
+    await ada.getByTestId('add-panel').click();
+    await ben.locator('[data-testid=sb-panel]').waitFor();
+    await ada.getByTestId('panel-caption').fill('Wide shot: the lighthouse in the storm at dawn');
+    await ada.getByTestId('panel-caption').blur();
+    await ben.locator('[data-testid=panel-caption]').filter({ hasText: '' }).waitFor();
+    await expect.poll(() => ben.getByTestId('panel-caption').inputValue()).toBe('Wide shot: the lighthouse in the storm at dawn');
+    await ada.getByTestId('add-panel').click();
+    await expect.poll(() => ben.locator('[data-testid=sb-panel]').count()).toBe(2);
+    await ada.getByTestId('request-images').first().click();
+    for (const page of [ada, ben]) await page.locator('[data-testid=image-thumb]').first().waitFor({ timeout: 120_000 });
+    await ada.getByTestId('accept-image').first().click();
+    const imageLoaded = (page: Page) =>
+      page.locator('[data-testid=panel-image]').first().evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0);
+    for (const page of [ada, ben]) {
+      await page.locator('[data-testid=panel-image]').first().waitFor({ timeout: 60_000 });
+      await expect.poll(() => imageLoaded(page)).toBe(true);
+    }
+    await ben.screenshot({ path: artifact('storyboard.png'), fullPage: true });
+
+    // --- A viewer watches but cannot edit. ---
+    const { page: vic, log: vicLog } = await openPage('vic', '/', { width: 900, height: 1100 });
+    await vic.getByLabel('Join code').fill(joinCode);
+    await vic.getByLabel('Your name').first().fill('Vic');
+    await vic.getByLabel('Join as a viewer').check();
+    await vic.getByRole('button', { name: 'Join', exact: true }).click();
+    await vic.getByTestId('room').waitFor();
+    const vicEditor = vic.locator('[data-testid=story-editor]');
+    await vicEditor.filter({ hasText: 'Rain hammered the glass.' }).waitFor();
+    await expect(vicEditor.getAttribute('contenteditable')).resolves.toBe('false');
+    const before = await editorText(vic);
+    await vicEditor.click();
+    await vic.keyboard.type('VIEWER WAS HERE');
+    await vic.waitForTimeout(500);
+    expect(await editorText(vic)).toBe(before);
+    expect(await editorText(ada)).not.toContain('VIEWER WAS HERE');
+    await expect(vic.getByTestId('ai-ask').count()).resolves.toBe(0);
+    await vic.getByRole('note').filter({ hasText: 'viewer' }).waitFor();
+    // The viewer still sees live changes.
+    await ben.getByRole('tab', { name: 'Story', exact: true }).click();
+    await ben.locator('[data-testid=story-editor]').click();
+    await ben.keyboard.press('Control+End');
+    await ben.keyboard.type(' The end.');
+    await vicEditor.filter({ hasText: 'The end.' }).waitFor();
+    await vic.screenshot({ path: artifact('viewer-tablet.png'), fullPage: true });
+
+    const errors = [...adaLog.errors, ...benLog.errors, ...vicLog.errors];
+    expect(errors).toEqual([]);
+  }, 300_000);
+});

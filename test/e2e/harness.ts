@@ -1,0 +1,95 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { createAgentExtension } from '../../server/src/agent/index';
+import { loadConfig } from '../../server/src/config';
+import { createEnsembleServer, type EnsembleServer } from '../../server/src/server';
+import { loadEngine } from '../agent/harness';
+
+export const REPO = path.resolve(import.meta.dirname, '../..');
+export const CLIENT = path.join(REPO, 'client');
+export const DIST = path.join(CLIENT, 'dist');
+export const ARTIFACTS = path.join(REPO, 'test-artifacts');
+export const CHROMIUM = '/usr/bin/chromium';
+
+function newestMtime(target: string): number {
+  const stat = fs.statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = stat.mtimeMs;
+  for (const entry of fs.readdirSync(target)) newest = Math.max(newest, newestMtime(path.join(target, entry)));
+  return newest;
+}
+
+/** Builds the client with Vite when client/dist is missing or older than its sources. */
+export function ensureClientBuilt(): void {
+  const index = path.join(DIST, 'index.html');
+  const sources = [path.join(CLIENT, 'src'), path.join(CLIENT, 'index.html'), path.join(CLIENT, 'vite.config.ts'), path.join(REPO, 'shared/src')];
+  const sourceTime = Math.max(...sources.filter((s) => fs.existsSync(s)).map(newestMtime));
+  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= sourceTime) return;
+  execFileSync(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: CLIENT, stdio: 'inherit' });
+}
+
+export interface E2EServer {
+  server: EnsembleServer;
+  url: string;
+  realEngine: boolean;
+  close(): Promise<void>;
+}
+
+/** The real server in-process (port 0) with the AI collaborator, serving the built client. */
+export async function startE2EServer(): Promise<E2EServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-e2e-'));
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ENSEMBLE_DATA_DIR: dataDir,
+    ENSEMBLE_CLIENT_DIR: DIST,
+    LOG_LEVEL: 'silent',
+    ENSEMBLE_RATE_LIMIT_PER_MIN: '100000',
+    ENSEMBLE_FLUSH_MS: '10',
+    ENSEMBLE_DEVICE: 'cpu',
+  } as NodeJS.ProcessEnv);
+  const { engine, real } = await loadEngine();
+  const agent = createAgentExtension({ engine });
+  const server = await createEnsembleServer(config, { extensions: [agent] });
+  const { port } = await server.listen();
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    realEngine: real,
+    close: async () => {
+      await server.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export interface ConsoleLog {
+  errors: string[];
+  warnings: string[];
+}
+
+/** Records console errors and uncaught page errors (and warnings, for the report). */
+export function watchConsole(page: Page, name: string): ConsoleLog {
+  const log: ConsoleLog = { errors: [], warnings: [] };
+  page.on('console', (msg: ConsoleMessage) => {
+    if (msg.type() === 'error') log.errors.push(`[${name}] ${msg.text()}`);
+    else if (msg.type() === 'warning') log.warnings.push(`[${name}] ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => log.errors.push(`[${name}] uncaught: ${err.message}`));
+  return log;
+}
+
+export function artifact(name: string): string {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  return path.join(ARTIFACTS, name);
+}
