@@ -85,10 +85,9 @@ function memoryStore(): Store {
 
 async function engineEmbedder(): Promise<Embedder | null> {
   try {
-    const mod = (await import('../server/src/inference/index')) as Record<string, unknown>;
-    const create = (mod.createInferenceEngine ?? mod.loadInferenceEngine) as ((opts?: unknown) => Promise<{ embed(t: string[]): Promise<Float32Array[]> }>) | undefined;
-    if (!create) return null;
-    const engine = await create({});
+    const { loadEngine } = await import('../test/agent/harness');
+    const { engine, real } = await loadEngine();
+    if (!real) throw new Error('models/manifest.json or server/src/inference missing');
     return { embed: (t) => engine.embed(t) };
   } catch (err) {
     console.error('engine unavailable, using hashing embedder:', (err as Error).message);

@@ -29,15 +29,18 @@ let sharedEngine: Promise<{ engine: EngineLike; real: boolean }> | null = null;
 export function loadEngine(): Promise<{ engine: EngineLike; real: boolean }> {
   sharedEngine ??= (async () => {
     const index = path.join(REPO, 'server/src/inference/index.ts');
-    if (existsSync(index) && process.env.ENSEMBLE_AGENT_TEST_STUB !== '1') {
-      const mod = (await import(/* @vite-ignore */ index)) as Record<string, unknown>;
-      const config = loadConfig({ LOG_LEVEL: 'silent', ENSEMBLE_DEVICE: 'cpu' } as NodeJS.ProcessEnv);
-      for (const name of ['createInferenceEngine', 'loadInferenceEngine']) {
-        const f = mod[name] as ((...a: unknown[]) => Promise<EngineLike>) | undefined;
-        if (typeof f === 'function') return { engine: await f(config), real: true };
-      }
-      const Cls = mod.InferenceEngine as { create?: (...a: unknown[]) => Promise<EngineLike> } | undefined;
-      if (Cls?.create) return { engine: await Cls.create(config), real: true };
+    const config = loadConfig({ LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv);
+    const manifest = path.join(config.ENSEMBLE_MODELS_DIR, 'manifest.json');
+    if (existsSync(index) && existsSync(manifest) && process.env.ENSEMBLE_AGENT_TEST_STUB !== '1') {
+      const mod = (await import(/* @vite-ignore */ index)) as { InferenceEngine: { load(o: unknown): Promise<EngineLike> } };
+      const engine = await mod.InferenceEngine.load({
+        modelsDir: config.ENSEMBLE_MODELS_DIR,
+        device: (process.env.ENSEMBLE_DEVICE as 'cpu' | 'cuda' | 'auto' | undefined) ?? 'cpu',
+        maxBatch: config.ENSEMBLE_MAX_BATCH,
+        maxQueue: config.ENSEMBLE_MAX_QUEUE,
+        logger: { info: () => {}, warn: () => {} },
+      });
+      return { engine, real: true };
     }
     return { engine: new StubEngine(), real: false };
   })();

@@ -88,7 +88,7 @@ export class StubEngine implements EngineLike {
     return this.hashing.embed(texts);
   }
 
-  async generateImage(req: { prompt: string; seed?: number }): Promise<Uint8Array> {
+  async generateImage(req: { prompt: string; seed: number }): Promise<Uint8Array> {
     const require = createRequire(path.resolve(import.meta.dirname, '../../server/package.json'));
     const { PNG } = require('pngjs') as typeof import('pngjs');
     const png = new PNG({ width: 8, height: 8 });

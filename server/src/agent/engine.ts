@@ -42,7 +42,7 @@ export interface ModelInfoLike {
 export interface EngineLike {
   generate(req: GenerateRequest): GenerationStreamLike;
   embed(texts: string[]): Promise<Float32Array[]>;
-  generateImage(req: { prompt: string; seed?: number }): Promise<Uint8Array>;
+  generateImage(req: { prompt: string; seed: number }): Promise<Uint8Array>;
   models(): ModelInfoLike[] | readonly ModelInfoLike[];
 }
 
