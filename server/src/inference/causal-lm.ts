@@ -1,0 +1,122 @@
+/**
+ * One ONNX decoder-with-past (Hugging Face / optimum convention) and the batch KV cache layout.
+ *
+ * KV layout: for each layer, key and value are one Float32Array `[rows, heads, past, headDim]`
+ * (the exact tensor ONNX Runtime returns as `present.*` and accepts as `past_key_values.*`), rows
+ * LEFT-padded: row r's valid cache is the last `len_r` positions. Between steps that keep the same
+ * rows, the `present` outputs are fed back unchanged (no copy on our side). When rows join or
+ * leave, `packKV` gathers the surviving rows into a new, tighter batch (see scheduler.ts).
+ */
+import * as ort from 'onnxruntime-node';
+import type { TextGenerationEntry } from './manifest';
+
+export interface KVBatch {
+  rows: number;
+  /** Padded past length shared by every row. */
+  past: number;
+  /** 2 × numLayers arrays: layer i key at 2i, value at 2i + 1; each [rows, heads, past, headDim]. */
+  data: Float32Array[];
+}
+
+export interface KVRowSource {
+  kv: KVBatch;
+  row: number;
+  /** Valid (right-aligned) cache length of that row. */
+  len: number;
+}
+
+export interface KVShape {
+  numLayers: number;
+  heads: number;
+  headDim: number;
+}
+
+export function emptyKV(shape: KVShape, rows: number): KVBatch {
+  return { rows, past: 0, data: Array.from({ length: 2 * shape.numLayers }, () => new Float32Array(0)) };
+}
+
+/** Gathers rows (from one or more batches) into a new left-padded batch of width max(len). */
+export function packKV(shape: KVShape, sources: readonly KVRowSource[]): KVBatch {
+  const { heads: H, headDim: D } = shape;
+  const rows = sources.length;
+  let past = 0;
+  for (const s of sources) past = Math.max(past, s.len);
+  const data: Float32Array[] = [];
+  for (let a = 0; a < 2 * shape.numLayers; a++) {
+    const dst = new Float32Array(rows * H * past * D);
+    for (let r = 0; r < rows; r++) {
+      const { kv, row, len } = sources[r]!;
+      if (len === 0) continue;
+      const src = kv.data[a]!;
+      for (let h = 0; h < H; h++) {
+        const from = ((row * H + h) * kv.past + (kv.past - len)) * D;
+        const to = ((r * H + h) * past + (past - len)) * D;
+        dst.set(src.subarray(from, from + len * D), to);
+      }
+    }
+    data.push(dst);
+  }
+  return { rows, past, data };
+}
+
+export interface ForwardInput {
+  rows: number;
+  /** New tokens per row (T). */
+  seq: number;
+  inputIds: BigInt64Array; // [rows, seq]
+  attentionMask: BigInt64Array; // [rows, past + seq]
+  positionIds: BigInt64Array; // [rows, seq]
+  past: KVBatch;
+}
+
+export interface ForwardOutput {
+  /** [rows, seq, vocab] */
+  logits: Float32Array;
+  present: KVBatch;
+}
+
+export class CausalLM {
+  readonly shape: KVShape;
+  readonly vocabSize: number;
+  private readonly hasPositionIds: boolean;
+  private readonly hasUseCacheBranch: boolean;
+  private readonly pastNames: string[];
+  private readonly presentNames: string[];
+
+  constructor(
+    readonly session: ort.InferenceSession,
+    readonly entry: TextGenerationEntry,
+  ) {
+    this.shape = { numLayers: entry.numLayers, heads: entry.numKeyValueHeads, headDim: entry.headDim };
+    this.vocabSize = entry.vocabSize;
+    this.hasPositionIds = session.inputNames.includes('position_ids');
+    this.hasUseCacheBranch = session.inputNames.includes('use_cache_branch');
+    this.pastNames = [];
+    this.presentNames = [];
+    for (let i = 0; i < entry.numLayers; i++) {
+      for (const kv of ['key', 'value']) {
+        this.pastNames.push(`past_key_values.${i}.${kv}`);
+        this.presentNames.push(`present.${i}.${kv}`);
+      }
+    }
+  }
+
+  async forward(input: ForwardInput): Promise<ForwardOutput> {
+    const { rows, seq, past } = input;
+    const { heads: H, headDim: D } = this.shape;
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', input.inputIds, [rows, seq]),
+      attention_mask: new ort.Tensor('int64', input.attentionMask, [rows, past.past + seq]),
+    };
+    if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', input.positionIds, [rows, seq]);
+    if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [past.past > 0], [1]);
+    this.pastNames.forEach((name, a) => {
+      feeds[name] = new ort.Tensor('float32', past.data[a]!, [rows, H, past.past, D]);
+    });
+    const out = await this.session.run(feeds);
+    const logits = out.logits as ort.Tensor;
+    const data = this.presentNames.map((name) => (out[name] as ort.Tensor).data as Float32Array);
+    const present: KVBatch = { rows, past: past.past + seq, data };
+    return { logits: logits.data as Float32Array, present };
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * InferenceEngine: the whole surface the rest of the server uses (text generation, embeddings,
+ * images). Loads models/manifest.json, creates each ONNX session once on the chosen execution
+ * provider, and owns one decode loop (Scheduler) per text-generation model.
+ */
+import * as ort from 'onnxruntime-node';
+import { PNG } from 'pngjs';
+import type { Registry } from 'prom-client';
+import { CausalLM } from './causal-lm';
+import { DeviceUnavailableError, InferenceError, ManifestError } from './errors';
+import {
+  modelFile,
+  openSession,
+  readManifest,
+  verifyGraph,
+  type EmbeddingEntry,
+  type ImageGenerationEntry,
+  type Manifest,
+  type ModelEntry,
+  type ModelTask,
+  type TextGenerationEntry,
+} from './manifest';
+import { InferenceMetrics } from './metrics';
+import { DEFAULT_SAMPLING, Rng, randomSeed } from './sampling';
+import { Scheduler } from './scheduler';
+import { GenerationStream } from './stream';
+import { TextTokenizer } from './tokenizer';
+
+export type Device = 'auto' | 'cpu' | 'cuda';
+
+/** The subset of a pino logger the engine uses. */
+export interface EngineLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface EngineOptions {
+  modelsDir: string;
+  device?: Device;
+  maxBatch?: number;
+  maxQueue?: number;
+  logger?: EngineLogger;
+  metrics?: Registry;
+  /** ONNX Runtime intra-op threads per session (default: ORT's choice, the physical cores). */
+  threads?: number;
+  /** See SchedulerOptions.kvStrategy (benchmarks only). */
+  kvStrategy?: 'repack-on-change' | 'per-step';
+}
+
+export interface GenerateRequest {
+  prompt: string;
+  /** Text-generation model id; default: the first one in the manifest. */
+  model?: string;
+  /** Fairness key: requests are admitted round-robin across rooms. */
+  roomId: string;
+  /** Default 64; clamped to contextLength - 1. */
+  maxTokens?: number;
+  /** Default 0.8; 0 = greedy. */
+  temperature?: number;
+  /** Default 40; 0 = off. */
+  topK?: number;
+  /** Default 0.95; 1 = off. */
+  topP?: number;
+  /** Default 1.1; 1 = off. */
+  repetitionPenalty?: number;
+  /** Same seed + same prompt + same settings → same text. Default: random. */
+  seed?: number;
+  /** Generation ends before the first occurrence of any of these (not included in the text). */
+  stop?: string[];
+  signal?: AbortSignal;
+  /**
+   * Time budget in milliseconds from the call (values above 1e12 are read as an absolute
+   * Date.now() timestamp). Past it, a running request ends with finishReason 'deadline'; a request
+   * still queued fails with InferenceError 'deadline'.
+   */
+  deadlineMs?: number;
+}
+
+export interface ImageRequest {
+  prompt: string;
+  seed: number;
+  model?: string;
+  /** Output width/height in pixels (nearest-neighbour upscale of the model's image). Default 128. */
+  size?: number;
+}
+
+export interface ModelInfo {
+  id: string;
+  task: ModelTask;
+  description?: string;
+  /** text-generation */
+  contextLength?: number;
+  vocabSize?: number;
+  /** embedding */
+  dims?: number;
+  maxTokens?: number;
+  /** image-generation */
+  imageSize?: number;
+  conditioningModel?: string;
+}
+
+interface TextModel {
+  entry: TextGenerationEntry;
+  session: ort.InferenceSession;
+  tokenizer: TextTokenizer;
+  scheduler: Scheduler;
+}
+interface EmbedModel {
+  entry: EmbeddingEntry;
+  session: ort.InferenceSession;
+  tokenizer: TextTokenizer;
+  padId: number;
+  hasTokenTypeIds: boolean;
+}
+interface ImageModel {
+  entry: ImageGenerationEntry;
+  session: ort.InferenceSession;
+}
+
+const EMBED_BATCH = 32;
+const MAX_IMAGE_SIZE = 1024;
+
+const consoleLogger: EngineLogger = {
+  info: () => {},
+  warn: (obj, msg) => console.warn(`[inference] ${msg ?? ''}`, obj),
+};
+
+export class InferenceEngine {
+  private closed = false;
+
+  private constructor(
+    readonly manifest: Manifest,
+    /** The execution provider actually in use. */
+    readonly device: 'cpu' | 'cuda',
+    private readonly text: Map<string, TextModel>,
+    private readonly embedders: Map<string, EmbedModel>,
+    private readonly images: Map<string, ImageModel>,
+    private readonly metrics: InferenceMetrics,
+  ) {}
+
+  static async load(options: EngineOptions): Promise<InferenceEngine> {
+    const logger = options.logger ?? consoleLogger;
+    const requested = options.device ?? 'auto';
+    const manifest = readManifest(options.modelsDir);
+    const metrics = new InferenceMetrics(options.metrics);
+    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    if (options.threads) base.intraOpNumThreads = options.threads;
+
+    let device: 'cpu' | 'cuda' = requested === 'cpu' ? 'cpu' : 'cuda';
+    const sessions: ort.InferenceSession[] = [];
+    const open = async (entry: ModelEntry): Promise<ort.InferenceSession> => {
+      if (device === 'cuda') {
+        try {
+          const s = await ort.InferenceSession.create(modelFile(manifest, entry, 'model'), {
+            ...base,
+            executionProviders: ['cuda'],
+          });
+          sessions.push(s);
+          return s;
+        } catch (err) {
+          const why = (err as Error).message;
+          if (requested === 'cuda') {
+            throw new DeviceUnavailableError(
+              `ENSEMBLE_DEVICE=cuda, but the CUDA execution provider could not be loaded for model "${entry.id}": ${why}. ` +
+                'Install the CUDA build of onnxruntime-node (ONNXRUNTIME_NODE_INSTALL=cuda12 when installing) on a host with CUDA 12 and cuDNN, ' +
+                'or set ENSEMBLE_DEVICE=auto or cpu.',
+              { cause: err },
+            );
+          }
+          logger.warn({ err: why }, 'ENSEMBLE_DEVICE=auto: CUDA execution provider unavailable, falling back to CPU');
+          device = 'cpu';
+        }
+      }
+      const s = await openSession(manifest, entry, { ...base, executionProviders: ['cpu'] });
+      sessions.push(s);
+      return s;
+    };
+
+    const text = new Map<string, TextModel>();
+    const embedders = new Map<string, EmbedModel>();
+    const images = new Map<string, ImageModel>();
+    try {
+      for (const entry of manifest.models) {
+        const session = await open(entry);
+        verifyGraph(manifest, entry, session);
+        if (entry.task === 'text-generation') {
+          const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
+          const lm = new CausalLM(session, entry);
+          const scheduler = new Scheduler(lm, tokenizer, {
+            maxBatch: options.maxBatch ?? 16,
+            maxQueue: options.maxQueue ?? 256,
+            kvStrategy: options.kvStrategy,
+            metrics,
+            modelId: entry.id,
+            onError: (err) => logger.warn({ err: String(err) }, `decode loop of "${entry.id}" failed`),
+          });
+          text.set(entry.id, { entry, session, tokenizer, scheduler });
+        } else if (entry.task === 'embedding') {
+          const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
+          embedders.set(entry.id, {
+            entry,
+            session,
+            tokenizer,
+            padId: entry.padTokenId ?? 0,
+            hasTokenTypeIds: session.inputNames.includes('token_type_ids'),
+          });
+        } else {
+          images.set(entry.id, { entry, session });
+        }
+      }
+    } catch (err) {
+      await Promise.allSettled(sessions.map((s) => s.release()));
+      throw err;
+    }
+    logger.info(
+      { device, models: manifest.models.map((m) => `${m.id} (${m.task})`), modelsDir: manifest.dir },
+      'inference engine loaded',
+    );
+    return new InferenceEngine(manifest, device, text, embedders, images, metrics);
+  }
+
+  models(): ModelInfo[] {
+    return this.manifest.models.map((m): ModelInfo => {
+      const base = { id: m.id, task: m.task, ...(m.description ? { description: m.description } : {}) };
+      if (m.task === 'text-generation') return { ...base, contextLength: m.contextLength, vocabSize: m.vocabSize };
+      if (m.task === 'embedding') return { ...base, dims: m.dims, maxTokens: m.maxTokens };
+      return { ...base, imageSize: m.imageSize, conditioningModel: m.conditioningModel };
+    });
+  }
+
+  /**
+   * Starts a generation. Throws InferenceError synchronously for problems known at once
+   * ('unknown_model', 'empty_prompt', 'busy', 'aborted' for an already-aborted signal); later
+   * failures reject `stream.result` and make the iterator throw.
+   */
+  generate(req: GenerateRequest): GenerationStream {
+    this.assertOpen();
+    const model = this.pick(this.text, req.model, 'text-generation');
+    if (typeof req.prompt !== 'string' || req.prompt.trim() === '') {
+      throw new InferenceError('empty_prompt', 'the prompt is empty');
+    }
+    if (req.signal?.aborted) throw new InferenceError('aborted', 'the request was aborted before it started');
+    const promptIds = model.tokenizer.encode(req.prompt);
+    if (promptIds.filter((t) => !model.tokenizer.specialIds.has(t)).length === 0) {
+      throw new InferenceError('empty_prompt', 'the prompt has no tokens');
+    }
+    const started = performance.now();
+    let id = -1;
+    const stream = new GenerationStream(() => model.scheduler.abort(id));
+    const deadlineAt =
+      req.deadlineMs === undefined ? undefined : req.deadlineMs > 1e12 ? req.deadlineMs : Date.now() + req.deadlineMs;
+    const onAbort = (): void => stream.abort();
+    const cleanup = (): void => {
+      req.signal?.removeEventListener('abort', onAbort);
+      this.metrics.latency.observe({ task: 'text-generation', model: model.entry.id }, (performance.now() - started) / 1000);
+    };
+    const handle = model.scheduler.add({
+      promptIds,
+      roomId: req.roomId,
+      maxTokens: req.maxTokens ?? 64,
+      sampling: {
+        temperature: req.temperature ?? DEFAULT_SAMPLING.temperature,
+        topK: req.topK ?? DEFAULT_SAMPLING.topK,
+        topP: req.topP ?? DEFAULT_SAMPLING.topP,
+        repetitionPenalty: req.repetitionPenalty ?? DEFAULT_SAMPLING.repetitionPenalty,
+      },
+      seed: req.seed ?? randomSeed(),
+      stop: req.stop ?? [],
+      deadlineAt,
+      onText: (text, tokenId) => stream.push({ text, tokenId }),
+      onFinish: (result) => {
+        cleanup();
+        stream.finish(result);
+      },
+      onError: (err) => {
+        cleanup();
+        stream.fail(err);
+      },
+    });
+    id = handle.id;
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    return stream;
+  }
+
+  /** L2-normalised embeddings, one per text (an empty text gives a zero vector). */
+  async embed(texts: string[], opts: { model?: string } = {}): Promise<Float32Array[]> {
+    this.assertOpen();
+    const model = this.pick(this.embedders, opts.model, 'embedding');
+    const started = performance.now();
+    const dims = model.entry.dims;
+    const out: Float32Array[] = texts.map(() => new Float32Array(dims));
+    const encoded = texts.map((t) => model.tokenizer.encode(t).slice(0, model.entry.maxTokens));
+    const todo = encoded.map((ids, i) => ({ ids, i })).filter((x) => x.ids.some((t) => !model.tokenizer.specialIds.has(t)));
+    for (let start = 0; start < todo.length; start += EMBED_BATCH) {
+      const chunk = todo.slice(start, start + EMBED_BATCH);
+      const B = chunk.length;
+      const T = Math.max(...chunk.map((c) => c.ids.length));
+      const ids = new BigInt64Array(B * T).fill(BigInt(model.padId));
+      const mask = new BigInt64Array(B * T);
+      chunk.forEach((c, r) => {
+        c.ids.forEach((t, j) => {
+          ids[r * T + j] = BigInt(t);
+          mask[r * T + j] = 1n;
+        });
+      });
+      const feeds: Record<string, ort.Tensor> = {
+        input_ids: new ort.Tensor('int64', ids, [B, T]),
+        attention_mask: new ort.Tensor('int64', mask, [B, T]),
+      };
+      if (model.hasTokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * T), [B, T]);
+      let result;
+      try {
+        result = await model.session.run(feeds);
+      } catch (err) {
+        throw new InferenceError('internal', `embedding model "${model.entry.id}" failed: ${(err as Error).message}`, { cause: err });
+      }
+      const data = (result.embeddings as ort.Tensor).data as Float32Array;
+      chunk.forEach((c, r) => {
+        const v = out[c.i]!;
+        v.set(data.subarray(r * dims, (r + 1) * dims));
+        l2normalize(v);
+      });
+    }
+    this.metrics.latency.observe({ task: 'embedding', model: model.entry.id }, (performance.now() - started) / 1000);
+    this.metrics.requests.inc({ task: 'embedding', model: model.entry.id, outcome: 'ok' });
+    return out;
+  }
+
+  /** Prompt → PNG bytes. Same prompt + seed + size → same bytes. */
+  async generateImage(req: ImageRequest): Promise<Uint8Array> {
+    this.assertOpen();
+    const model = this.pick(this.images, req.model, 'image-generation');
+    if (typeof req.prompt !== 'string' || req.prompt.trim() === '') throw new InferenceError('empty_prompt', 'the image prompt is empty');
+    const started = performance.now();
+    const { entry } = model;
+    const size = Math.round(req.size ?? Math.max(128, entry.imageSize));
+    if (!(size >= 1 && size <= MAX_IMAGE_SIZE)) {
+      throw new InferenceError('internal', `image size must be between 1 and ${MAX_IMAGE_SIZE} pixels`);
+    }
+    const [cond] = await this.embed([req.prompt], { model: entry.conditioningModel });
+    const rng = new Rng(Number.isFinite(req.seed) ? Math.floor(req.seed) >>> 0 : 0);
+    const noise = new Float32Array(entry.noiseDims);
+    for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
+    let result;
+    try {
+      result = await model.session.run({
+        text_embedding: new ort.Tensor('float32', cond!, [1, entry.conditioningDims]),
+        noise: new ort.Tensor('float32', noise, [1, entry.noiseDims]),
+      });
+    } catch (err) {
+      throw new InferenceError('internal', `image model "${entry.id}" failed: ${(err as Error).message}`, { cause: err });
+    }
+    const img = (result.image as ort.Tensor).data as Float32Array;
+    const S = entry.imageSize;
+    const png = new PNG({ width: size, height: size, colorType: 2, inputColorType: 6, inputHasAlpha: true });
+    for (let y = 0; y < size; y++) {
+      const sy = Math.min(S - 1, Math.floor((y * S) / size));
+      for (let x = 0; x < size; x++) {
+        const sx = Math.min(S - 1, Math.floor((x * S) / size));
+        const o = (y * size + x) * 4;
+        for (let c = 0; c < 3; c++) {
+          const v = img[(c * S + sy) * S + sx]!;
+          png.data[o + c] = Math.round(Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v)) * 255);
+        }
+        png.data[o + 3] = 255;
+      }
+    }
+    const bytes = PNG.sync.write(png, { colorType: 2 });
+    this.metrics.latency.observe({ task: 'image-generation', model: entry.id }, (performance.now() - started) / 1000);
+    this.metrics.requests.inc({ task: 'image-generation', model: entry.id, outcome: 'ok' });
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /** The scheduler of a text model (for tests, benchmarks and introspection). */
+  scheduler(model?: string): Scheduler {
+    return this.pick(this.text, model, 'text-generation').scheduler;
+  }
+
+  /** The tokenizer of a text or embedding model. */
+  tokenizer(model?: string): TextTokenizer {
+    if (model && this.embedders.has(model)) return this.embedders.get(model)!.tokenizer;
+    return this.pick(this.text, model, 'text-generation').tokenizer;
+  }
+
+  /** Aborts running generations and releases every ONNX session. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const m of this.text.values()) m.scheduler.close();
+    const sessions = [...this.text.values(), ...this.embedders.values(), ...this.images.values()].map((m) => m.session);
+    await Promise.allSettled(sessions.map((s) => s.release()));
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new InferenceError('internal', 'the inference engine is closed');
+  }
+
+  private pick<T>(map: Map<string, T>, id: string | undefined, task: ModelTask): T {
+    if (id === undefined) {
+      const first = map.values().next();
+      if (first.done) throw new InferenceError('unknown_model', `no ${task} model is loaded`);
+      return first.value;
+    }
+    const m = map.get(id);
+    if (!m) {
+      const known = [...map.keys()].join(', ') || 'none';
+      throw new InferenceError('unknown_model', `unknown ${task} model "${id}" (loaded: ${known})`);
+    }
+    return m;
+  }
+}
+
+function loadTokenizer(manifest: Manifest, entry: ModelEntry, configKey: string | undefined): TextTokenizer {
+  const file = modelFile(manifest, entry, 'tokenizer');
+  try {
+    return TextTokenizer.fromFiles(file, configKey ? modelFile(manifest, entry, configKey) : undefined);
+  } catch (err) {
+    throw new ManifestError(`model "${entry.id}": cannot load tokenizer ${file}: ${(err as Error).message}`, entry.id, file, { cause: err });
+  }
+}
+
+function l2normalize(v: Float32Array): void {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  const n = Math.sqrt(s);
+  if (n > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
+}

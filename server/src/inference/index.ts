@@ -1,0 +1,10 @@
+export { InferenceEngine } from './engine';
+export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest, ModelInfo } from './engine';
+export { InferenceError, ManifestError, DeviceUnavailableError } from './errors';
+export type { InferenceErrorCode } from './errors';
+export { GenerationStream } from './stream';
+export type { GenerationChunk, GenerationResult, FinishReason } from './stream';
+export { loadManifest, readManifest, verifyGraph } from './manifest';
+export type { Manifest, ModelEntry, ModelTask } from './manifest';
+export { Scheduler } from './scheduler';
+export type { SchedulerOptions, SequenceRequest, SequenceHandle } from './scheduler';
