@@ -37,6 +37,8 @@ export interface GenerationStreamLike extends AsyncIterable<GenerationChunk> {
 export interface ModelInfoLike {
   id: string;
   task: string;
+  /** Text models: context window in tokens. */
+  contextLength?: number;
 }
 
 export interface EngineLike {

@@ -101,7 +101,11 @@ export class AgentExtension implements Extension {
     const generation: GenerationParams = { ...DEFAULT_GENERATION, ...this.options.generation };
     if (this.options.model) generation.model = this.options.model;
     this.service = engine ? new ProposalService(engine, generation) : null;
-    this.prompts = new PromptBuilder({ maxChars: 900, afterChars: 200, ...this.options.prompt });
+    // The engine truncates over-long prompts from the left, which would cut the bible header: size
+    // the prompt to the model's context (about 3 characters per token, conservatively).
+    const textInfo = models.find((m) => m.id === this.textModel);
+    const budget = textInfo?.contextLength ? Math.max(200, (textInfo.contextLength - generation.maxTokens) * 3) : 900;
+    this.prompts = new PromptBuilder({ maxChars: Math.min(budget, 4000), afterChars: 200, ...this.options.prompt });
     this.limits = { maxConcurrentPerRoom: 8, autoMinIntervalSec: 60, maxProposalsKept: 100, ...this.options.limits };
     const rate = this.options.rate ?? { burst: 6, perMinute: 20 };
     this.limiter = new RateLimiter(rate.burst, rate.perMinute);
