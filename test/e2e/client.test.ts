@@ -212,7 +212,37 @@ describe('web client in Chromium', () => {
     await ben.keyboard.press('Control+End');
     await ben.keyboard.type(' The end.');
     await vicEditor.filter({ hasText: 'The end.' }).waitFor();
-    await vic.screenshot({ path: artifact('viewer-tablet.png'), fullPage: true });
+    await vic.screenshot({ path: artifact('viewer-tablet.png') });
+
+    // --- The owner's dashboard: provenance counts the agent and both writers. ---
+    await ada.getByRole('tab', { name: 'Dashboard' }).click();
+    const prov = ada.getByTestId('provenance');
+    await prov.waitFor();
+    for (const who of ['Ada', 'Ben', 'Ensemble AI']) await prov.getByRole('rowheader', { name: new RegExp(who) }).waitFor();
+    // The agent's text is still marked after people typed around it; Ben is its accepter.
+    const benRow = prov.getByRole('row').filter({ has: ada.getByRole('rowheader', { name: 'Ben' }) });
+    const acceptedByBen = Number(await benRow.getByRole('cell').nth(2).innerText());
+    expect(acceptedByBen).toBeGreaterThan(0);
+    const agentRow = prov.getByRole('row').filter({ has: ada.getByRole('rowheader', { name: /Ensemble AI/ }) });
+    expect(Number(await agentRow.getByRole('cell').nth(0).innerText())).toBeGreaterThan(0);
+    await ada.screenshot({ path: artifact('dashboard.png') });
+
+    // --- Versions: save, change, restore; every client gets the restored text. ---
+    await ada.getByRole('tab', { name: 'Story', exact: true }).click();
+    await ada.locator('.versions summary').click();
+    await ada.getByLabel('Version name').fill('Draft A');
+    await ada.getByRole('button', { name: 'Save', exact: true }).click();
+    await ada.locator('.version-list', { hasText: 'Draft A' }).waitFor();
+    await ada.locator('[data-testid=story-editor]').click();
+    await ada.keyboard.press('Control+End');
+    await ada.keyboard.type(' Extra words.');
+    await ben.locator('[data-testid=story-editor]', { hasText: 'Extra words.' }).waitFor();
+    ada.once('dialog', (d) => void d.accept());
+    await ada.getByRole('button', { name: 'Restore version Draft A' }).click();
+    for (const page of [ada, ben, vic]) {
+      await expect.poll(() => editorText(page), { timeout: 15_000 }).not.toContain('Extra words.');
+      expect(await editorText(page)).toContain('The end.');
+    }
 
     const errors = [...adaLog.errors, ...benLog.errors, ...vicLog.errors];
     expect(errors).toEqual([]);

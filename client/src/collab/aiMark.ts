@@ -15,12 +15,13 @@ export function aiMarkTitle(attrs: Partial<AiMarkAttrs>, nameOf: (memberId: stri
 
 /**
  * The attribution mark the agent writes on accepted text (`{ [AI_MARK]: AiMarkAttrs }` in Yjs).
- * Not inclusive: typing right after AI text is the human's own.
+ * Not inclusive: typing right after AI text is the human's own. It must keep the default
+ * `excludes` (itself): y-tiptap stores a mark that may overlap itself under a hashed key
+ * (`aiAuthored--<hash>`), which the server's provenance would no longer recognise.
  */
 export const AiMark = Mark.create<AiMarkOptions>({
   name: AI_MARK,
   inclusive: false,
-  excludes: '',
   addOptions() {
     return { nameOf: (id: string) => id };
   },

@@ -65,7 +65,9 @@ export function AiPanel() {
             ))}
           </div>
           <label>
-            Instruction <span className="muted">(optional)</span>
+            <span>
+              Instruction <span className="muted">(optional)</span>
+            </span>
             <input
               value={instruction}
               onChange={(e) => setInstruction(e.target.value)}

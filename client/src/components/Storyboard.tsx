@@ -163,20 +163,23 @@ function PanelCard({ panel, index, count }: { panel: PanelFields; index: number;
           <button type="button" className="icon-button danger" onClick={() => window.confirm(`Delete panel ${index + 1}?`) && deletePanel(conn.doc, panel.id)} aria-label={`Delete panel ${index + 1}`}>
             🗑
           </button>
-          <span className="spacer" />
+        </div>
+      )}
+      {canEdit && (
+        <div className="row sb-ask">
+          <button type="button" onClick={requestImages} disabled={asking} data-testid="request-images" className="grow">
+            {asking ? 'Asking…' : '✦ AI images'}
+          </button>
           <label className="inline">
-            <span className="sr-only">Number of images</span>
+            <span className="sr-only">Number of images to propose for panel {index + 1}</span>
             <select value={imageCount} onChange={(e) => setImageCount(Number(e.target.value))}>
               {[1, 2, 3, 4].map((n) => (
                 <option key={n} value={n}>
-                  {n}
+                  ×{n}
                 </option>
               ))}
             </select>
           </label>
-          <button type="button" onClick={requestImages} disabled={asking} data-testid="request-images">
-            {asking ? 'Asking…' : 'AI images'}
-          </button>
         </div>
       )}
       {latest && (
