@@ -32,3 +32,22 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A full garbage collection, even without `--expose-gc` (enabled at runtime through v8 flags).
+ * Returns heapUsed afterwards.
+ */
+export async function collectGarbage(): Promise<number> {
+  const { default: v8 } = await import('node:v8');
+  const { default: vm } = await import('node:vm');
+  let gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) {
+    v8.setFlagsFromString('--expose-gc');
+    gc = vm.runInNewContext('gc') as () => void;
+  }
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await sleep(20);
+  }
+  return process.memoryUsage().heapUsed;
+}

@@ -90,7 +90,8 @@ describe('hostile input on the sync endpoint', () => {
           break; // the server closes on it; later frames would be dropped anyway
         }
       }
-      const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(0), 300))]);
+      // Frames the server accepts leave the socket open: give it a moment, longer when it must close.
+      const code = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(0), expectTooBig ? 5000 : 300))]);
       if (code === 0) {
         socket.close(1000);
         await closed;
@@ -110,7 +111,7 @@ describe('hostile input on the sync endpoint', () => {
 
     a.doc.getText('t').insert(0, 'still here ');
     const text = await waitConverged([a.doc, b.doc], (d) => d.getText('t').toString());
-    expect(text.startsWith('still here ')).toBe(true);
+    expect(text).toContain('still here ');
     await waitFor(() => server.server.registry.peek(owner.room.id)?.doc.getText('t').toString() === text);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
