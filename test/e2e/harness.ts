@@ -34,15 +34,21 @@ export function ensureClientBuilt(): void {
 export interface E2EServer {
   server: EnsembleServer;
   url: string;
+  port: number;
+  dataDir: string;
   realEngine: boolean;
-  close(): Promise<void>;
+  /** Stops the server; removes its data directory unless `keepData`. */
+  close(opts?: { keepData?: boolean }): Promise<void>;
 }
 
-/** The real server in-process (port 0) with the AI collaborator, serving the built client. */
-export async function startE2EServer(): Promise<E2EServer> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-e2e-'));
+/**
+ * The real server in-process (port 0 unless given) with the AI collaborator, serving the built
+ * client. Pass `dataDir` and `port` to restart on the same data and address.
+ */
+export async function startE2EServer(opts: { dataDir?: string; port?: number } = {}): Promise<E2EServer> {
+  const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-e2e-'));
   const config = loadConfig({
-    PORT: '0',
+    PORT: String(opts.port ?? 0),
     HOST: '127.0.0.1',
     ENSEMBLE_DATA_DIR: dataDir,
     ENSEMBLE_CLIENT_DIR: DIST,
@@ -58,10 +64,12 @@ export async function startE2EServer(): Promise<E2EServer> {
   return {
     server,
     url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
     realEngine: real,
-    close: async () => {
+    close: async ({ keepData = false } = {}) => {
       await server.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
