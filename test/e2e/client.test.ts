@@ -227,6 +227,35 @@ describe('web client in Chromium', () => {
     expect(Number(await agentRow.getByRole('cell').nth(0).innerText())).toBeGreaterThan(0);
     await ada.screenshot({ path: artifact('dashboard.png') });
 
+    // --- "What next?": Ben asks for suggestions and turns one into a request both see. ---
+    await ben.getByTestId('recommend-next').click();
+    const suggestion = ben.locator('.suggestion .suggestion-main').first();
+    await suggestion.waitFor();
+    await suggestion.click();
+    for (const page of [ada, ben]) {
+      await expect.poll(() => page.locator('[data-testid=proposal]').count()).toBe(2);
+      await page.locator('[data-testid=proposal]').first().locator('.instruction').waitFor();
+    }
+    await ben.screenshot({ path: artifact('recommendations.png') });
+    for (const page of [ada, ben]) await page.locator('[data-testid=proposal]').first().and(page.locator('[data-status=ready]')).waitFor({ timeout: 120_000 });
+    // Regenerate keeps the earlier alternatives and streams new ones into the same card.
+    const latest = (page: Page) => page.locator('[data-testid=proposal]').first();
+    const before2 = await latest(ben).locator('[data-testid=alternative]').count();
+    await latest(ben).getByRole('button', { name: 'Regenerate' }).click();
+    for (const page of [ada, ben]) {
+      await expect.poll(() => latest(page).locator('[data-testid=alternative]').count()).toBe(before2 * 2);
+      await latest(page).and(page.locator('[data-status=ready]')).waitFor({ timeout: 120_000 });
+    }
+
+    // --- The owner turns the AI off; asking then fails with a message in words. ---
+    await ada.getByRole('radio', { name: 'Off' }).check();
+    await ada.waitForTimeout(1200); // the agent re-reads settings at most once a second
+    await ada.getByRole('tab', { name: 'Story', exact: true }).click();
+    await expect(ada.getByTestId('ai-ask').isDisabled()).resolves.toBe(true);
+    await ada.locator('[data-testid=story-editor]').click();
+    await ada.keyboard.press('Control+Enter');
+    await ada.getByTestId('notice-error').filter({ hasText: 'The AI is turned off in this room' }).waitFor();
+
     // --- Versions: save, change, restore; every client gets the restored text. ---
     await ada.getByRole('tab', { name: 'Story', exact: true }).click();
     await ada.locator('.versions summary').click();
