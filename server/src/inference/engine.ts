@@ -4,7 +4,6 @@
  * provider, and owns one decode loop (Scheduler) per text-generation model.
  */
 import * as ort from 'onnxruntime-node';
-import { PNG } from 'pngjs';
 import type { Registry } from 'prom-client';
 import { CausalLM } from './causal-lm';
 import { DeviceUnavailableError, InferenceError, ManifestError } from './errors';
@@ -21,6 +20,7 @@ import {
   type TextGenerationEntry,
 } from './manifest';
 import { InferenceMetrics } from './metrics';
+import { encodePngRgb } from './png';
 import { DEFAULT_SAMPLING, Rng, randomSeed } from './sampling';
 import { Scheduler } from './scheduler';
 import { GenerationStream } from './stream';
@@ -352,23 +352,22 @@ export class InferenceEngine {
     }
     const img = (result.image as ort.Tensor).data as Float32Array;
     const S = entry.imageSize;
-    const png = new PNG({ width: size, height: size, colorType: 2, inputColorType: 6, inputHasAlpha: true });
+    const rgb = new Uint8Array(size * size * 3);
     for (let y = 0; y < size; y++) {
       const sy = Math.min(S - 1, Math.floor((y * S) / size));
       for (let x = 0; x < size; x++) {
         const sx = Math.min(S - 1, Math.floor((x * S) / size));
-        const o = (y * size + x) * 4;
+        const o = (y * size + x) * 3;
         for (let c = 0; c < 3; c++) {
           const v = img[(c * S + sy) * S + sx]!;
-          png.data[o + c] = Math.round(Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v)) * 255);
+          rgb[o + c] = Math.round(Math.min(1, Math.max(0, Number.isNaN(v) ? 0 : v)) * 255);
         }
-        png.data[o + 3] = 255;
       }
     }
-    const bytes = PNG.sync.write(png, { colorType: 2 });
+    const bytes = encodePngRgb(rgb, size, size);
     this.metrics.latency.observe({ task: 'image-generation', model: entry.id }, (performance.now() - started) / 1000);
     this.metrics.requests.inc({ task: 'image-generation', model: entry.id, outcome: 'ok' });
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return bytes;
   }
 
   /** The scheduler of a text model (for tests, benchmarks and introspection). */

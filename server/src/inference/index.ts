@@ -8,3 +8,4 @@ export { loadManifest, readManifest, verifyGraph } from './manifest';
 export type { Manifest, ModelEntry, ModelTask } from './manifest';
 export { Scheduler } from './scheduler';
 export type { SchedulerOptions, SequenceRequest, SequenceHandle } from './scheduler';
+export { decodePng, encodePngRgb } from './png';

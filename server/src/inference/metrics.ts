@@ -37,3 +37,4 @@ export class InferenceMetrics {
     );
   }
 }
+export { Registry } from 'prom-client';
