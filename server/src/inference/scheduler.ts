@@ -58,6 +58,8 @@ export interface SequenceRequest {
   /** Absolute time (Date.now() ms) after which the request is cut off. */
   deadlineAt?: number;
   onText?: (text: string, tokenId: number) => void;
+  /** Every sampled token (EOS included), before its text is released. */
+  onToken?: (tokenId: number) => void;
   onFinish?: (result: GenerationResult) => void;
   onError?: (err: InferenceError) => void;
 }
@@ -414,6 +416,7 @@ export class Scheduler {
       seq.firstTokenAt = performance.now();
       this.opts.metrics?.timeToFirstToken.observe({ model: this.modelId }, (seq.firstTokenAt - seq.enqueuedAt) / 1000);
     }
+    seq.req.onToken?.(token);
     if (this.eos.has(token)) {
       this.finish(seq, 'stop');
       return;
