@@ -22,13 +22,41 @@ function newestMtime(target: string): number {
   return newest;
 }
 
-/** Builds the client with Vite when client/dist is missing or older than its sources. */
-export function ensureClientBuilt(): void {
+function distIsFresh(): boolean {
   const index = path.join(DIST, 'index.html');
+  if (!fs.existsSync(index)) return false;
   const sources = [path.join(CLIENT, 'src'), path.join(CLIENT, 'index.html'), path.join(CLIENT, 'vite.config.ts'), path.join(REPO, 'shared/src')];
   const sourceTime = Math.max(...sources.filter((s) => fs.existsSync(s)).map(newestMtime));
-  if (fs.existsSync(index) && fs.statSync(index).mtimeMs >= sourceTime) return;
-  execFileSync(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: CLIENT, stdio: 'inherit' });
+  return fs.statSync(index).mtimeMs >= sourceTime;
+}
+
+/**
+ * Builds the client with Vite when client/dist is missing or older than its sources. E2E files run
+ * in parallel workers: a lock directory makes one build while the others wait for it.
+ */
+export async function ensureClientBuilt(): Promise<void> {
+  const lock = path.join(os.tmpdir(), `ensemble-client-build-${Buffer.from(REPO).toString('hex').slice(-24)}.lock`);
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    if (distIsFresh()) return;
+    try {
+      fs.mkdirSync(lock);
+      break;
+    } catch {
+      // Another worker is building (or a crashed one left a lock: take it over after 3 minutes).
+      if (Date.now() > deadline || Date.now() - (fs.statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 180_000) {
+        fs.rmSync(lock, { recursive: true, force: true });
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  try {
+    if (!distIsFresh()) {
+      execFileSync(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: CLIENT, stdio: 'inherit' });
+    }
+  } finally {
+    fs.rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export interface E2EServer {

@@ -8,7 +8,7 @@ describe('web client offline and reconnect', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    ensureClientBuilt();
+    await ensureClientBuilt();
     server = await startE2EServer();
     browser = await launchChromium();
   }, 240_000);
