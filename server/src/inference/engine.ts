@@ -127,6 +127,8 @@ const consoleLogger: EngineLogger = {
 
 export class InferenceEngine {
   private closed = false;
+  /** Embedding/image runs in progress (close() waits for them before releasing sessions). */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   private constructor(
     readonly manifest: Manifest,
@@ -310,7 +312,7 @@ export class InferenceEngine {
       if (model.hasTokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * T), [B, T]);
       let result;
       try {
-        result = await model.session.run(feeds);
+        result = await this.track(model.session.run(feeds));
       } catch (err) {
         throw new InferenceError('internal', `embedding model "${model.entry.id}" failed: ${(err as Error).message}`, { cause: err });
       }
@@ -343,10 +345,10 @@ export class InferenceEngine {
     for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
     let result;
     try {
-      result = await model.session.run({
+      result = await this.track(model.session.run({
         text_embedding: new ort.Tensor('float32', cond!, [1, entry.conditioningDims]),
         noise: new ort.Tensor('float32', noise, [1, entry.noiseDims]),
-      });
+      }));
     } catch (err) {
       throw new InferenceError('internal', `image model "${entry.id}" failed: ${(err as Error).message}`, { cause: err });
     }
@@ -385,9 +387,17 @@ export class InferenceEngine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const m of this.text.values()) m.scheduler.close();
+    await Promise.allSettled([...this.text.values()].map((m) => m.scheduler.close()));
+    await Promise.allSettled([...this.inFlight]);
     const sessions = [...this.text.values(), ...this.embedders.values(), ...this.images.values()].map((m) => m.session);
     await Promise.allSettled(sessions.map((s) => s.release()));
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    const done = (): void => void this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
   }
 
   private assertOpen(): void {

@@ -138,6 +138,7 @@ export class Scheduler {
   private kv: KVBatch | null = null;
   private stepping = false;
   private looping = false;
+  private loopDone: Promise<void> = Promise.resolve();
   private closed = false;
   /** Number of steps run so far. */
   steps = 0;
@@ -179,7 +180,8 @@ export class Scheduler {
       throw new InferenceError('busy', `the AI is busy: ${this.waitingCount} requests are already queued (ENSEMBLE_MAX_QUEUE=${this.maxQueue})`);
     }
     if (req.promptIds.length === 0) throw new InferenceError('empty_prompt', 'the prompt has no tokens');
-    const maxTokens = Math.max(1, Math.min(Math.floor(req.maxTokens), this.contextLength - 1));
+    const asked = Number.isFinite(req.maxTokens) ? Math.floor(req.maxTokens) : 64;
+    const maxTokens = Math.max(1, Math.min(asked, this.contextLength - 1));
     const limit = this.contextLength - maxTokens;
     let prompt = req.promptIds;
     let truncated = false;
@@ -215,10 +217,11 @@ export class Scheduler {
     if (seq) this.cancel(seq, 'aborted');
   }
 
-  /** Aborts everything and stops the loop. */
-  close(): void {
+  /** Aborts everything, stops the loop and waits for a step in flight to end. */
+  async close(): Promise<void> {
     this.closed = true;
     for (const seq of [...this.byId.values()]) this.cancel(seq, 'aborted');
+    await this.loopDone;
     this.batch = [];
     this.kv = null;
   }
@@ -249,7 +252,7 @@ export class Scheduler {
   private kick(): void {
     if (!this.autoRun || this.looping || this.closed) return;
     this.looping = true;
-    void this.loop();
+    this.loopDone = this.loop();
   }
 
   private async loop(): Promise<void> {
