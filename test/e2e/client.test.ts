@@ -229,6 +229,16 @@ describe('web client in Chromium', () => {
     expect(acceptedByBen).toBeGreaterThan(0);
     const agentRow = prov.getByRole('row').filter({ has: ada.getByRole('rowheader', { name: /Ensemble AI/ }) });
     expect(Number(await agentRow.getByRole('cell').nth(0).innerText())).toBeGreaterThan(0);
+    // A watch-only code makes a viewer even without ticking "viewer".
+    await ada.getByRole('button', { name: 'Create a watch-only code' }).click();
+    const viewerCode = (await ada.getByTestId('viewer-code').locator('.join-code').innerText()).trim();
+    const { page: wes, log: wesLog } = await openPage('wes', `/?join=${viewerCode}`, { width: 1024, height: 768 });
+    await wes.getByLabel('Your name').first().fill('Wes');
+    await wes.getByRole('button', { name: 'Join', exact: true }).click();
+    await wes.getByTestId('room').waitFor();
+    await wes.getByText('You are Wes (viewer)').waitFor();
+    await expect(wes.locator('[data-testid=story-editor]').getAttribute('contenteditable')).resolves.toBe('false');
+    expect(wesLog.errors).toEqual([]);
     await ada.screenshot({ path: artifact('dashboard.png') });
 
     // --- "What next?": Ben asks for suggestions and turns one into a request both see. ---

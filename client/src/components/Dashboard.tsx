@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { AiMode, ProvenanceReport, Room, RoomSettings } from '@ensemble/shared';
 import { api, ApiRequestError, provenanceRows } from '../lib/api';
 import { percent } from '../lib/format';
+import { shareLink } from '../lib/session';
 import { useRoom } from './RoomContext';
 
 const AI_MODES: Array<{ value: AiMode; label: string }> = [
@@ -16,6 +17,15 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
   const [report, setReport] = useState<ProvenanceReport | null>(null);
   const [loading, setLoading] = useState(false);
   const [saving, setSaving] = useState(false);
+  const [viewerCode, setViewerCode] = useState<string | null>(null);
+
+  const makeViewerCode = async () => {
+    try {
+      setViewerCode((await api.createJoinCode(room.id, session.token, 'viewer')).joinCode);
+    } catch (err) {
+      fail('Viewer link', err);
+    }
+  };
 
   const fail = (what: string, err: unknown) => notify(`${what}: ${err instanceof ApiRequestError ? err.message : 'something went wrong.'}`);
 
@@ -84,6 +94,23 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
           <input type="checkbox" checked={s.moderation} disabled={saving || room.kind === 'classroom'} onChange={(e) => change({ moderation: e.target.checked })} />
           Moderation filter on AI text{room.kind === 'classroom' ? ' (always on in classrooms)' : ''}
         </label>
+      </section>
+
+      <section className="card" aria-labelledby="invite-title">
+        <h2 id="invite-title">Invite</h2>
+        <p className="muted small">
+          Editors join with <strong className="join-code">{room.joinCode}</strong> or {shareLink(window.location.origin, room.joinCode)}
+        </p>
+        <div className="row">
+          <button type="button" onClick={makeViewerCode}>
+            Create a watch-only code
+          </button>
+          {viewerCode && (
+            <span data-testid="viewer-code">
+              Viewers: <strong className="join-code">{viewerCode}</strong> <span className="muted small">{shareLink(window.location.origin, viewerCode)}</span>
+            </span>
+          )}
+        </div>
       </section>
 
       <section className="card provenance" aria-labelledby="prov-title">

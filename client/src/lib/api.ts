@@ -153,6 +153,10 @@ export class ApiClient {
     return res?.settings ?? res?.room?.settings;
   }
 
+  createJoinCode(roomId: string, token: string, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
+    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/join-codes`, { token, body: { role } });
+  }
+
   async listVersions(roomId: string, token: string): Promise<VersionInfo[]> {
     const res = await this.request<{ versions: VersionInfo[] } | VersionInfo[]>('GET', `/api/rooms/${encodeURIComponent(roomId)}/versions`, { token });
     const list = Array.isArray(res) ? res : res.versions;
