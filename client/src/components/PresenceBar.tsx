@@ -15,7 +15,7 @@ export function PresenceBar() {
   }, [conn]);
 
   return (
-    <ul className="presence" aria-label="People in this room" data-testid="presence">
+    <ul className={`presence ${entries.length > 4 ? 'compact' : ''}`} aria-label={`People in this room (${entries.length})`} data-testid="presence">
       {entries.map((e) => (
         <li
           key={e.clientId}
