@@ -22,5 +22,5 @@ export function App() {
   }, []);
 
   if (!session) return <Lobby initialJoinCode={joinCodeFromSearch(window.location.search)} onEnter={enter} notice={leftMessage} />;
-  return <Room key={session.room.id + session.member.id} session={session} onLeave={leave} onSessionChange={enter} />;
+  return <Room key={session.room.id + session.member.id} session={session} onLeave={leave} />;
 }

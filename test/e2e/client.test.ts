@@ -287,6 +287,12 @@ describe('web client in Chromium', () => {
       expect(await editorText(page)).toContain('The end.');
     }
 
+    // A reload keeps the tab's session (sessionStorage) and shows the same story, AI marks included.
+    await ben.reload();
+    await ben.getByTestId('connection-status').filter({ hasText: 'Connected · saved' }).waitFor();
+    await expect.poll(() => editorText(ben)).toBe(await editorText(ada));
+    await ben.locator('[data-testid=story-editor] span[data-ai-authored]').first().waitFor();
+
     const errors = [...adaLog.errors, ...benLog.errors, ...vicLog.errors];
     expect(errors).toEqual([]);
   }, 600_000);

@@ -22,7 +22,7 @@ type Tab = 'story' | 'storyboard' | 'dashboard';
 
 const KIND_LABEL: Record<RoomInfo['kind'], string> = { 'writers-room': "Writers' room", classroom: 'Classroom', storyboard: 'Storyboard' };
 
-export function Room({ session, onLeave }: { session: Session; onLeave: (message?: string) => void; onSessionChange: (s: Session) => void }) {
+export function Room({ session, onLeave }: { session: Session; onLeave: (message?: string) => void }) {
   const [conn, setConn] = useState<RoomConnection | null>(null);
   useEffect(() => {
     const c = new RoomConnection(session);
@@ -227,7 +227,18 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
         )}
         <div className="layout">
           <section className="main-pane">
-            <nav className="tabs" role="tablist" aria-label="Views">
+            <nav
+              className="tabs"
+              role="tablist"
+              aria-label="Views"
+              onKeyDown={(e) => {
+                if (e.key !== 'ArrowRight' && e.key !== 'ArrowLeft') return;
+                const at = tabs.findIndex((t) => t.id === tab);
+                const next = tabs[(at + (e.key === 'ArrowRight' ? 1 : tabs.length - 1)) % tabs.length]!;
+                setTab(next.id);
+                document.getElementById(`tab-${next.id}`)?.focus();
+              }}
+            >
               {tabs.map((t) => (
                 <button
                   key={t.id}
@@ -236,6 +247,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
                   id={`tab-${t.id}`}
                   aria-selected={tab === t.id}
                   aria-controls={`panel-${t.id}`}
+                  tabIndex={tab === t.id ? 0 : -1}
                   className={tab === t.id ? 'active' : ''}
                   onClick={() => setTab(t.id)}
                 >
