@@ -293,6 +293,7 @@ describe('web client in Chromium', () => {
     await expect.poll(() => editorText(ben)).toBe(await editorText(ada));
     await ben.locator('[data-testid=story-editor] span[data-ai-authored]').first().waitFor();
 
+    if (process.env.E2E_SHOW_WARNINGS) console.log([...adaLog.warnings, ...benLog.warnings, ...vicLog.warnings].join('\n'));
     const errors = [...adaLog.errors, ...benLog.errors, ...vicLog.errors];
     expect(errors).toEqual([]);
   }, 600_000);

@@ -17,6 +17,7 @@ describe('describeHttpError', () => {
     expect(invalid).toEqual({ code: 'invalid_body', message: 'That was not accepted: name: name is required.' });
     expect(describeHttpError(404, null).message).toMatch(/does not exist/);
     expect(describeHttpError(503, null).code).toBe('http_503');
+    expect(describeHttpError(502, null).message).toBe(UNREACHABLE_MESSAGE);
   });
 });
 

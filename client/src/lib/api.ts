@@ -24,6 +24,8 @@ export class ApiRequestError extends Error {
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
+export const UNREACHABLE_MESSAGE = 'The server cannot be reached. Check your connection; we keep trying.';
+
 /** Turns an HTTP status and the server's error body into words. */
 export function describeHttpError(status: number, body: unknown): { code: string; message: string } {
   const err = (body as Partial<ApiError> | null)?.error;
@@ -43,13 +45,14 @@ export function describeHttpError(status: number, body: unknown): { code: string
       return { code, message: serverMessage || 'That conflicts with a change someone else just made. Try again.' };
     case 429:
       return { code, message: 'Too many requests — you are being rate limited. Wait a moment and try again.' };
+    case 502:
+    case 504:
+      return { code, message: UNREACHABLE_MESSAGE };
     default:
       if (status >= 500) return { code, message: `The server had a problem (${status}). ${serverMessage}`.trim() };
       return { code, message: serverMessage || `Request failed (${status}).` };
   }
 }
-
-export const UNREACHABLE_MESSAGE = 'The server cannot be reached. Check your connection; we keep trying.';
 
 /** One row of the owner's "who wrote what" table. */
 export interface ProvenanceRow {
