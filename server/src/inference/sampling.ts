@@ -124,37 +124,76 @@ export function sampleToken(
   const invT = 1 / params.temperature;
   const V = logits.length;
   const k = params.topK > 0 ? Math.min(params.topK, V) : V;
+  const topP = params.topP > 0 && params.topP < 1 ? params.topP : 1;
 
-  // Candidate ids sorted by logit (desc, ties by id). Top-k keeps a k-sized sorted buffer.
+  if (k === V && topP === 1) {
+    // Plain temperature sampling over the whole vocabulary, in id order (no sort needed).
+    const maxLogit = logits[argmax(logits)]!;
+    let z = 0;
+    for (let i = 0; i < V; i++) z += Math.exp((logits[i]! - maxLogit) * invT);
+    let r = rng.next() * z;
+    let last = 0;
+    for (let i = 0; i < V; i++) {
+      const p = Math.exp((logits[i]! - maxLogit) * invT);
+      if (p > 0) last = i;
+      r -= p;
+      if (r < 0) return i;
+    }
+    return last;
+  }
+
+  // Candidates sorted by logit (desc, ties by lower id). With top-k: the k best. With top-p only:
+  // the smallest prefix reaching topP, found by widening a partial selection (64, 256, ...)
+  // instead of sorting the whole vocabulary.
   let ids: number[];
+  let probs: Float64Array;
+  let n: number;
+  let sum: number;
   if (k < V) {
     ids = topKIndices(logits, k);
-  } else {
-    ids = Array.from({ length: V }, (_, i) => i);
-    ids.sort((x, y) => logits[y]! - logits[x]! || x - y);
-  }
-  const maxLogit = logits[ids[0]!]!;
-  if (maxLogit === -Infinity) return ids[0]!;
-  const probs = new Float64Array(ids.length);
-  let sum = 0;
-  for (let i = 0; i < ids.length; i++) {
-    const p = Math.exp((logits[ids[i]!]! - maxLogit) * invT);
-    probs[i] = p;
-    sum += p;
-  }
-  let n = ids.length;
-  if (params.topP > 0 && params.topP < 1) {
-    let cum = 0;
-    for (let i = 0; i < ids.length; i++) {
-      cum += probs[i]! / sum;
-      if (cum >= params.topP) {
-        n = i + 1;
-        break;
+    const maxLogit = logits[ids[0]!]!;
+    probs = new Float64Array(ids.length);
+    sum = 0;
+    for (let i = 0; i < ids.length; i++) sum += probs[i] = Math.exp((logits[ids[i]!]! - maxLogit) * invT);
+    n = ids.length;
+    if (topP < 1) {
+      let cum = 0;
+      for (let i = 0; i < ids.length; i++) {
+        cum += probs[i]! / sum;
+        if (cum >= topP) {
+          n = i + 1;
+          break;
+        }
       }
     }
-    sum = 0;
-    for (let i = 0; i < n; i++) sum += probs[i]!;
+  } else {
+    const maxLogit = logits[argmax(logits)]!;
+    let z = 0;
+    for (let i = 0; i < V; i++) z += Math.exp((logits[i]! - maxLogit) * invT);
+    for (let width = 64; ; width *= 4) {
+      if (width >= V) {
+        ids = Array.from({ length: V }, (_, i) => i);
+        ids.sort((x, y) => logits[y]! - logits[x]! || x - y);
+      } else {
+        ids = topKIndices(logits, width);
+      }
+      probs = new Float64Array(ids.length);
+      let cum = 0;
+      n = -1;
+      for (let i = 0; i < ids.length; i++) {
+        probs[i] = Math.exp((logits[ids[i]!]! - maxLogit) * invT);
+        cum += probs[i]! / z;
+        if (cum >= topP) {
+          n = i + 1;
+          break;
+        }
+      }
+      if (n > 0 || width >= V) break;
+    }
+    if (n < 0) n = ids.length;
   }
+  sum = 0;
+  for (let i = 0; i < n; i++) sum += probs[i]!;
   let r = rng.next() * sum;
   for (let i = 0; i < n; i++) {
     r -= probs[i]!;
@@ -164,25 +203,21 @@ export function sampleToken(
 }
 
 function topKIndices(logits: Float32Array, k: number): number[] {
-  // Insertion into a sorted buffer: O(V log k)-ish for small k, no full sort of the vocabulary.
-  const ids: number[] = [];
-  const vals: number[] = [];
+  // Sorted insertion into fixed buffers (desc by value, ties keep the lower id first).
+  const ids = new Int32Array(k);
+  const vals = new Float32Array(k);
+  let size = 0;
   for (let i = 0; i < logits.length; i++) {
     const v = logits[i]!;
-    if (ids.length === k && v <= vals[k - 1]!) continue;
-    let lo = 0;
-    let hi = ids.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (vals[mid]! >= v) lo = mid + 1;
-      else hi = mid;
+    if (size === k && v <= vals[k - 1]!) continue;
+    let j = size < k ? size++ : k - 1;
+    while (j > 0 && vals[j - 1]! < v) {
+      vals[j] = vals[j - 1]!;
+      ids[j] = ids[j - 1]!;
+      j--;
     }
-    ids.splice(lo, 0, i);
-    vals.splice(lo, 0, v);
-    if (ids.length > k) {
-      ids.pop();
-      vals.pop();
-    }
+    vals[j] = v;
+    ids[j] = i;
   }
-  return ids;
+  return Array.from(ids.subarray(0, size));
 }

@@ -142,6 +142,8 @@ export class Scheduler {
   private closed = false;
   /** Number of steps run so far. */
   steps = 0;
+  /** Number of KV cache re-packs (membership changes) so far. */
+  repacks = 0;
 
   constructor(
     private readonly lm: CausalLM,
@@ -368,48 +370,69 @@ export class Scheduler {
       this.kv = null;
       return;
     }
-    const same =
-      this.kv !== null &&
-      live.length === this.batch.length &&
-      live.every((s, i) => this.batch[i] === s && s.kvSource === this.kv && s.row === i);
-    if (!same || this.kvStrategy === 'per-step') {
-      const sources: KVRowSource[] = live.map((s) => ({ kv: s.kvSource!, row: s.row, len: s.kvLen }));
-      this.kv = packKV(this.lm.shape, sources);
-      live.forEach((s, i) => {
-        s.kvSource = this.kv;
-        s.row = i;
-      });
+    // Rows that just finished may stay in the batch as masked "zombies" (their outputs ignored)
+    // instead of re-packing the whole cache at once: re-packing copies every row's KV (about one
+    // decode step's worth of time at B=16), a zombie costs 1/B of a step. Allowed only while
+    // nobody joins, zombies are at most a quarter of the batch, and none is longer than the
+    // longest live row (so the padded width never exceeds the context).
+    let rows = live;
+    const kvNow = this.kv;
+    const unchanged = kvNow !== null && live.every((s) => s.kvSource === kvNow);
+    if (this.kvStrategy === 'per-step' || !unchanged) {
+      this.repack(live);
+    } else if (live.length !== this.batch.length) {
+      const dead = this.batch.filter((s) => s.state !== 'running');
+      const maxLive = Math.max(...live.map((s) => s.kvLen));
+      if (dead.length <= Math.max(1, Math.floor(this.batch.length / 4)) && dead.every((s) => s.kvLen <= maxLive)) {
+        rows = this.batch;
+      } else {
+        this.repack(live);
+      }
+    } else {
+      rows = this.batch;
     }
-    this.batch = live;
+    this.batch = rows;
     const kv = this.kv!;
-    const B = live.length;
+    const B = rows.length;
     const P = kv.past;
     const inputIds = new BigInt64Array(B);
     const pos = new BigInt64Array(B);
     const mask = new BigInt64Array(B * (P + 1));
-    live.forEach((s, r) => {
-      inputIds[r] = BigInt(s.nextInput);
-      pos[r] = BigInt(s.kvLen);
+    rows.forEach((s, r) => {
+      const zombie = s.state !== 'running';
+      inputIds[r] = BigInt(zombie ? this.padId : s.nextInput);
+      pos[r] = zombie ? 0n : BigInt(s.kvLen);
       mask.fill(1n, r * (P + 1) + (P - s.kvLen), (r + 1) * (P + 1));
     });
-    this.opts.metrics?.batchSize.observe({ model: this.modelId }, B);
+    this.opts.metrics?.batchSize.observe({ model: this.modelId }, live.length);
     let out;
     try {
       out = await this.lm.forward({ rows: B, seq: 1, inputIds, attentionMask: mask, positionIds: pos, past: kv });
     } catch (err) {
-      for (const s of live) this.fail(s, new InferenceError('internal', `decode step failed: ${(err as Error).message}`, { cause: err }));
+      for (const s of rows) this.fail(s, new InferenceError('internal', `decode step failed: ${(err as Error).message}`, { cause: err }));
       this.batch = [];
       this.kv = null;
       return;
     }
     this.kv = out.present;
     const V = this.lm.vocabSize;
-    live.forEach((s, r) => {
+    rows.forEach((s, r) => {
       s.kvLen++;
       s.kvSource = out.present;
       if (s.state !== 'running') return; // aborted while the step ran
       this.accept(s, out.logits.subarray(r * V, (r + 1) * V));
     });
+  }
+
+  /** Gathers `rows` into a fresh, tight batch cache. */
+  private repack(rows: Sequence[]): void {
+    const sources: KVRowSource[] = rows.map((s) => ({ kv: s.kvSource!, row: s.row, len: s.kvLen }));
+    this.kv = packKV(this.lm.shape, sources);
+    rows.forEach((s, i) => {
+      s.kvSource = this.kv;
+      s.row = i;
+    });
+    this.repacks++;
   }
 
   /** Samples the next token from `logits` and advances the sequence's text. */
