@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { StubEngine } from '../agent/stub-engine';
+import { ensureClientBuilt, launchChromium, startE2EServer, watchConsole, type E2EServer } from './harness';
+
+/**
+ * Stop in the browser. Uses the deterministic slow stand-in engine (150 ms a token) so a generation
+ * is reliably still running when the button is pressed, whatever the real models' speed.
+ */
+describe('web client: stopping a generation', () => {
+  let server: E2EServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await ensureClientBuilt();
+    server = await startE2EServer({ engine: new StubEngine(150) });
+    browser = await launchChromium();
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('stop ends every alternative for everyone, keeping the text so far', async () => {
+    const open = async (name: string): Promise<Page> => {
+      const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+      page.setDefaultTimeout(20_000);
+      return page;
+    };
+    const a = await open('a');
+    const logA = watchConsole(a, 'a');
+    await a.goto(server.url);
+    await a.getByLabel('Room name').fill('Stop me');
+    await a.getByLabel('Your name').nth(1).fill('Ana');
+    await a.getByRole('button', { name: 'Create room' }).click();
+    await a.getByTestId('room').waitFor();
+    const code = (await a.getByTestId('join-code').innerText()).trim();
+    const b = await open('b');
+    await b.goto(`${server.url}/?join=${code}`);
+    await b.getByLabel('Your name').first().fill('Bo');
+    await b.getByRole('button', { name: 'Join', exact: true }).click();
+    await b.getByTestId('room').waitFor();
+    await a.getByTestId('connection-status').filter({ hasText: 'Connected · saved' }).waitFor();
+
+    await a.locator('[data-testid=story-editor]').click();
+    await a.keyboard.type('It was late.');
+    await a.getByTestId('ai-alternatives').selectOption('2');
+    await a.getByTestId('ai-ask').click();
+    // Both see it streaming; Bo stops it.
+    await a.locator('[data-testid=alternative-text]').filter({ hasText: /\w+ \w+/ }).first().waitFor();
+    await b.locator('[data-testid=alternative-text]').filter({ hasText: /\w+ \w+/ }).first().waitFor();
+    await b.getByTestId('stop').click();
+    for (const page of [a, b]) {
+      await page.locator('[data-testid=proposal][data-status=stopped]').waitFor();
+      await expect(page.getByTestId('stop').count()).resolves.toBe(0);
+      await page.getByText('Stopped before the end.').first().waitFor();
+    }
+    // Nothing more arrives after the stop.
+    const texts = await b.locator('[data-testid=alternative-text]').allInnerTexts();
+    await b.waitForTimeout(800);
+    expect(await b.locator('[data-testid=alternative-text]').allInnerTexts()).toEqual(texts);
+    expect(texts.some((t) => t.trim().length > 0)).toBe(true);
+    expect(logA.errors).toEqual([]);
+  }, 120_000);
+});
