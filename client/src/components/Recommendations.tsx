@@ -22,7 +22,7 @@ export function Recommendations() {
   };
 
   const use = async (s: Suggestion) => {
-    const id = await ask({ mode: s.kind === 'related-passage' ? 'continue' : 'continue', instruction: s.instruction, alternatives: 2 });
+    const id = await ask({ mode: 'continue', instruction: s.instruction, alternatives: 2 });
     if (id) setSuggestions((list) => list?.filter((x) => x.id !== s.id) ?? null);
   };
 
