@@ -10,6 +10,7 @@
  * a request early; the token totals are printed so the comparison stays honest).
  */
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { REPO_ROOT } from '../server/src/config';
 import { InferenceEngine } from '../server/src/inference/engine';
@@ -87,13 +88,15 @@ async function main(): Promise<void> {
         `decode ${fmt(median(decodeTps))} tok/s, end-to-end ${fmt(median(singles.map((s) => s.tokens / (s.endMs / 1000))))} tok/s\n`,
     );
 
-    console.log('| concurrent | tokens | sequential tok/s | batched tok/s | speed-up | batched TTFT mean / max (ms) |');
-    console.log('|---:|---:|---:|---:|---:|---:|');
+    console.log('| concurrent | tokens | sequential tok/s | batched tok/s | speed-up | batched TTFT mean / max (ms) | event-loop delay p99 / max (ms) |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|');
     for (const c of [1, 2, 4, 8, 16]) {
       const seqT: number[] = [];
       const batT: number[] = [];
       const ttfts: number[] = [];
       const ttftMax: number[] = [];
+      const lag: Array<[number, number]> = [];
+      const loop = monitorEventLoopDelay({ resolution: 1 });
       let tokS = 0;
       let tokB = 0;
       for (let r = 0; r < repeat; r++) {
@@ -104,7 +107,11 @@ async function main(): Promise<void> {
         seqT.push(tokS / ((performance.now() - t) / 1000));
         // All at once through the scheduler.
         t = performance.now();
+        loop.reset();
+        loop.enable();
         const runs = await Promise.all(Array.from({ length: c }, (_, i) => one(engine, i, t)));
+        loop.disable();
+        lag.push([loop.percentile(99) / 1e6, loop.max / 1e6]);
         tokB = runs.reduce((s, x) => s + x.tokens, 0);
         batT.push(tokB / ((performance.now() - t) / 1000));
         ttfts.push(runs.reduce((s, x) => s + x.ttftMs, 0) / c);
@@ -112,7 +119,7 @@ async function main(): Promise<void> {
       }
       const s = median(seqT);
       const b = median(batT);
-      console.log(`| ${c} | ${tokB}${tokB !== tokS ? ` (seq ${tokS})` : ''} | ${fmt(s)} | ${fmt(b)} | ${fmt(b / s, 2)}× | ${fmt(median(ttfts))} / ${fmt(median(ttftMax))} |`);
+      console.log(`| ${c} | ${tokB}${tokB !== tokS ? ` (seq ${tokS})` : ''} | ${fmt(s)} | ${fmt(b)} | ${fmt(b / s, 2)}× | ${fmt(median(ttfts))} / ${fmt(median(ttftMax))} | ${fmt(median(lag.map((l) => l[0])))} / ${fmt(median(lag.map((l) => l[1])))} |`);
     }
     console.log();
 
