@@ -246,15 +246,19 @@ describe('scheduling: cancellation, deadlines, queue, fairness', () => {
     expect(() => small.generate({ prompt: 'hi', roomId: 'x', signal: ac.signal })).toThrowError(expect.objectContaining({ code: 'aborted' }));
   });
 
-  it('deadline: a running request ends with finishReason "deadline"; a queued one fails with code "deadline"', async () => {
-    // Fresh rooms, so `a` is admitted first and `b` waits behind it (maxBatch 1).
-    const a = small.generate({ prompt: PROMPTS[0]!, roomId: 'dl-a', maxTokens: 250, seed: 1, deadlineMs: 8 });
+  it('deadline: a queued request fails with code "deadline"; a running one ends with finishReason "deadline"', async () => {
+    // `a` holds the only slot; `b` waits behind it and expires in the queue.
+    const a = small.generate({ prompt: PROMPTS[0]!, roomId: 'dl-a', maxTokens: 250, seed: 1 });
+    await a[Symbol.asyncIterator]().next();
     const b = small.generate({ prompt: PROMPTS[1]!, roomId: 'dl-b', maxTokens: 4, seed: 1, deadlineMs: 1 });
+    await expect(b.result).rejects.toSatisfy((e: unknown) => e instanceof InferenceError && e.code === 'deadline' && /queue/.test(e.message));
+    a.abort();
+    await a.result;
+    // A running request is cut off at its deadline and keeps its partial text.
     const t0 = Date.now();
-    await expect(b.result).rejects.toSatisfy((e: unknown) => e instanceof InferenceError && e.code === 'deadline');
-    const ra = await a.result;
-    expect(ra.finishReason).toBe('deadline');
-    expect(ra.tokens).toBeLessThan(250);
+    const c = await small.generate({ prompt: PROMPTS[0]!, roomId: 'dl-a', maxTokens: 255, seed: 1, deadlineMs: 150 }).result;
+    expect(c.finishReason).toBe('deadline');
+    expect(c.tokens).toBeLessThan(255);
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 

@@ -38,7 +38,7 @@ export interface SchedulerOptions {
   maxQueue: number;
   /** Default 'repack-on-change'. */
   kvStrategy?: 'repack-on-change' | 'per-step';
-  /** Largest rows × padded-prompt-length in one prefill pass (default 4096). */
+  /** Largest rows × padded-prompt-length in one prefill pass (default 2048). */
   prefillTokenBudget?: number;
   /** Run steps automatically while there is work (default true). Tests drive `step()` by hand. */
   autoRun?: boolean;
@@ -153,7 +153,7 @@ export class Scheduler {
     this.maxBatch = Math.max(1, opts.maxBatch);
     this.maxQueue = Math.max(0, opts.maxQueue);
     this.kvStrategy = opts.kvStrategy ?? 'repack-on-change';
-    this.prefillTokenBudget = opts.prefillTokenBudget ?? 4096;
+    this.prefillTokenBudget = opts.prefillTokenBudget ?? 2048;
     this.autoRun = opts.autoRun ?? true;
     const entry = lm.entry;
     this.contextLength = entry.contextLength;
@@ -321,7 +321,9 @@ export class Scheduler {
     }
     if (group.length) groups.push(group);
 
-    for (const g of groups) {
+    for (const [gi, g] of groups.entries()) {
+      // ONNX Runtime's Node binding runs on the main thread: let the event loop breathe between passes.
+      if (gi > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const B = g.length;
       const T = Math.max(...g.map((s) => s.promptIds.length));
       const inputIds = new BigInt64Array(B * T).fill(BigInt(this.padId));
