@@ -284,15 +284,17 @@ export class InferenceEngine {
     return stream;
   }
 
-  /** L2-normalised embeddings, one per text (an empty text gives a zero vector). */
+  /** L2-normalised embeddings, one per text (a blank text gives a zero vector). Batched in chunks of 32. */
   async embed(texts: string[], opts: { model?: string } = {}): Promise<Float32Array[]> {
     this.assertOpen();
     const model = this.pick(this.embedders, opts.model, 'embedding');
     const started = performance.now();
     const dims = model.entry.dims;
     const out: Float32Array[] = texts.map(() => new Float32Array(dims));
-    const encoded = texts.map((t) => model.tokenizer.encode(t).slice(0, model.entry.maxTokens));
-    const todo = encoded.map((ids, i) => ({ ids, i })).filter((x) => x.ids.some((t) => !model.tokenizer.specialIds.has(t)));
+    // Blank texts get a zero vector without running the model; longer texts keep their first maxTokens tokens.
+    const todo = texts
+      .map((t, i) => ({ ids: t.trim() === '' ? [] : model.tokenizer.encode(t).slice(0, model.entry.maxTokens), i }))
+      .filter((x) => x.ids.length > 0);
     for (let start = 0; start < todo.length; start += EMBED_BATCH) {
       const chunk = todo.slice(start, start + EMBED_BATCH);
       const B = chunk.length;
