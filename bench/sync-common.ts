@@ -39,9 +39,13 @@ export interface ChildServer {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Runs a tsx script as a child process and waits for its `port=<n>` line. */
+/**
+ * Runs a tsx script as a child process and waits for its `port=<n>` line. Extra node flags for
+ * the server (e.g. `--cpu-prof`) come from $BENCH_SERVER_NODE_ARGS.
+ */
 export function spawnScript(script: string, env: Record<string, string>): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...extra, '--import', 'tsx', script], {
     cwd: REPO_ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ENSEMBLE_DISABLE_AI: 'true', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
