@@ -22,6 +22,10 @@ export class Connection implements Peer {
     private readonly onMessage: (conn: Connection, message: Uint8Array) => void,
   ) {}
 
+  get memberId(): string {
+    return this.claims.memberId;
+  }
+
   get canWrite(): boolean {
     return this.claims.role !== 'viewer';
   }

@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { Metrics } from '../metrics';
@@ -36,8 +37,8 @@ export class MessageHandler {
         this.handleSync(conn, room, decoder);
         return;
       case MESSAGE_AWARENESS: {
-        const update = decoding.readVarUint8Array(decoder);
-        awarenessProtocol.applyAwarenessUpdate(room.awareness, update, conn);
+        const update = this.ownAwarenessOnly(conn, room, decoding.readVarUint8Array(decoder));
+        if (update) awarenessProtocol.applyAwarenessUpdate(room.awareness, update, conn);
         return;
       }
       case MESSAGE_QUERY_AWARENESS: {
@@ -50,6 +51,35 @@ export class MessageHandler {
       default:
         throw malformed(`unknown message type ${type}`);
     }
+  }
+
+  /**
+   * A client may set or clear only its own awareness states, never another client's (or the
+   * server's, e.g. the AI agent's presence). Returns the update without foreign entries, or null.
+   */
+  private ownAwarenessOnly(conn: Connection, room: RoomDocument, update: Uint8Array): Uint8Array | null {
+    const decoder = decoding.createDecoder(update);
+    const count = decoding.readVarUint(decoder);
+    const entries: Array<{ clientId: number; clock: number; state: string }> = [];
+    let foreign = false;
+    for (let i = 0; i < count; i++) {
+      const clientId = decoding.readVarUint(decoder);
+      const clock = decoding.readVarUint(decoder);
+      const state = decoding.readVarString(decoder);
+      if (room.mayControlAwareness(conn, clientId)) entries.push({ clientId, clock, state });
+      else foreign = true;
+    }
+    if (!foreign) return update;
+    this.metrics.rejectedMessages.inc({ reason: 'foreign_awareness' });
+    if (entries.length === 0) return null;
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, entries.length);
+    for (const e of entries) {
+      encoding.writeVarUint(encoder, e.clientId);
+      encoding.writeVarUint(encoder, e.clock);
+      encoding.writeVarString(encoder, e.state);
+    }
+    return encoding.toUint8Array(encoder);
   }
 
   private handleSync(conn: Connection, room: RoomDocument, decoder: decoding.Decoder): void {

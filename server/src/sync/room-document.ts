@@ -16,6 +16,8 @@ export interface Peer {
   send(message: Uint8Array): void;
   /** Awareness client ids this peer controls (removed when it leaves). */
   readonly awarenessIds: Set<number>;
+  /** The member behind the peer: a member's new connection may take over its old one's awareness. */
+  readonly memberId?: string;
 }
 
 /**
@@ -31,6 +33,8 @@ export class RoomDocument implements RoomDocumentApi {
   unloading = false;
   destroyed = false;
   log!: UpdateLog;
+  /** Awareness client id → the peer that controls it; ids set by the server itself map to null. */
+  private readonly awarenessOwners = new Map<number, Peer | null>();
   /** Yjs client ids first seen in the last transaction of each peer (for `authors`). */
   private newClients: number[] = [];
 
@@ -96,13 +100,31 @@ export class RoomDocument implements RoomDocumentApi {
     origin: unknown,
   ): void => {
     const peer = origin as Peer;
-    if (this.connections.has(peer)) {
-      for (const id of added) peer.awarenessIds.add(id);
-      for (const id of removed) peer.awarenessIds.delete(id);
+    const owner = this.connections.has(peer) ? peer : null;
+    for (const id of added.concat(updated)) {
+      const previous = this.awarenessOwners.get(id);
+      if (owner && previous !== owner) {
+        previous?.awarenessIds.delete(id); // taken over by the member's newer connection
+        owner.awarenessIds.add(id);
+        this.awarenessOwners.set(id, owner);
+      } else if (!owner && previous === undefined) {
+        this.awarenessOwners.set(id, null);
+      }
+    }
+    for (const id of removed) {
+      owner?.awarenessIds.delete(id);
+      this.awarenessOwners.delete(id);
     }
     const changed = added.concat(updated, removed);
     if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness, changed));
   };
+
+  /** Whether `peer` may set the awareness state of `clientId` (its own, or one nobody holds). */
+  mayControlAwareness(peer: Peer, clientId: number): boolean {
+    if (clientId === this.doc.clientID) return false;
+    const owner = this.awarenessOwners.get(clientId);
+    return owner === undefined || owner === peer || (owner !== null && owner.memberId !== undefined && owner.memberId === peer.memberId);
+  }
 
   addPeer(peer: Peer): void {
     this.connections.add(peer);
@@ -111,6 +133,7 @@ export class RoomDocument implements RoomDocumentApi {
   removePeer(peer: Peer): void {
     if (!this.connections.delete(peer)) return;
     if (peer.awarenessIds.size > 0) removeAwarenessStates(this.awareness, [...peer.awarenessIds], null);
+    for (const id of peer.awarenessIds) if (this.awarenessOwners.get(id) === peer) this.awarenessOwners.delete(id);
   }
 
   /** Makes the document's content equal to `state`'s, as one new update every client receives. */
