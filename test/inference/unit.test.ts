@@ -164,5 +164,10 @@ describe('packKV', () => {
     // row 1 = B row 0 position 0, left-padded with zeros
     expect(Array.from(d.subarray(8, 12))).toEqual([0, 0, 1000, 1000]);
     expect(emptyKV(shape, 3).past).toBe(0);
+    // Into reused (dirty) memory: same values, padding cleared.
+    const dirty = [new Float32Array(2 * 2 * 2 * 2).fill(NaN), new Float32Array(16).fill(NaN)];
+    const again = packKV(shape, [{ kv: A, row: 1, len: 2 }, { kv: B, row: 0, len: 1 }], dirty, 1);
+    expect(again.pool).toBe(1);
+    expect(Array.from(again.data[0]!)).toEqual(Array.from(d));
   });
 });

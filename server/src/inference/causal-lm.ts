@@ -11,6 +11,8 @@ import * as ort from 'onnxruntime-node';
 import type { TextGenerationEntry } from './manifest';
 
 export interface KVBatch {
+  /** Which scheduler buffer pool the arrays view (0 or 1), or undefined for standalone arrays. */
+  pool?: number;
   rows: number;
   /** Padded past length shared by every row. */
   past: number;
@@ -35,28 +37,39 @@ export function emptyKV(shape: KVShape, rows: number): KVBatch {
   return { rows, past: 0, data: Array.from({ length: 2 * shape.numLayers }, () => new Float32Array(0)) };
 }
 
-/** Gathers rows (from one or more batches) into a new left-padded batch of width max(len). */
-export function packKV(shape: KVShape, sources: readonly KVRowSource[]): KVBatch {
-  const { heads: H, headDim: D } = shape;
-  const rows = sources.length;
+/** Width of the batch `packKV` builds from these rows. */
+export function packedPast(sources: readonly KVRowSource[]): number {
   let past = 0;
   for (const s of sources) past = Math.max(past, s.len);
+  return past;
+}
+
+/**
+ * Gathers rows (from one or more batches) into a left-padded batch of width max(len). `out`, when
+ * given, receives the result (2 × numLayers arrays of exactly rows × heads × past × headDim floats,
+ * not overlapping any source); otherwise new arrays are allocated.
+ */
+export function packKV(shape: KVShape, sources: readonly KVRowSource[], out?: Float32Array[], pool?: number): KVBatch {
+  const { heads: H, headDim: D } = shape;
+  const rows = sources.length;
+  const past = packedPast(sources);
   const data: Float32Array[] = [];
   for (let a = 0; a < 2 * shape.numLayers; a++) {
-    const dst = new Float32Array(rows * H * past * D);
+    const dst = out?.[a] ?? new Float32Array(rows * H * past * D);
     for (let r = 0; r < rows; r++) {
       const { kv, row, len } = sources[r]!;
-      if (len === 0) continue;
       const src = kv.data[a]!;
       for (let h = 0; h < H; h++) {
+        const to = (r * H + h) * past * D;
+        if (out && past > len) dst.fill(0, to, to + (past - len) * D); // reused memory: clear the padding
+        if (len === 0) continue;
         const from = ((row * H + h) * kv.past + (kv.past - len)) * D;
-        const to = ((r * H + h) * past + (past - len)) * D;
-        dst.set(src.subarray(from, from + len * D), to);
+        dst.set(src.subarray(from, from + len * D), to + (past - len) * D);
       }
     }
     data.push(dst);
   }
-  return { rows, past, data };
+  return { rows, past, data, ...(out && pool !== undefined ? { pool } : {}) };
 }
 
 export interface ForwardInput {
@@ -101,7 +114,12 @@ export class CausalLM {
     }
   }
 
-  async forward(input: ForwardInput): Promise<ForwardOutput> {
+  /**
+   * One forward pass. `presentOut` (optional) are preallocated arrays of exactly
+   * rows × heads × (past + seq) × headDim floats that ONNX Runtime writes the present KV into
+   * (no allocation and no copy into a fresh JS buffer per step); they must not overlap the past.
+   */
+  async forward(input: ForwardInput, presentOut?: Float32Array[], pool?: number): Promise<ForwardOutput> {
     const { rows, seq, past } = input;
     const { heads: H, headDim: D } = this.shape;
     const feeds: Record<string, ort.Tensor> = {
@@ -113,10 +131,18 @@ export class CausalLM {
     this.pastNames.forEach((name, a) => {
       feeds[name] = new ort.Tensor('float32', past.data[a]!, [rows, H, past.past, D]);
     });
-    const out = await this.session.run(feeds);
+    const total = past.past + seq;
+    let fetches: Record<string, ort.Tensor | null> | undefined;
+    if (presentOut) {
+      fetches = { logits: null };
+      this.presentNames.forEach((name, a) => {
+        fetches![name] = new ort.Tensor('float32', presentOut[a]!, [rows, H, total, D]);
+      });
+    }
+    const out = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
     const logits = out.logits as ort.Tensor;
-    const data = this.presentNames.map((name) => (out[name] as ort.Tensor).data as Float32Array);
-    const present: KVBatch = { rows, past: past.past + seq, data };
+    const data = presentOut ?? this.presentNames.map((name) => (out[name] as ort.Tensor).data as Float32Array);
+    const present: KVBatch = { rows, past: total, data, ...(presentOut && pool !== undefined ? { pool } : {}) };
     return { logits: logits.data as Float32Array, present };
   }
 }

@@ -43,6 +43,8 @@ export interface EngineOptions {
   metrics?: Registry;
   /** ONNX Runtime intra-op threads per session (default: ORT's choice, the physical cores). */
   threads?: number;
+  /** Let ORT's intra-op threads spin while waiting for work (default false). */
+  spinning?: boolean;
   /** See SchedulerOptions.kvStrategy (benchmarks only). */
   kvStrategy?: 'repack-on-change' | 'per-step';
 }
@@ -145,7 +147,12 @@ export class InferenceEngine {
     const requested = options.device ?? 'auto';
     const manifest = readManifest(options.modelsDir);
     const metrics = new InferenceMetrics(options.metrics);
-    const base: ort.InferenceSession.SessionOptions = { graphOptimizationLevel: 'all' };
+    const base: ort.InferenceSession.SessionOptions = {
+      graphOptimizationLevel: 'all',
+      // Spinning intra-op threads burn the cores the server (and, here, other work) needs; on the
+      // shared 2-core host they made a batch-1 decode step ~4× slower (bench notes in the report).
+      extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+    };
     if (options.threads) base.intraOpNumThreads = options.threads;
 
     let device: 'cpu' | 'cuda' = requested === 'cpu' ? 'cpu' : 'cuda';

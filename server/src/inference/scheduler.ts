@@ -10,10 +10,13 @@
  *   3. drops rows that finished, were aborted or expired, merges the new rows, and runs ONE batched
  *      decode forward pass over all running sequences (input [B, 1]).
  *
- * KV cache: the batch cache is the `present.*` tensors ONNX Runtime returned, fed back as
- * `past_key_values.*` unchanged while membership is stable (no copy on our side; the graph's
- * Concat is the only per-step copy). Only when rows join or leave is it re-packed (`packKV`):
- * surviving rows are gathered and the left padding trimmed to the longest survivor. The
+ * KV cache: one batch tensor per layer and key/value, [B, heads, past, headDim], left-padded.
+ * ONNX Runtime writes each step's `present.*` into a preallocated buffer (two buffer sets used
+ * alternately, grown on demand), which is fed back as the next step's `past_key_values.*`
+ * unchanged while membership is stable (no copy on our side; the graph's Concat is the only
+ * per-step copy, and nothing is allocated per step). Only when rows join is it re-packed
+ * (`packKV`): rows are gathered and the left padding trimmed to the longest row. Rows that
+ * leave stay as masked "zombies" until the next join (or until they are a quarter of the batch). The
  * alternative (a cache per sequence, padded and concatenated into a batch every step) is
  * available as `kvStrategy: 'per-step'` for measurement — bench/inference-bench.ts compares them.
  *
@@ -26,7 +29,7 @@
  * an abort with reason 'deadline' (while still queued, the request instead fails with
  * InferenceError 'deadline').
  */
-import { CausalLM, emptyKV, packKV, type KVBatch, type KVRowSource } from './causal-lm';
+import { CausalLM, emptyKV, packKV, packedPast, type KVBatch, type KVRowSource } from './causal-lm';
 import { InferenceError } from './errors';
 import type { InferenceMetrics } from './metrics';
 import { Rng, sampleToken, type SamplingParams } from './sampling';
@@ -136,6 +139,12 @@ export class Scheduler {
   /** Rows of `kv`, in order. */
   private batch: Sequence[] = [];
   private kv: KVBatch | null = null;
+  /**
+   * Two reusable buffer sets (2 × numLayers ArrayBuffers each) that the batch cache alternates
+   * between: step t reads its past from one and ONNX Runtime writes the present into the other.
+   * They grow on demand (×1.5) and are dropped when the loop goes idle.
+   */
+  private pools: ArrayBuffer[][] = [[], []];
   private stepping = false;
   private looping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -226,6 +235,7 @@ export class Scheduler {
     await this.loopDone;
     this.batch = [];
     this.kv = null;
+    this.pools = [[], []];
   }
 
   hasWork(): boolean {
@@ -271,6 +281,7 @@ export class Scheduler {
       if (!this.hasWork()) {
         this.batch = [];
         this.kv = null;
+        this.pools = [[], []];
       }
       if (!this.closed && this.hasWork()) this.kick();
     }
@@ -409,7 +420,9 @@ export class Scheduler {
     this.opts.metrics?.batchSize.observe({ model: this.modelId }, live.length);
     let out;
     try {
-      out = await this.lm.forward({ rows: B, seq: 1, inputIds, attentionMask: mask, positionIds: pos, past: kv });
+      const { heads, headDim } = this.lm.shape;
+      const { pool, views } = this.poolViews(kv, B * heads * (P + 1) * headDim);
+      out = await this.lm.forward({ rows: B, seq: 1, inputIds, attentionMask: mask, positionIds: pos, past: kv }, views, pool);
     } catch (err) {
       for (const s of rows) this.fail(s, new InferenceError('internal', `decode step failed: ${(err as Error).message}`, { cause: err }));
       this.batch = [];
@@ -426,10 +439,26 @@ export class Scheduler {
     });
   }
 
-  /** Gathers `rows` into a fresh, tight batch cache. */
+  /** The pool not backing `kv`, as views of `floats` floats per array (grown if needed). */
+  private poolViews(kv: KVBatch | null, floats: number): { pool: number; views: Float32Array[] } {
+    const pool = kv?.pool === 0 ? 1 : 0;
+    const n = 2 * this.lm.shape.numLayers;
+    let bufs = this.pools[pool]!;
+    if (bufs.length !== n || bufs[0]!.byteLength < floats * 4) {
+      const bytes = Math.ceil(floats * 1.5) * 4;
+      bufs = Array.from({ length: n }, () => new ArrayBuffer(bytes));
+      this.pools[pool] = bufs;
+    }
+    return { pool, views: bufs.map((b) => new Float32Array(b, 0, floats)) };
+  }
+
+  /** Gathers `rows` into a tight batch cache (in the pool the current batch does not use). */
   private repack(rows: Sequence[]): void {
     const sources: KVRowSource[] = rows.map((s) => ({ kv: s.kvSource!, row: s.row, len: s.kvLen }));
-    this.kv = packKV(this.lm.shape, sources);
+    const { heads, headDim } = this.lm.shape;
+    const floats = rows.length * heads * packedPast(sources) * headDim;
+    const { pool, views } = this.poolViews(this.kv, floats);
+    this.kv = packKV(this.lm.shape, sources, views, pool);
     rows.forEach((s, i) => {
       s.kvSource = this.kv;
       s.row = i;
