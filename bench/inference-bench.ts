@@ -1,13 +1,16 @@
 /**
  * Inference benchmark (prints figures; not a timed test).
  *
- *   npx tsx bench/inference-bench.ts [--models DIR] [--tokens 64] [--repeat 2] [--kv repack-on-change|per-step|both]
+ *   npx tsx bench/inference-bench.ts [--models DIR] [--tokens 64] [--repeat 2] [--kv repack-on-change|per-step|both] [--threads N]
  *
  * Single-stream tokens/s and time to first token; aggregate tokens/s with 1, 2, 4, 8, 16
  * concurrent requests through the scheduler versus the same requests run one after another;
  * embedding throughput; image latency. Requests use fixed seeds and ignore nothing: identical
  * requests generate identical tokens batched or alone, so both sides do the same work (EOS can end
  * a request early; the token totals are printed so the comparison stays honest).
+ *
+ * On a shared machine wall-clock figures swing with other load, so the table also gives the
+ * process CPU time per generated token (ORT threads do not spin by default, so CPU time is work).
  */
 import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -15,6 +18,7 @@ import path from 'node:path';
 import { REPO_ROOT } from '../server/src/config';
 import { InferenceEngine } from '../server/src/inference/engine';
 import type { SequenceRequest } from '../server/src/inference/scheduler';
+import type { CausalLM } from '../server/src/inference/causal-lm';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -25,6 +29,7 @@ const modelsDir = arg('models', process.env.ENSEMBLE_MODELS_DIR ?? path.join(REP
 const maxTokens = Number(arg('tokens', '64'));
 const repeat = Number(arg('repeat', '2'));
 const kvArg = arg('kv', 'repack-on-change');
+const threads = Number(arg('threads', '0')) || undefined;
 const strategies = (kvArg === 'both' ? ['repack-on-change', 'per-step'] : [kvArg]) as Array<'repack-on-change' | 'per-step'>;
 
 const PROMPTS = [
@@ -71,13 +76,47 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   console.log(`# inference bench — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`models: ${modelsDir}; maxTokens ${maxTokens}; sampling T=0.8 top-k 40 top-p 0.95; repeat ${repeat} (median shown)\n`);
+  console.log(`models: ${modelsDir}; ORT intra-op threads ${threads ?? 'default'}; maxTokens ${maxTokens}; sampling T=0.8 top-k 40 top-p 0.95; repeat ${repeat} (median shown)\n`);
 
   for (const kvStrategy of strategies) {
-    const engine = await InferenceEngine.load({ modelsDir, device: 'cpu', maxBatch: 16, maxQueue: 256, kvStrategy, logger: { info() {}, warn() {} } });
+    const engine = await InferenceEngine.load({ modelsDir, device: 'cpu', maxBatch: 16, maxQueue: 256, kvStrategy, threads, logger: { info() {}, warn() {} } });
     const lm = engine.models().find((m) => m.task === 'text-generation')!;
     console.log(`## text generation (${lm.id}, context ${lm.contextLength}), kvStrategy=${kvStrategy}\n`);
     for (let i = 0; i < 3; i++) await one(engine, i, performance.now()); // warm-up
+
+    // The model's own ceiling: one raw decode forward pass at batch B (past 64), no scheduler.
+    {
+      // @ts-expect-error the scheduler's CausalLM
+      const lm: CausalLM = engine.scheduler().lm;
+      const { numLayers, heads, headDim } = lm.shape;
+      const P = 64;
+      const stepMs = async (B: number): Promise<number> => {
+        const input = {
+          rows: B,
+          seq: 1,
+          inputIds: new BigInt64Array(B).fill(5n),
+          attentionMask: new BigInt64Array(B * (P + 1)).fill(1n),
+          positionIds: new BigInt64Array(B).fill(BigInt(P)),
+          past: { rows: B, past: P, data: Array.from({ length: 2 * numLayers }, () => new Float32Array(B * heads * P * headDim)) },
+        };
+        for (let i = 0; i < 5; i++) await lm.forward(input);
+        const xs: number[] = [];
+        for (let i = 0; i < 30; i++) {
+          const t = performance.now();
+          await lm.forward(input);
+          xs.push(performance.now() - t);
+        }
+        return median(xs);
+      };
+      const t1 = await stepMs(1);
+      const cells = [1, 8, 16].map((B) => B);
+      const ts: number[] = [];
+      for (const B of cells) ts.push(B === 1 ? t1 : await stepMs(B));
+      console.log(
+        `raw ONNX decode step (past 64): ${cells.map((B, i) => `B=${B} ${fmt(ts[i]!, 2)} ms`).join(', ')} → ` +
+          `model ceiling for batching: ${fmt((8 * t1) / ts[1]!, 2)}× at 8, ${fmt((16 * t1) / ts[2]!, 2)}× at 16\n`,
+      );
+    }
 
     // Single stream.
     const singles: Run[] = [];
@@ -88,29 +127,37 @@ async function main(): Promise<void> {
         `decode ${fmt(median(decodeTps))} tok/s, end-to-end ${fmt(median(singles.map((s) => s.tokens / (s.endMs / 1000))))} tok/s\n`,
     );
 
-    console.log('| concurrent | tokens | sequential tok/s | batched tok/s | speed-up | batched TTFT mean / max (ms) | event-loop delay p99 / max (ms) |');
-    console.log('|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('| concurrent | tokens | sequential tok/s | batched tok/s | speed-up (wall) | CPU ms/token seq → batched | speed-up (CPU) | batched TTFT mean / max (ms) | event-loop delay p99 / max (ms) |');
+    console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const c of [1, 2, 4, 8, 16]) {
       const seqT: number[] = [];
       const batT: number[] = [];
       const ttfts: number[] = [];
       const ttftMax: number[] = [];
       const lag: Array<[number, number]> = [];
+      const cpuS: number[] = [];
+      const cpuB: number[] = [];
       const loop = monitorEventLoopDelay({ resolution: 1 });
       let tokS = 0;
       let tokB = 0;
       for (let r = 0; r < repeat; r++) {
         // One after another.
         let t = performance.now();
+        let cpu = process.cpuUsage();
         tokS = 0;
         for (let i = 0; i < c; i++) tokS += (await one(engine, i, performance.now())).tokens;
         seqT.push(tokS / ((performance.now() - t) / 1000));
+        let used = process.cpuUsage(cpu);
+        cpuS.push((used.user + used.system) / 1000 / tokS);
         // All at once through the scheduler.
         t = performance.now();
+        cpu = process.cpuUsage();
         loop.reset();
         loop.enable();
         const runs = await Promise.all(Array.from({ length: c }, (_, i) => one(engine, i, t)));
         loop.disable();
+        used = process.cpuUsage(cpu);
+        cpuB.push((used.user + used.system) / 1000 / runs.reduce((s, x) => s + x.tokens, 0));
         lag.push([loop.percentile(99) / 1e6, loop.max / 1e6]);
         tokB = runs.reduce((s, x) => s + x.tokens, 0);
         batT.push(tokB / ((performance.now() - t) / 1000));
@@ -119,7 +166,7 @@ async function main(): Promise<void> {
       }
       const s = median(seqT);
       const b = median(batT);
-      console.log(`| ${c} | ${tokB}${tokB !== tokS ? ` (seq ${tokS})` : ''} | ${fmt(s)} | ${fmt(b)} | ${fmt(b / s, 2)}× | ${fmt(median(ttfts))} / ${fmt(median(ttftMax))} | ${fmt(median(lag.map((l) => l[0])))} / ${fmt(median(lag.map((l) => l[1])))} |`);
+      console.log(`| ${c} | ${tokB}${tokB !== tokS ? ` (seq ${tokS})` : ''} | ${fmt(s)} | ${fmt(b)} | ${fmt(b / s, 2)}× | ${fmt(median(cpuS), 2)} → ${fmt(median(cpuB), 2)} | ${fmt(median(cpuS) / median(cpuB), 2)}× | ${fmt(median(ttfts))} / ${fmt(median(ttftMax))} | ${fmt(median(lag.map((l) => l[0])))} / ${fmt(median(lag.map((l) => l[1])))} |`);
     }
     console.log();
 
