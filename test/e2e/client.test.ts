@@ -153,7 +153,15 @@ describe('web client in Chromium', () => {
     await ada.mouse.move(5, 5);
 
     // --- Ben accepts one; both editors contain it, marked as AI. ---
-    const benAlt = ben.locator('[data-testid=alternative]').first();
+    // Ben takes the best-ranked alternative for him that has text (a real model may return an empty one).
+    const benAlts = await ben.locator('[data-testid=proposal]').first().locator('[data-testid=alternative]').all();
+    let benAlt = benAlts[0]!;
+    for (const alt of benAlts) {
+      if ((await alt.locator('[data-testid=alternative-text]').innerText()).trim() && (await alt.getByTestId('accept').isEnabled())) {
+        benAlt = alt;
+        break;
+      }
+    }
     const accepted = (await benAlt.locator('[data-testid=alternative-text]').innerText()).trim();
     expect(accepted.length).toBeGreaterThan(0);
     await benAlt.getByTestId('accept').click();

@@ -201,9 +201,10 @@ function ProposalCard({ view }: { view: ProposalView }) {
                 {alt.status === 'rejected' && <span className="pill pill-rejected">rejected</span>}
               </div>
               <p className="alt-text" tabIndex={0} data-testid="alternative-text" aria-label={`Alternative ${alt.index + 1} text`}>
-                {alt.text}
+                {alt.text.replace(/^\n+/, '')}
                 {alt.status === 'streaming' && <span className="stream-caret" aria-hidden="true" />}
               </p>
+              {alt.status === 'done' && !alt.text.trim() && alt.finishReason !== 'filtered' && <p className="muted small">The model produced no text for this one.</p>}
               {alt.finishReason === 'filtered' && <p className="form-error">Filtered out by moderation{alt.reason ? `: ${alt.reason}` : ''}.</p>}
               {alt.status === 'failed' && <p className="form-error">Failed{alt.reason ? `: ${alt.reason}` : ''}.</p>}
               {alt.finishReason === 'stopped' && <p className="muted small">Stopped before the end.</p>}
