@@ -66,6 +66,21 @@ describe('images', () => {
     expect(Buffer.from(cat).equals(Buffer.from(cat2))).toBe(false);
   });
 
+  it('matches the PyTorch reference fixture (conditioning embedding 1e-4, image 1e-3)', async (ctx) => {
+    const id = firstId('image-generation');
+    const fx = fixture<{ caption?: string; text_embedding?: number[][]; noise?: number[][]; image_slice?: number[][][]; image_mean?: number }>(id);
+    if (!fx?.caption || !fx.text_embedding || !fx.noise || !fx.image_slice) return ctx.skip();
+    const cond = engine.models().find((m) => m.id === id)!.conditioningModel!;
+    const [emb] = await engine.embed([fx.caption], { model: cond });
+    fx.text_embedding[0]!.forEach((x, j) => expect(Math.abs(emb![j]! - x)).toBeLessThan(1e-4));
+    const img = await engine.imageTensor({ textEmbedding: Float32Array.from(fx.text_embedding[0]!), noise: Float32Array.from(fx.noise[0]!), model: id });
+    const S = engine.models().find((m) => m.id === id)!.imageSize!;
+    fx.image_slice.forEach((rows, c) =>
+      rows.forEach((cols, y) => cols.forEach((v, x) => expect(Math.abs(img[(c * S + 12 + y) * S + 12 + x]! - v)).toBeLessThan(1e-3))),
+    );
+    if (fx.image_mean !== undefined) expect(Math.abs(img.reduce((a, b) => a + b, 0) / img.length - fx.image_mean)).toBeLessThan(1e-3);
+  });
+
   it('empty prompt and unknown model are refused', async () => {
     await expect(engine.generateImage({ prompt: ' ', seed: 1 })).rejects.toMatchObject({ code: 'empty_prompt' });
     await expect(engine.generateImage({ prompt: 'x', seed: 1, model: 'nope' })).rejects.toMatchObject({ code: 'unknown_model' });

@@ -352,16 +352,7 @@ export class InferenceEngine {
     const rng = new Rng(Number.isFinite(req.seed) ? Math.floor(req.seed) >>> 0 : 0);
     const noise = new Float32Array(entry.noiseDims);
     for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
-    let result;
-    try {
-      result = await this.track(model.session.run({
-        text_embedding: new ort.Tensor('float32', cond!, [1, entry.conditioningDims]),
-        noise: new ort.Tensor('float32', noise, [1, entry.noiseDims]),
-      }));
-    } catch (err) {
-      throw new InferenceError('internal', `image model "${entry.id}" failed: ${(err as Error).message}`, { cause: err });
-    }
-    const img = (result.image as ort.Tensor).data as Float32Array;
+    const img = await this.imageTensor({ textEmbedding: cond!, noise, model: entry.id });
     const S = entry.imageSize;
     const rgb = new Uint8Array(size * size * 3);
     for (let y = 0; y < size; y++) {
@@ -379,6 +370,30 @@ export class InferenceEngine {
     this.metrics.latency.observe({ task: 'image-generation', model: entry.id }, (performance.now() - started) / 1000);
     this.metrics.requests.inc({ task: 'image-generation', model: entry.id, outcome: 'ok' });
     return bytes;
+  }
+
+  /**
+   * The raw image model: one conditioning embedding + one noise vector → float image
+   * [3, imageSize, imageSize] in [0, 1] (what generateImage encodes; used by the fixture test).
+   */
+  async imageTensor(req: { textEmbedding: Float32Array; noise: Float32Array; model?: string }): Promise<Float32Array> {
+    this.assertOpen();
+    const { entry, session } = this.pick(this.images, req.model, 'image-generation');
+    if (req.textEmbedding.length !== entry.conditioningDims || req.noise.length !== entry.noiseDims) {
+      throw new InferenceError('internal', `image model "${entry.id}" needs ${entry.conditioningDims} conditioning and ${entry.noiseDims} noise values`);
+    }
+    let result;
+    try {
+      result = await this.track(
+        session.run({
+          text_embedding: new ort.Tensor('float32', req.textEmbedding, [1, entry.conditioningDims]),
+          noise: new ort.Tensor('float32', req.noise, [1, entry.noiseDims]),
+        }),
+      );
+    } catch (err) {
+      throw new InferenceError('internal', `image model "${entry.id}" failed: ${(err as Error).message}`, { cause: err });
+    }
+    return (result.image as ort.Tensor).data as Float32Array;
   }
 
   /** The scheduler of a text model (for tests, benchmarks and introspection). */
