@@ -87,4 +87,16 @@ describe('durability across crashes and restarts (child process)', () => {
     await reader.synced;
     expect(read(reader.doc)).toBe(expected);
   });
+
+  it('a bad environment stops startup with a clear message', async () => {
+    const dataDir = tempDataDir();
+    cleanup.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    const failure = await spawnServer({ ENSEMBLE_DATA_DIR: dataDir, ENSEMBLE_FLUSH_MS: 'soon', ENSEMBLE_TOKEN_SECRET: 'short' }).then(
+      () => null,
+      (err: Error) => err.message,
+    );
+    expect(failure).toContain('Invalid configuration');
+    expect(failure).toContain('ENSEMBLE_FLUSH_MS');
+    expect(failure).toContain('ENSEMBLE_TOKEN_SECRET must be at least 32 characters');
+  });
 });
