@@ -19,7 +19,7 @@ import {
   type ModelTask,
   type TextGenerationEntry,
 } from './manifest';
-import { InferenceMetrics } from './metrics';
+import { InferenceMetrics, type MetricsSink } from './metrics';
 import { encodePngRgb } from './png';
 import { DEFAULT_SAMPLING, Rng, randomSeed } from './sampling';
 import { Scheduler } from './scheduler';
@@ -45,6 +45,8 @@ export interface EngineOptions {
   threads?: number;
   /** Let ORT's intra-op threads spin while waiting for work (default false). */
   spinning?: boolean;
+  /** @internal Where metric updates go instead of `metrics` (the worker forwards them). */
+  metricsSink?: MetricsSink;
   /** See SchedulerOptions.kvStrategy (benchmarks only). */
   kvStrategy?: 'repack-on-change' | 'per-step';
 }
@@ -127,7 +129,18 @@ const consoleLogger: EngineLogger = {
   warn: (obj, msg) => console.warn(`[inference] ${msg ?? ''}`, obj),
 };
 
-export class InferenceEngine {
+/** What callers use; implemented in-process (InferenceEngine) and on a worker thread (WorkerInferenceEngine). */
+export interface Inference {
+  /** The execution provider in use. */
+  readonly device: 'cpu' | 'cuda';
+  generate(req: GenerateRequest): GenerationStream;
+  embed(texts: string[], opts?: { model?: string }): Promise<Float32Array[]>;
+  generateImage(req: ImageRequest): Promise<Uint8Array>;
+  models(): ModelInfo[];
+  close(): Promise<void>;
+}
+
+export class InferenceEngine implements Inference {
   private closed = false;
   /** Embedding/image runs in progress (close() waits for them before releasing sessions). */
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -139,14 +152,14 @@ export class InferenceEngine {
     private readonly text: Map<string, TextModel>,
     private readonly embedders: Map<string, EmbedModel>,
     private readonly images: Map<string, ImageModel>,
-    private readonly metrics: InferenceMetrics,
+    private readonly metrics: MetricsSink,
   ) {}
 
   static async load(options: EngineOptions): Promise<InferenceEngine> {
     const logger = options.logger ?? consoleLogger;
     const requested = options.device ?? 'auto';
     const manifest = readManifest(options.modelsDir);
-    const metrics = new InferenceMetrics(options.metrics);
+    const metrics: MetricsSink = options.metricsSink ?? new InferenceMetrics(options.metrics);
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
       // Spinning intra-op threads burn the cores the server (and, here, other work) needs; on the

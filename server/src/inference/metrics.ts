@@ -2,7 +2,43 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Metric } from 'prom-client';
 
-export class InferenceMetrics {
+type Labels = Record<string, string>;
+
+/** The metric operations the runtime performs (InferenceMetrics, or a forwarder in worker mode). */
+export interface MetricsSink {
+  queueDepth: { set(labels: Labels, value: number): void };
+  activeSequences: { set(labels: Labels, value: number): void };
+  batchSize: { observe(labels: Labels, value: number): void };
+  generatedTokens: { inc(labels: Labels, value?: number): void };
+  timeToFirstToken: { observe(labels: Labels, value: number): void };
+  latency: { observe(labels: Labels, value: number): void };
+  requests: { inc(labels: Labels, value?: number): void };
+}
+
+export type MetricName = keyof MetricsSink;
+export type MetricOp = [name: MetricName, method: 'set' | 'observe' | 'inc', labels: Labels, value: number];
+
+/** A sink that records operations for replay elsewhere (used inside the inference worker). */
+export function recordingSink(record: (op: MetricOp) => void): MetricsSink {
+  const names: MetricName[] = ['queueDepth', 'activeSequences', 'batchSize', 'generatedTokens', 'timeToFirstToken', 'latency', 'requests'];
+  const sink: Partial<Record<MetricName, unknown>> = {};
+  for (const name of names) {
+    sink[name] = {
+      set: (labels: Labels, value: number) => record([name, 'set', labels, value]),
+      observe: (labels: Labels, value: number) => record([name, 'observe', labels, value]),
+      inc: (labels: Labels, value = 1) => record([name, 'inc', labels, value]),
+    };
+  }
+  return sink as MetricsSink;
+}
+
+/** Applies a recorded operation to a real sink. */
+export function replayMetric(sink: MetricsSink, [name, method, labels, value]: MetricOp): void {
+  const metric = sink[name] as unknown as Record<string, (l: Labels, v: number) => void>;
+  metric[method]?.(labels, value);
+}
+
+export class InferenceMetrics implements MetricsSink {
   readonly queueDepth: Gauge<'model'>;
   readonly activeSequences: Gauge<'model'>;
   readonly batchSize: Histogram<'model'>;

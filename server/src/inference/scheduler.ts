@@ -31,7 +31,7 @@
  */
 import { CausalLM, emptyKV, packKV, packedPast, type KVBatch, type KVRowSource } from './causal-lm';
 import { InferenceError } from './errors';
-import type { InferenceMetrics } from './metrics';
+import type { MetricsSink } from './metrics';
 import { Rng, sampleToken, type SamplingParams } from './sampling';
 import type { FinishReason, GenerationResult } from './stream';
 import { IncrementalDecoder, type TextTokenizer } from './tokenizer';
@@ -45,7 +45,7 @@ export interface SchedulerOptions {
   prefillTokenBudget?: number;
   /** Run steps automatically while there is work (default true). Tests drive `step()` by hand. */
   autoRun?: boolean;
-  metrics?: InferenceMetrics;
+  metrics?: MetricsSink;
   modelId?: string;
   onError?: (err: unknown) => void;
 }

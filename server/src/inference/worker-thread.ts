@@ -1,0 +1,99 @@
+/**
+ * Inference worker entry: owns an InferenceEngine so ONNX Runtime's synchronous forward passes
+ * (the Node binding runs them on the calling thread) never block the server's event loop.
+ * Started by WorkerInferenceEngine; speaks worker-protocol.ts.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { InferenceEngine } from './engine';
+import { recordingSink, type MetricOp } from './metrics';
+import type { GenerationStream } from './stream';
+import type { FromWorker, SerializedError, ToWorker, WorkerOptions } from './worker-protocol';
+
+const port = parentPort!;
+const post = (m: FromWorker, transfer?: ArrayBuffer[]): void => port.postMessage(m, transfer);
+
+function serialize(err: unknown): SerializedError {
+  const e = err as Error & { code?: string; modelId?: string; file?: string };
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(err), code: e?.code, modelId: e?.modelId, file: e?.file };
+}
+
+let pending: MetricOp[] = [];
+let flushQueued = false;
+const sink = recordingSink((op) => {
+  pending.push(op);
+  if (!flushQueued) {
+    flushQueued = true;
+    setImmediate(() => {
+      flushQueued = false;
+      const ops = pending;
+      pending = [];
+      post({ t: 'metrics', ops });
+    });
+  }
+});
+
+const streams = new Map<number, GenerationStream>();
+let engine: InferenceEngine;
+try {
+  engine = await InferenceEngine.load({
+    ...(workerData as WorkerOptions),
+    metricsSink: sink,
+    logger: {
+      info: (obj, msg) => post({ t: 'log', level: 'info', obj, msg }),
+      warn: (obj, msg) => post({ t: 'log', level: 'warn', obj, msg }),
+    },
+  });
+  post({ t: 'ready', device: engine.device, models: engine.models() });
+} catch (err) {
+  post({ t: 'loadError', error: serialize(err) });
+  port.close();
+  throw err;
+}
+
+async function pump(id: number, stream: GenerationStream): Promise<void> {
+  try {
+    for await (const c of stream) post({ t: 'chunk', id, text: c.text, tokenId: c.tokenId });
+    post({ t: 'done', id, result: await stream.result });
+  } catch (err) {
+    post({ t: 'error', id, error: serialize(err) });
+  } finally {
+    streams.delete(id);
+  }
+}
+
+port.on('message', (msg: ToWorker) => {
+  switch (msg.t) {
+    case 'generate': {
+      try {
+        const { deadlineAt, ...rest } = msg.req;
+        const stream = engine.generate({ ...rest, ...(deadlineAt !== undefined ? { deadlineMs: deadlineAt } : {}) });
+        streams.set(msg.id, stream);
+        void pump(msg.id, stream);
+      } catch (err) {
+        post({ t: 'error', id: msg.id, error: serialize(err) });
+      }
+      break;
+    }
+    case 'abort':
+      streams.get(msg.id)?.abort();
+      break;
+    case 'embed':
+      engine.embed(msg.texts, msg.model !== undefined ? { model: msg.model } : {}).then(
+        (vectors) => post({ t: 'embedded', id: msg.id, vectors }, vectors.map((v) => v.buffer as ArrayBuffer)),
+        (err) => post({ t: 'error', id: msg.id, error: serialize(err) }),
+      );
+      break;
+    case 'image':
+      engine.generateImage(msg.req).then(
+        (png) => post({ t: 'image', id: msg.id, png }), // copied: the bytes may sit in Node's shared Buffer pool
+        (err) => post({ t: 'error', id: msg.id, error: serialize(err) }),
+      );
+      break;
+    case 'close':
+      void engine.close().finally(() => {
+        post({ t: 'closed' });
+        port.close();
+      });
+      break;
+  }
+});
