@@ -1,7 +1,7 @@
 /**
  * Inference benchmark (prints figures; not a timed test).
  *
- *   npx tsx bench/inference-bench.ts [--models DIR] [--tokens 64] [--repeat 2] [--kv repack-on-change|per-step|both] [--threads N]
+ *   npx tsx bench/inference-bench.ts [--models DIR] [--tokens 64] [--repeat 2] [--kv repack-on-change|per-step|both] [--threads N] [--worker]
  *
  * Single-stream tokens/s and time to first token; aggregate tokens/s with 1, 2, 4, 8, 16
  * concurrent requests through the scheduler versus the same requests run one after another;
@@ -16,7 +16,8 @@ import os from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 import { REPO_ROOT } from '../server/src/config';
-import { InferenceEngine } from '../server/src/inference/engine';
+import { InferenceEngine, type Inference } from '../server/src/inference/engine';
+import { WorkerInferenceEngine } from '../server/src/inference/worker-engine';
 import type { SequenceRequest } from '../server/src/inference/scheduler';
 import type { CausalLM } from '../server/src/inference/causal-lm';
 
@@ -30,6 +31,7 @@ const maxTokens = Number(arg('tokens', '64'));
 const repeat = Number(arg('repeat', '2'));
 const kvArg = arg('kv', 'repack-on-change');
 const threads = Number(arg('threads', '0')) || undefined;
+const withWorker = args.includes('--worker');
 const strategies = (kvArg === 'both' ? ['repack-on-change', 'per-step'] : [kvArg]) as Array<'repack-on-change' | 'per-step'>;
 
 const PROMPTS = [
@@ -201,6 +203,43 @@ async function main(): Promise<void> {
       console.log();
     }
     await engine.close();
+  }
+
+  if (withWorker) {
+    // Same requests through the public API, in-process vs on the worker thread: what the rest of
+    // the server feels is the event-loop delay.
+    console.log('## in-process vs worker thread (engine.generate, 8 and 16 concurrent)\n');
+    console.log('| engine | concurrent | batched tok/s | first chunk mean (ms) | event-loop delay p99 / max (ms) |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const kind of ['in-process', 'worker'] as const) {
+      const opts = { modelsDir, device: 'cpu' as const, maxBatch: 16, maxQueue: 256, threads, logger: { info() {}, warn() {} } };
+      const eng: Inference = kind === 'worker' ? await WorkerInferenceEngine.load(opts) : await InferenceEngine.load(opts);
+      const gen = async (i: number, t0: number) => {
+        const st = eng.generate({ prompt: PROMPTS[i % PROMPTS.length]!, roomId: `room-${i % 4}`, maxTokens, seed: 1000 + i, temperature: 0.8 });
+        let first = -1;
+        for await (const _ of st) if (first < 0) first = performance.now() - t0;
+        return { tokens: (await st.result).tokens, first };
+      };
+      await Promise.all([0, 1].map((i) => gen(i, performance.now())));
+      for (const c of [8, 16]) {
+        const tps: number[] = [];
+        const firsts: number[] = [];
+        const lags: Array<[number, number]> = [];
+        for (let r = 0; r < repeat; r++) {
+          const loop = monitorEventLoopDelay({ resolution: 1 });
+          loop.enable();
+          const t = performance.now();
+          const runs = await Promise.all(Array.from({ length: c }, (_, i) => gen(i, t)));
+          tps.push(runs.reduce((a, x) => a + x.tokens, 0) / ((performance.now() - t) / 1000));
+          loop.disable();
+          firsts.push(runs.reduce((a, x) => a + x.first, 0) / c);
+          lags.push([loop.percentile(99) / 1e6, loop.max / 1e6]);
+        }
+        console.log(`| ${kind} | ${c} | ${fmt(median(tps))} | ${fmt(median(firsts))} | ${fmt(median(lags.map((l) => l[0])))} / ${fmt(median(lags.map((l) => l[1])))} |`);
+      }
+      await eng.close();
+    }
+    console.log();
   }
 }
 
