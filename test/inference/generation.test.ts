@@ -185,6 +185,24 @@ describe('text generation', () => {
     expect(h.promptIds.length + r.tokens).toBeLessThanOrEqual(ctx);
   });
 
+  it('a failing forward pass fails its requests with "internal" and the loop carries on', async () => {
+    // @ts-expect-error the scheduler's model
+    const lm: CausalLM = engine.scheduler().lm;
+    const orig = lm.forward.bind(lm);
+    let calls = 0;
+    lm.forward = async (...a: Parameters<CausalLM['forward']>) => {
+      if (calls++ === 1) throw new Error('simulated ORT failure');
+      return orig(...a);
+    };
+    try {
+      const s = engine.generate({ prompt: PROMPTS[0]!, roomId: 'err', maxTokens: 8, seed: 1 });
+      await expect(s.result).rejects.toMatchObject({ code: 'internal', message: expect.stringMatching(/simulated ORT failure/) });
+    } finally {
+      lm.forward = orig;
+    }
+    expect((await engine.generate({ prompt: PROMPTS[0]!, roomId: 'err', maxTokens: 4, seed: 1 }).result).tokens).toBeGreaterThan(0);
+  });
+
   it('records metrics on the given registry', async () => {
     await engine.generate({ prompt: 'Hello', roomId: 'm', maxTokens: 4, seed: 1 }).result;
     const text = await registry.metrics();

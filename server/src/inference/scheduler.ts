@@ -275,7 +275,14 @@ export class Scheduler {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     } catch (err) {
+      // A bug, not a model failure (those are caught per pass): fail the running rows so their
+      // callers hear about it, and start over with a clean batch; queued requests still run.
       this.opts.onError?.(err);
+      const e = new InferenceError('internal', `decode loop failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      for (const seq of this.batch) this.fail(seq, e);
+      for (const seq of [...this.byId.values()]) if (seq.state === 'running') this.fail(seq, e);
+      this.batch = [];
+      this.kv = null;
     } finally {
       this.looping = false;
       if (!this.hasWork()) {
