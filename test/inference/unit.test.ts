@@ -8,7 +8,7 @@ import { IncrementalDecoder, TextTokenizer } from '../../server/src/inference/to
 import { GenerationStream } from '../../server/src/inference/stream';
 import { InferenceError } from '../../server/src/inference/errors';
 import { emptyKV, packKV, type KVBatch } from '../../server/src/inference/causal-lm';
-import { writeByteLevelTokenizer } from './helpers';
+import { MODELS_DIR, manifestJson, writeByteLevelTokenizer } from './helpers';
 
 describe('sampling', () => {
   it('Rng is deterministic per seed and differs across seeds', () => {
@@ -99,6 +99,22 @@ describe('incremental detokenization', () => {
     const dec = new IncrementalDecoder(tok, tok.encode('Hello'));
     const out = [...tok.encode(' there', false), 2].map((t) => dec.push(t)).join('') + dec.flush();
     expect(out).toBe(' there');
+  });
+
+  it('streams the committed story model tokenizer without broken characters', () => {
+    const m = manifestJson().models.find((e) => e.task === 'text-generation');
+    if (!m) return;
+    const dir = path.join(MODELS_DIR, m.folder);
+    const real = TextTokenizer.fromFiles(path.join(dir, m.files.tokenizer as string), m.files.tokenizerConfig ? path.join(dir, m.files.tokenizerConfig as string) : undefined);
+    const text = ' Zoë saw a 🐉 — “naïve” 日本語 café!\n\nThe end.';
+    const ids = real.encode(text, false);
+    const dec = new IncrementalDecoder(real, real.encode('Once upon a time'));
+    const deltas = ids.map((t) => dec.push(t)).filter(Boolean);
+    const rest = dec.flush();
+    if (rest) deltas.push(rest);
+    expect(deltas.join('')).toBe(real.decode(ids));
+    expect(deltas.join('')).toBe(text);
+    for (const d of deltas) expect(d).not.toContain('\uFFFD');
   });
 
   it('flush emits an incomplete trailing character as U+FFFD rather than dropping it', () => {
