@@ -3,8 +3,9 @@ import type { TokenClaims } from '@ensemble/shared';
 import type { Peer, RoomDocument } from './room-document';
 
 const OPEN = 1;
-/** Frames a client may send before its room has loaded; more is abuse. */
+/** Frames (and bytes) a client may send before its room has loaded; more is abuse. */
 const MAX_QUEUED = 1000;
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 
 /** One websocket sync connection: a member of one room, with the claims of its token. */
 export class Connection implements Peer {
@@ -12,6 +13,7 @@ export class Connection implements Peer {
   room: RoomDocument | null = null;
   /** Frames received while the room was loading. */
   private queue: Uint8Array[] = [];
+  private queuedBytes = 0;
   closed = false;
   alive = true;
 
@@ -40,7 +42,8 @@ export class Connection implements Peer {
   receive(message: Uint8Array): void {
     if (this.closed) return;
     if (this.room === null) {
-      if (this.queue.length >= MAX_QUEUED) this.close(1008, 'too many messages before sync');
+      this.queuedBytes += message.byteLength;
+      if (this.queue.length >= MAX_QUEUED || this.queuedBytes > MAX_QUEUED_BYTES) this.close(1008, 'too many messages before sync');
       else this.queue.push(message);
       return;
     }
@@ -52,6 +55,7 @@ export class Connection implements Peer {
     this.room = room;
     const queued = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     for (const message of queued) {
       if (this.closed) break;
       this.onMessage(this, message);
