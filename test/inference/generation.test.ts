@@ -300,6 +300,26 @@ describe('scheduling: cancellation, deadlines, queue, fairness', () => {
     await Promise.all(streams.map((s) => s.result));
   });
 
+  it('one room cannot hold every slot: with maxBatch 2 a busy room runs one, the other slot serves another room', async () => {
+    const two = await InferenceEngine.load({ modelsDir: MODELS_DIR, device: 'cpu', maxBatch: 2, maxQueue: 8, logger: quiet });
+    try {
+      const sched = two.scheduler();
+      const busy = [0, 1, 2].map((i) => two.generate({ prompt: PROMPTS[0]!, roomId: 'busy', maxTokens: 120, seed: i }));
+      await busy[0]![Symbol.asyncIterator]().next();
+      expect(sched.running).toBe(1);
+      expect(sched.waiting).toBe(2);
+      const before = sched.steps;
+      const quiet1 = two.generate({ prompt: PROMPTS[1]!, roomId: 'quiet', maxTokens: 120, seed: 9 });
+      await quiet1[Symbol.asyncIterator]().next();
+      expect(sched.steps - before).toBeLessThanOrEqual(2);
+      expect(sched.waiting).toBe(2); // busy2, busy3 still queued
+      for (const s of [...busy, quiet1]) s.abort();
+      await Promise.all([...busy, quiet1].map((s) => s.result));
+    } finally {
+      await two.close();
+    }
+  });
+
   it("per-room fairness: a busy room's queue does not hold back another room's single request", async () => {
     const order: string[] = [];
     const start = (room: string, i: number) => {

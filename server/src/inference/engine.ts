@@ -47,6 +47,8 @@ export interface EngineOptions {
   spinning?: boolean;
   /** @internal Where metric updates go instead of `metrics` (the worker forwards them). */
   metricsSink?: MetricsSink;
+  /** Most running generations one room may hold (default maxBatch - 1: a slot stays free for other rooms). */
+  maxPerRoom?: number;
   /** See SchedulerOptions.kvStrategy (benchmarks only). */
   kvStrategy?: 'repack-on-change' | 'per-step';
 }
@@ -212,6 +214,7 @@ export class InferenceEngine implements Inference {
             maxBatch: options.maxBatch ?? 16,
             maxQueue: options.maxQueue ?? 256,
             kvStrategy: options.kvStrategy,
+            maxPerRoom: options.maxPerRoom,
             metrics,
             modelId: entry.id,
             onError: (err) => logger.warn({ err: String(err) }, `decode loop of "${entry.id}" failed`),

@@ -4,7 +4,8 @@
  * Every request for one text model, from every room, shares this loop. One `step()`:
  *   1. admits waiting requests into free batch slots (at most `maxBatch` running), choosing rooms
  *      round-robin: the room served longest ago goes first, so a room with many queued requests
- *      cannot starve another room's single request;
+ *      cannot starve another room's single request; and one room holds at most `maxPerRoom`
+ *      slots (default maxBatch - 1), so there is always a slot for another room's request;
  *   2. prefills the admitted prompts in one batched forward pass (left-padded; split only when the
  *      padded prompt tokens exceed `prefillTokenBudget`) and samples each one's first token;
  *   3. drops rows that finished, were aborted or expired, merges the new rows, and runs ONE batched
@@ -43,6 +44,8 @@ export interface SchedulerOptions {
   kvStrategy?: 'repack-on-change' | 'per-step';
   /** Largest rows × padded-prompt-length in one prefill pass (default 2048). */
   prefillTokenBudget?: number;
+  /** Most running sequences one room may hold (default maxBatch - 1, at least 1). */
+  maxPerRoom?: number;
   /** Run steps automatically while there is work (default true). Tests drive `step()` by hand. */
   autoRun?: boolean;
   metrics?: MetricsSink;
@@ -122,6 +125,7 @@ interface RoomQueue {
 export class Scheduler {
   readonly maxBatch: number;
   readonly maxQueue: number;
+  readonly maxPerRoom: number;
   readonly contextLength: number;
   private readonly kvStrategy: 'repack-on-change' | 'per-step';
   private readonly prefillTokenBudget: number;
@@ -161,6 +165,7 @@ export class Scheduler {
   ) {
     this.maxBatch = Math.max(1, opts.maxBatch);
     this.maxQueue = Math.max(0, opts.maxQueue);
+    this.maxPerRoom = Math.max(1, Math.min(this.maxBatch, opts.maxPerRoom ?? this.maxBatch - 1));
     this.kvStrategy = opts.kvStrategy ?? 'repack-on-change';
     this.prefillTokenBudget = opts.prefillTokenBudget ?? 2048;
     this.autoRun = opts.autoRun ?? true;
@@ -294,13 +299,22 @@ export class Scheduler {
     }
   }
 
-  /** Round-robin across rooms: the room served least recently goes first. */
+  /**
+   * Round-robin across rooms: the room served least recently goes first. A room holds at most
+   * `maxPerRoom` running slots (default maxBatch - 1), so one slot is always left for a request
+   * from another room even while one room keeps the batch full.
+   */
   private admit(free: number): Sequence[] {
     const out: Sequence[] = [];
+    const held = new Map<RoomQueue, number>();
+    for (const s of this.batch) {
+      const room = this.rooms.get(s.req.roomId);
+      if (s.state === 'running' && room) held.set(room, (held.get(room) ?? 0) + 1);
+    }
     while (out.length < free && this.waitingCount > 0) {
       let best: RoomQueue | undefined;
       for (const room of this.rooms.values()) {
-        if (room.queue.length === 0) continue;
+        if (room.queue.length === 0 || (held.get(room) ?? 0) >= this.maxPerRoom) continue;
         if (
           !best ||
           room.lastServed < best.lastServed ||
@@ -312,6 +326,7 @@ export class Scheduler {
       if (!best) break;
       const seq = best.queue.shift()!;
       best.lastServed = ++this.serveCounter;
+      held.set(best, (held.get(best) ?? 0) + 1);
       this.waitingCount--;
       seq.state = 'running';
       seq.admittedAtStep = this.steps;
