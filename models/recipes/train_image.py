@@ -77,6 +77,7 @@ def main():
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--time-budget", type=float, default=0)
+    ap.add_argument("--beta", type=float, default=0.0, help="KL weight of the conditional VAE; 0 = no encoder (the picture must come from the caption)")
     args = ap.parse_args()
     seed_all(99, args.threads)
     os.makedirs(OUT, exist_ok=True)
@@ -122,12 +123,16 @@ def main():
             dx, dy = torch.randint(-1, 2, (2,), generator=g).tolist()
             x = torch.roll(x, shifts=(dy, dx), dims=(2, 3))
         enc.train(); dec.train()
-        mu, lv = enc(x, c)
-        z = mu + torch.randn(mu.shape, generator=g) * torch.exp(0.5 * lv)
+        if args.beta > 0:   # conditional VAE
+            mu, lv = enc(x, c)
+            z = mu + torch.randn(mu.shape, generator=g) * torch.exp(0.5 * lv)
+            kl = (-0.5 * (1 + lv - mu.pow(2) - lv.exp())).sum(1).mean()
+        else:               # --beta 0: conditional regression, latent = prior noise independent of the image
+            z = torch.randn(x.shape[0], Z, generator=g)
+            kl = torch.zeros(())
         logits = dec(c, z)
         rec = F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / x.shape[0]
-        kl = (-0.5 * (1 + lv - mu.pow(2) - lv.exp())).sum(1).mean()
-        beta = min(1.0, step / max(1, args.steps * 0.3))
+        beta = args.beta * min(1.0, step / max(1, args.steps * 0.3))
         loss = rec + beta * kl
         opt.zero_grad(); loss.backward(); opt.step()
         if step % 100 == 0:

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Rebuilds every committed model file under models/ from ../shared/data (beside the checkout).
+# Needs: /usr/bin/python3 with torch 1.13, onnx, numpy, Pillow; node 20 with the workspace's
+# server/node_modules (onnxruntime-node, @huggingface/tokenizers); fonts-noto-color-emoji.
+# Optional but strongly recommended: apt-get install libopenblas0-pthread (Debian's torch links the
+# reference BLAS, ~9x slower); we point only these processes at it via LD_LIBRARY_PATH.
+set -euo pipefail
+cd "$(dirname "$0")"
+if [ -d /usr/lib/x86_64-linux-gnu/openblas-pthread ]; then
+  export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2} PYTHONUNBUFFERED=1
+PY=${PYTHON:-/usr/bin/python3}
+mkdir -p ../.work
+$PY train_bpe.py                                   2>&1 | tee ../.work/bpe.log
+$PY train_lm.py --steps 220 --eval-every 55        2>&1 | tee ../.work/lm.log
+$PY train_embed.py --epochs 5                      2>&1 | tee ../.work/embed.log
+$PY train_image.py --steps 1200                    2>&1 | tee ../.work/image.log
+$PY write_manifest.py
+node verify_onnx.mjs ..
