@@ -5,9 +5,9 @@
  *
  * Single-stream tokens/s and time to first token; aggregate tokens/s with 1, 2, 4, 8, 16
  * concurrent requests through the scheduler versus the same requests run one after another;
- * embedding throughput; image latency. Requests use fixed seeds and ignore nothing: identical
- * requests generate identical tokens batched or alone, so both sides do the same work (EOS can end
- * a request early; the token totals are printed so the comparison stays honest).
+ * embedding throughput; image latency. Requests use fixed seeds and `ignoreEos`, so every request
+ * generates exactly maxTokens tokens and both sides do the same work (identical requests give
+ * identical tokens batched or alone).
  *
  * On a shared machine wall-clock figures swing with other load, so the table also gives the
  * process CPU time per generated token (ORT threads do not spin by default, so CPU time is work).
@@ -62,6 +62,7 @@ function one(engine: InferenceEngine, i: number, t0: number): Promise<Run> {
       sampling: { temperature: 0.8, topK: 40, topP: 0.95, repetitionPenalty: 1.1 },
       seed: 1000 + i,
       stop: [],
+      ignoreEos: true,
       onToken: () => {
         n++;
         if (first < 0) first = performance.now();
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
       const opts = { modelsDir, device: 'cpu' as const, maxBatch: 16, maxQueue: 256, threads, logger: { info() {}, warn() {} } };
       const eng: Inference = kind === 'worker' ? await WorkerInferenceEngine.load(opts) : await InferenceEngine.load(opts);
       const gen = async (i: number, t0: number) => {
-        const st = eng.generate({ prompt: PROMPTS[i % PROMPTS.length]!, roomId: `room-${i % 4}`, maxTokens, seed: 1000 + i, temperature: 0.8 });
+        const st = eng.generate({ prompt: PROMPTS[i % PROMPTS.length]!, roomId: `room-${i % 4}`, maxTokens, seed: 1000 + i, temperature: 0.8, ignoreEos: true });
         let first = -1;
         for await (const _ of st) if (first < 0) first = performance.now() - t0;
         return { tokens: (await st.result).tokens, first };

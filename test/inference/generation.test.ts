@@ -228,7 +228,7 @@ describe('scheduling: cancellation, deadlines, queue, fairness', () => {
   it('cancelling mid-stream frees the slot: the queued request is admitted at the next step', async () => {
     const sched = small.scheduler();
     const ac = new AbortController();
-    const a = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 200, seed: 1, signal: ac.signal });
+    const a = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 200, seed: 1, ignoreEos: true, signal: ac.signal });
     let resB!: (r: GenerationResult) => void;
     const bDone = new Promise<GenerationResult>((r) => (resB = r));
     const b = sched.add({ promptIds: small.tokenizer().encode(PROMPTS[1]!), roomId: 'y', maxTokens: 4, sampling: greedy, seed: 1, stop: [], onFinish: resB });
@@ -250,10 +250,10 @@ describe('scheduling: cancellation, deadlines, queue, fairness', () => {
   });
 
   it('stream.abort() and breaking out of the loop both cancel', async () => {
-    const s = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 200, seed: 1 });
+    const s = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 200, seed: 1, ignoreEos: true });
     for await (const _ of s) break;
     expect((await s.result).finishReason).toBe('aborted');
-    const t = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 200, seed: 1 });
+    const t = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 200, seed: 1, ignoreEos: true });
     t.abort();
     expect((await t.result).finishReason).toBe('aborted');
   });
@@ -266,7 +266,7 @@ describe('scheduling: cancellation, deadlines, queue, fairness', () => {
 
   it('deadline: a queued request fails with code "deadline"; a running one ends with finishReason "deadline"', async () => {
     // `a` holds the only slot; `b` waits behind it and expires in the queue.
-    const a = small.generate({ prompt: PROMPTS[0]!, roomId: 'dl-a', maxTokens: 250, seed: 1 });
+    const a = small.generate({ prompt: PROMPTS[0]!, roomId: 'dl-a', maxTokens: 250, seed: 1, ignoreEos: true });
     await a[Symbol.asyncIterator]().next();
     const b = small.generate({ prompt: PROMPTS[1]!, roomId: 'dl-b', maxTokens: 4, seed: 1, deadlineMs: 1 });
     await expect(b.result).rejects.toSatisfy((e: unknown) => e instanceof InferenceError && e.code === 'deadline' && /queue/.test(e.message));
@@ -274,14 +274,14 @@ describe('scheduling: cancellation, deadlines, queue, fairness', () => {
     await a.result;
     // A running request is cut off at its deadline and keeps its partial text.
     const t0 = Date.now();
-    const c = await small.generate({ prompt: PROMPTS[0]!, roomId: 'dl-a', maxTokens: 255, seed: 1, deadlineMs: 150 }).result;
+    const c = await small.generate({ prompt: PROMPTS[0]!, roomId: 'dl-a', maxTokens: 255, seed: 1, deadlineMs: 150, ignoreEos: true }).result;
     expect(c.finishReason).toBe('deadline');
     expect(c.tokens).toBeLessThan(255);
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 
   it('queue full → busy', async () => {
-    const first = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 100, seed: 1 });
+    const first = small.generate({ prompt: PROMPTS[0]!, roomId: 'x', maxTokens: 100, seed: 1, ignoreEos: true });
     const it = first[Symbol.asyncIterator]();
     await it.next(); // running now
     const streams = [first];
@@ -304,12 +304,12 @@ describe('scheduling: cancellation, deadlines, queue, fairness', () => {
     const two = await InferenceEngine.load({ modelsDir: MODELS_DIR, device: 'cpu', maxBatch: 2, maxQueue: 8, logger: quiet });
     try {
       const sched = two.scheduler();
-      const busy = [0, 1, 2].map((i) => two.generate({ prompt: PROMPTS[0]!, roomId: 'busy', maxTokens: 120, seed: i }));
+      const busy = [0, 1, 2].map((i) => two.generate({ prompt: PROMPTS[0]!, roomId: 'busy', maxTokens: 120, seed: i, ignoreEos: true }));
       await busy[0]![Symbol.asyncIterator]().next();
       expect(sched.running).toBe(1);
       expect(sched.waiting).toBe(2);
       const before = sched.steps;
-      const quiet1 = two.generate({ prompt: PROMPTS[1]!, roomId: 'quiet', maxTokens: 120, seed: 9 });
+      const quiet1 = two.generate({ prompt: PROMPTS[1]!, roomId: 'quiet', maxTokens: 120, seed: 9, ignoreEos: true });
       await quiet1[Symbol.asyncIterator]().next();
       expect(sched.steps - before).toBeLessThanOrEqual(2);
       expect(sched.waiting).toBe(2); // busy2, busy3 still queued

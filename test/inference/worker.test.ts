@@ -48,7 +48,7 @@ describe('WorkerInferenceEngine', () => {
 
   it('abort, busy (synchronous), unknown model, empty prompt', async () => {
     const ac = new AbortController();
-    const held = [remote.generate({ prompt: 'Once', roomId: 'a', maxTokens: 200, signal: ac.signal }), remote.generate({ prompt: 'Once', roomId: 'b', maxTokens: 200 }), remote.generate({ prompt: 'Once', roomId: 'c', maxTokens: 200 })];
+    const held = [remote.generate({ prompt: 'Once', roomId: 'a', maxTokens: 200, ignoreEos: true, signal: ac.signal }), remote.generate({ prompt: 'Once', roomId: 'b', maxTokens: 200, ignoreEos: true }), remote.generate({ prompt: 'Once', roomId: 'c', maxTokens: 200, ignoreEos: true })];
     expect(() => remote.generate({ prompt: 'one more', roomId: 'd' })).toThrowError(expect.objectContaining({ code: 'busy' }));
     ac.abort();
     held[1]!.abort();

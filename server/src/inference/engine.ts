@@ -73,6 +73,8 @@ export interface GenerateRequest {
   seed?: number;
   /** Generation ends before the first occurrence of any of these (not included in the text). */
   stop?: string[];
+  /** Do not end on the model's end-of-sequence token (benchmarks, fixed-length output). Default false. */
+  ignoreEos?: boolean;
   signal?: AbortSignal;
   /**
    * Time budget in milliseconds from the call (values above 1e12 are read as an absolute
@@ -291,6 +293,7 @@ export class InferenceEngine implements Inference {
       },
       seed: req.seed ?? randomSeed(),
       stop: req.stop ?? [],
+      ignoreEos: req.ignoreEos ?? false,
       deadlineAt,
       onText: (text, tokenId) => stream.push({ text, tokenId }),
       onFinish: (result) => {

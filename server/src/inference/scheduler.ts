@@ -61,6 +61,8 @@ export interface SequenceRequest {
   sampling: SamplingParams;
   seed: number;
   stop: string[];
+  /** Never end on EOS (EOS is not sampled): generate until maxTokens, a stop string or the context. */
+  ignoreEos?: boolean;
   /** Absolute time (Date.now() ms) after which the request is cut off. */
   deadlineAt?: number;
   onText?: (text: string, tokenId: number) => void;
@@ -134,6 +136,7 @@ export class Scheduler {
   private readonly padId: number;
   private readonly bosId: number | undefined;
   private readonly banned: number[];
+  private readonly bannedNoEos: number[];
 
   private nextId = 1;
   private serveCounter = 0;
@@ -178,6 +181,7 @@ export class Scheduler {
     this.banned = [entry.padTokenId, entry.bosTokenId].filter(
       (t): t is number => t !== undefined && !this.eos.has(t),
     );
+    this.bannedNoEos = [...this.banned, ...this.eos];
   }
 
   get waiting(): number {
@@ -490,7 +494,7 @@ export class Scheduler {
 
   /** Samples the next token from `logits` and advances the sequence's text. */
   private accept(seq: Sequence, logits: Float32Array): void {
-    const token = sampleToken(logits, seq.req.sampling, seq.rng, seq.history, this.banned);
+    const token = sampleToken(logits, seq.req.sampling, seq.rng, seq.history, seq.req.ignoreEos ? this.bannedNoEos : this.banned);
     if (seq.firstTokenAt === undefined) {
       seq.firstTokenAt = performance.now();
       this.opts.metrics?.timeToFirstToken.observe({ model: this.modelId }, (seq.firstTokenAt - seq.enqueuedAt) / 1000);
