@@ -1,5 +1,6 @@
 export { InferenceEngine } from './engine';
-export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest, ModelInfo } from './engine';
+export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest, Inference, ModelInfo } from './engine';
+export { WorkerInferenceEngine } from './worker-engine';
 export { InferenceError, ManifestError, DeviceUnavailableError } from './errors';
 export type { InferenceErrorCode } from './errors';
 export { GenerationStream } from './stream';
@@ -9,3 +10,4 @@ export type { Manifest, ModelEntry, ModelTask } from './manifest';
 export { Scheduler } from './scheduler';
 export type { SchedulerOptions, SequenceRequest, SequenceHandle } from './scheduler';
 export { decodePng, encodePngRgb } from './png';
+export { InferenceMetrics } from './metrics';
