@@ -13,8 +13,8 @@ export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2} PYTHONUNBUFFERED=1
 PY=${PYTHON:-/usr/bin/python3}
 mkdir -p ../.work
 $PY train_bpe.py                                   2>&1 | tee ../.work/bpe.log
-$PY train_lm.py --steps 220 --eval-every 55        2>&1 | tee ../.work/lm.log
+$PY train_lm.py --steps 420 --eval-every 105       2>&1 | tee ../.work/lm.log
 $PY train_embed.py --epochs 5                      2>&1 | tee ../.work/embed.log
-$PY train_image.py --steps 1200                    2>&1 | tee ../.work/image.log
+$PY train_image.py --steps 1500                    2>&1 | tee ../.work/image.log
 $PY write_manifest.py
 node verify_onnx.mjs ..

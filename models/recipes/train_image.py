@@ -14,6 +14,7 @@ from train_embed import SIFEmbed, encode_batch, PRETOK
 
 OUT = os.path.join(MODELS, "emoji-image")
 C, Z, S = 128, 32, 32
+COND_SCALE = 11.3   # ~sqrt(128)
 NOISE_SCALE = 0.8   # baked into the exported graph: z = 0.8 * noise
 STOP = {"a", "an", "the", "with", "of", "and", "sign", "symbol"}
 
@@ -29,7 +30,8 @@ class Decoder(nn.Module):
             nn.Conv2d(48, 3, 3, 1, 1))
 
     def forward(self, c, z):
-        h = self.fc(torch.cat([z, c], -1)).view(-1, 128, 4, 4)
+        # the unit-norm 128-d condition is scaled so its entries are O(1) like the noise's
+        h = self.fc(torch.cat([z, c * COND_SCALE], -1)).view(-1, 128, 4, 4)
         return self.net(h)   # logits
 
 
