@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config';
+import { createAiCollaborator } from './agent/ai-collaborator';
 import type { Extension } from './context';
 import { createLogger } from './logger';
 import { createEnsembleServer } from './server';
@@ -24,11 +25,7 @@ async function main(): Promise<void> {
   const store = createStore(config);
   await store.init();
 
-  const extensions: Extension[] = [];
-  // ---- AI collaborator extension (agent engineer) -------------------------------------------
-  // Wired by the agent engineer: e.g. `extensions.push(createAgentExtension({ ... }))` from
-  // './agent'. Until then nothing here loads models.
-  // ------------------------------------------------------------------------------------------
+  const extensions: Extension[] = [createAiCollaborator(config)];
 
   const server = await createEnsembleServer(config, { store, logger, extensions });
   const { port } = await server.listen();

@@ -9,3 +9,4 @@ export { AgentWriter, AGENT_ORIGIN } from './writer';
 export { decodeAnchor, encodeAnchor, resolveAnchor, insertAiText, linearizeStory, endOfStoryAnchor, type ResolvedAnchor } from './anchor';
 export { AgentError } from './errors';
 export type { EngineLike, GenerateRequest, GenerationStreamLike, GenerationChunk, GenerationResult } from './engine';
+export { createAiCollaborator } from './ai-collaborator';
