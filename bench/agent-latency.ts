@@ -9,15 +9,13 @@
  *     Y's document has it) while idle vs while the agent generates in the same room (and in 20
  *     other rooms); ratio target ≤ 1.2.
  *
- * Run: node --import tsx bench/agent-latency.ts [--stub]   (--stub: the deterministic stand-in engine)
+ * Run: node --import tsx bench/agent-latency.ts
  */
 import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { storyText, type Ack, type ProposalInfo } from '@ensemble/shared';
 import { anchorAtEnd, call, connectMember, createRoom, joinRoom, loadEngine, removeDir, startServer, typeParagraph, type Member } from '../test/agent/harness';
-import { StubEngine } from '../test/agent/stub-engine';
 
-const stub = process.argv.includes('--stub');
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
@@ -94,7 +92,7 @@ async function typingLatency(writer: Member, reader: Member, samples: number): P
 
 async function main(): Promise<void> {
   process.setMaxListeners(0);
-  const { engine, real } = stub ? { engine: new StubEngine(), real: false } : await loadEngine();
+  const { engine } = await loadEngine();
   const srv = await startServer({ engine, agent: { generation: { maxTokens: 32 }, limits: { maxConcurrentPerRoom: 8 }, rate: { burst: 1000, perMinute: 100000 } } });
   const out: string[] = [];
   try {
@@ -155,7 +153,7 @@ async function main(): Promise<void> {
     const idle2 = await typingLatency(w, rd, 200);
     idle.push(...idle2);
 
-    out.push(`Agent latency (${real ? 'real built-in models, CPU' : 'stub engine'}; ms; ${new Date().toISOString()})`);
+    out.push(`Agent latency (real built-in models, CPU; ms; ${new Date().toISOString()})`);
     out.push('');
     out.push('| measurement | samples | p50 | p95 | max |');
     out.push('|---|---|---|---|---|');

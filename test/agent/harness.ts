@@ -10,8 +10,8 @@ import { COLLAB_NAMESPACE, SYNC_PATH, storyOf } from '../../shared/src/index';
 import { createAgentExtension, type AgentExtension, type AgentOptions } from '../../server/src/agent/index';
 import type { EngineLike } from '../../server/src/agent/engine';
 import { loadConfig } from '../../server/src/config';
+import { InferenceEngine } from '../../server/src/inference/index';
 import { createEnsembleServer, type EnsembleServer } from '../../server/src/server';
-import { StubEngine } from './stub-engine';
 
 const REPO = path.resolve(import.meta.dirname, '../..');
 const serverRequire = createRequire(path.join(REPO, 'server/package.json'));
@@ -20,31 +20,50 @@ export const WS = serverRequire('ws') as typeof globalThis.WebSocket;
 
 export type CollabClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-let sharedEngine: Promise<{ engine: EngineLike; real: boolean }> | null = null;
+let sharedEngine: Promise<{ engine: InferenceEngine; real: boolean }> | null = null;
 
-/**
- * The real inference engine (server/src/inference, built-in models) when it is present in the
- * checkout, else the deterministic stub. Loaded once per test file.
- */
-export function loadEngine(): Promise<{ engine: EngineLike; real: boolean }> {
+/** The real inference engine on the built-in models (server/src/inference), loaded once per test file. */
+export function loadEngine(): Promise<{ engine: InferenceEngine; real: boolean }> {
   sharedEngine ??= (async () => {
-    const index = path.join(REPO, 'server/src/inference/index.ts');
     const config = loadConfig({ LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv);
     const manifest = path.join(config.ENSEMBLE_MODELS_DIR, 'manifest.json');
-    if (existsSync(index) && existsSync(manifest) && process.env.ENSEMBLE_AGENT_TEST_STUB !== '1') {
-      const mod = (await import(/* @vite-ignore */ index)) as { InferenceEngine: { load(o: unknown): Promise<EngineLike> } };
-      const engine = await mod.InferenceEngine.load({
-        modelsDir: config.ENSEMBLE_MODELS_DIR,
-        device: (process.env.ENSEMBLE_DEVICE as 'cpu' | 'cuda' | 'auto' | undefined) ?? 'cpu',
-        maxBatch: config.ENSEMBLE_MAX_BATCH,
-        maxQueue: config.ENSEMBLE_MAX_QUEUE,
-        logger: { info: () => {}, warn: () => {} },
-      });
-      return { engine, real: true };
-    }
-    return { engine: new StubEngine(), real: false };
+    if (!existsSync(manifest)) throw new Error(`agent tests need the built-in models: ${manifest} is missing`);
+    const engine = await InferenceEngine.load({
+      modelsDir: config.ENSEMBLE_MODELS_DIR,
+      device: (process.env.ENSEMBLE_DEVICE as 'cpu' | 'cuda' | 'auto' | undefined) ?? 'cpu',
+      maxBatch: config.ENSEMBLE_MAX_BATCH,
+      maxQueue: config.ENSEMBLE_MAX_QUEUE,
+      logger: { info: () => {}, warn: () => {} },
+    });
+    return { engine, real: true };
   })();
   return sharedEngine;
+}
+
+/**
+ * The real engine with its output delivered at a pace a person can watch (and press Stop during):
+ * every chunk is held `msPerChunk`, and generations run to their token limit instead of stopping
+ * at end-of-text. The text is still the model's own.
+ */
+export function pacedEngine(engine: InferenceEngine, msPerChunk: number): EngineLike {
+  return {
+    models: () => engine.models(),
+    embed: (texts) => engine.embed(texts),
+    generateImage: (req) => engine.generateImage(req),
+    generate(req) {
+      const inner = engine.generate({ ...req, stop: [], ignoreEos: true });
+      return {
+        result: inner.result,
+        abort: () => inner.abort(),
+        async *[Symbol.asyncIterator]() {
+          for await (const chunk of inner) {
+            await new Promise((resolve) => setTimeout(resolve, msPerChunk));
+            yield chunk;
+          }
+        },
+      };
+    },
+  };
 }
 
 export interface TestServer {

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { StubEngine } from '../agent/stub-engine';
+import { loadEngine, pacedEngine } from '../agent/harness';
 import { ensureClientBuilt, launchChromium, startE2EServer, watchConsole, type E2EServer } from './harness';
 
 /**
- * Stop in the browser. Uses the deterministic slow stand-in engine (150 ms a token) so a generation
- * is reliably still running when the button is pressed, whatever the real models' speed.
+ * Stop in the browser. The real model's output is paced at 150 ms a chunk and runs to its token
+ * limit, so a generation is reliably still running when the button is pressed.
  */
 describe('web client: stopping a generation', () => {
   let server: E2EServer;
@@ -13,7 +13,7 @@ describe('web client: stopping a generation', () => {
 
   beforeAll(async () => {
     await ensureClientBuilt();
-    server = await startE2EServer({ engine: new StubEngine(150) });
+    server = await startE2EServer({ engine: pacedEngine((await loadEngine()).engine, 150) });
     browser = await launchChromium();
   }, 240_000);
 

@@ -1,6 +1,6 @@
 /**
  * The slice of the inference engine (server/src/inference) the agent uses. Declared structurally
- * so the agent and its tests can run against the real InferenceEngine or a stand-in.
+ * so the agent runs on either the in-process InferenceEngine or the worker-thread one.
  */
 export interface GenerateRequest {
   prompt: string;
