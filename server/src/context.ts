@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
-import type { TokenClaims } from '@ensemble/shared';
+import type { RoomSettings, TokenClaims } from '@ensemble/shared';
 import type { Config } from './config';
 import type { Store } from './storage/store';
 
@@ -18,6 +18,7 @@ export interface ServerContext {
   store: Store;
   tokens: TokenService;
   documents: DocumentRegistry;
+  rooms: RoomEventSource;
   httpServer: HttpServer;
   /** Mounted at /api, after the core routes; JSON bodies are already parsed. */
   api: Router;
@@ -67,4 +68,14 @@ export interface DocumentRegistry {
   restore(roomId: string, state: Uint8Array): Promise<void>;
   on<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void;
   off<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void;
+}
+
+export interface RoomEvents {
+  /** An owner changed the room's settings (PATCH /api/rooms/:id/settings); `settings` is the whole new set. */
+  settingsChanged: (roomId: string, settings: RoomSettings) => void;
+}
+
+export interface RoomEventSource {
+  on<E extends keyof RoomEvents>(event: E, listener: RoomEvents[E]): void;
+  off<E extends keyof RoomEvents>(event: E, listener: RoomEvents[E]): void;
 }

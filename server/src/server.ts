@@ -77,7 +77,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   });
   sync.attach(httpServer);
 
-  const context: ServerContext = { config, logger, store, tokens, documents: registry, httpServer, api, requireToken, metrics: metrics.registry };
+  const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metrics: metrics.registry };
   const extensions = options.extensions ?? [];
   let started = false;
   let closing: Promise<void> | null = null;

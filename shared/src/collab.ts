@@ -92,6 +92,9 @@ export interface ProposalInfo {
   instruction?: string;
   /** Panel the image proposal is for. */
   panelId?: string;
+  /** Text proposals: the requester's anchor (and selection end), so every member can preview in place. */
+  anchor?: string;
+  anchorEnd?: string;
   /** Total alternatives so far (grows on regenerate). */
   alternatives: number;
   /**

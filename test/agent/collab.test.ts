@@ -280,10 +280,12 @@ describe('AI collaborator over /collab (real server, y-websocket and socket.io c
     const s = await member(student);
     const t = typeParagraph(s.doc, 'My story');
     await waitFor(() => !!srv.server.registry.peek(owner.room.id) && storyText(srv.server.registry.peek(owner.room.id)!.doc).length > 0, 5000, 'sync');
-    const patch = async (body: unknown): Promise<void> => {
+    const patch = async (body: Record<string, unknown>): Promise<void> => {
+      // Every member hears the new settings at once, and the agent applies them from then on.
+      const changed = new Promise<unknown>((resolve) => s.socket.once('settings:changed', resolve));
       const r = await api(srv.http, 'PATCH', `/api/rooms/${owner.room.id}/settings`, body, owner.token);
       expect(r.status).toBe(200);
-      await new Promise((res) => setTimeout(res, 1100)); // settings are re-read at most every second
+      expect(await changed).toMatchObject(body);
     };
     await patch({ aiMode: 'off' });
     expect(await call(s.socket, 'proposal:request', { anchor: anchorAtEnd(t), mode: 'continue', alternatives: 1 })).toMatchObject({ ok: false, error: { code: 'ai_disabled' } });

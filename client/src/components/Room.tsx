@@ -90,7 +90,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
     const onStarted = (p: ProposalInfo) => {
       names.current.set(p.requestedBy.memberId, p.requestedBy.displayName);
       dispatch({ type: 'started', proposal: p });
-      const anchor = (p as ProposalInfo & { anchor?: unknown }).anchor;
+      const anchor = p.anchor;
       if (typeof anchor === 'string' && anchor) dispatch({ type: 'anchor', proposalId: p.id, anchor });
     };
     // Late joiners (and reconnects) catch up with the proposals still live in the room.

@@ -18,6 +18,7 @@ import {
   VoteRequest,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  type RoomSettings,
   type TokenClaims,
 } from '@ensemble/shared';
 import type { Extension, RoomDocument, ServerContext } from '../context';
@@ -146,13 +147,19 @@ export class AgentExtension implements Extension {
         }
       });
     };
+    const onSettings = (roomId: string, settings: RoomSettings) => {
+      this.rooms.get(roomId)?.settingsChanged();
+      this.nsp.to(channel(roomId)).emit('settings:changed', settings);
+    };
     ctx.documents.on('loaded', onLoaded);
     ctx.documents.on('empty', onEmpty);
     ctx.documents.on('unloaded', onUnloaded);
+    ctx.rooms.on('settingsChanged', onSettings);
     this.listeners.push(
       () => ctx.documents.off('loaded', onLoaded),
       () => ctx.documents.off('empty', onEmpty),
       () => ctx.documents.off('unloaded', onUnloaded),
+      () => ctx.rooms.off('settingsChanged', onSettings),
     );
 
     ctx.api.get('/rooms/:id/images/:imageId', ctx.requireToken, (req, res) => void this.serveImage(req, res));

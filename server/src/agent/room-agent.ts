@@ -184,6 +184,11 @@ export class RoomAgent {
 
   // ---------- settings, limits ----------
 
+  /** Settings changed through the REST API: drop the cached room so the next check reads them. */
+  settingsChanged(): void {
+    this.settingsCache = null;
+  }
+
   private async roomRecord(maxAgeMs = 1000): Promise<RoomRecord> {
     const now = Date.now();
     if (this.settingsCache && now - this.settingsCache.at < maxAgeMs) return this.settingsCache.room;
@@ -296,6 +301,7 @@ export class RoomAgent {
       kind: 'text',
       requestedBy: { memberId: actor.memberId, displayName: actor.displayName },
       mode: req.mode,
+      anchor: req.anchor,
       alternatives: req.alternatives,
       firstAlternative: 0,
       model: this.deps.textModel,
@@ -303,6 +309,7 @@ export class RoomAgent {
       status: 'streaming',
     };
     if (req.instruction) info.instruction = req.instruction;
+    if (req.anchorEnd) info.anchorEnd = req.anchorEnd;
     const proposal: TextProposal = {
       kind: 'text',
       info,

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import * as Y from 'yjs';
 import {
   defaultRoomSettings,
@@ -13,7 +14,7 @@ import {
   type UpdateRoomSettingsBody,
   type VersionInfo,
 } from '@ensemble/shared';
-import type { TokenService } from '../context';
+import type { RoomEventSource, RoomEvents, TokenService } from '../context';
 import { HttpError } from '../http/errors';
 import type { DocumentRegistry } from '../sync/document-registry';
 import type { MemberRecord, RoomRecord, Store, VersionRecord } from '../storage/store';
@@ -22,7 +23,9 @@ import { newId, newJoinCode } from './ids';
 const isConflict = (err: unknown) => (err as { code?: unknown })?.code === 'conflict';
 
 /** Rooms, members, join codes and named versions: what the REST routes do, without HTTP. */
-export class RoomService {
+export class RoomService implements RoomEventSource {
+  private readonly events = new EventEmitter();
+
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
@@ -30,6 +33,14 @@ export class RoomService {
     /** Key for the per-room viewer join code shown to viewers (derived, so it needs no listing). */
     private readonly codeKey: string,
   ) {}
+
+  on<E extends keyof RoomEvents>(event: E, listener: RoomEvents[E]): void {
+    this.events.on(event, listener);
+  }
+
+  off<E extends keyof RoomEvents>(event: E, listener: RoomEvents[E]): void {
+    this.events.off(event, listener);
+  }
 
   async create(body: CreateRoomBody): Promise<RoomResponse> {
     const now = new Date().toISOString();
@@ -95,6 +106,7 @@ export class RoomService {
     const settings: RoomSettings = { ...record.settings, ...stripUndefined(patch) };
     if (record.kind === 'classroom') settings.moderation = true; // always on for classrooms
     await this.store.updateRoomSettings(record.id, settings);
+    this.events.emit('settingsChanged', record.id, settings);
     return settings;
   }
 
