@@ -6,8 +6,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import { WebSocket } from '../server/src/sync/ws';
+import { connectClient, type TestClient } from '../test/helpers/clients';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TRACES_DIR = path.resolve(REPO_ROOT, '../shared/data/editing-traces');
@@ -104,34 +103,11 @@ export async function createRoom(baseUrl: string, name = 'bench'): Promise<{ roo
   return { roomId: body.room.id, token: body.token, joinCode: body.room.joinCode };
 }
 
-export interface Client {
-  doc: Y.Doc;
-  provider: WebsocketProvider;
-  synced: Promise<void>;
-  destroy(): void;
-}
+export type Client = TestClient;
 
-/** A stock y-websocket client. */
+/** A stock y-websocket client (the tests' helper); `params.token` authenticates with Ensemble, the bare server ignores it. */
 export function connect(serverUrl: string, room: string, params: Record<string, string> = {}): Client {
-  const doc = new Y.Doc();
-  const provider = new WebsocketProvider(serverUrl, room, doc, {
-    params,
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    disableBc: true,
-  });
-  const synced = new Promise<void>((resolve) => {
-    if (provider.synced) resolve();
-    else provider.once('sync', (s: boolean) => s && resolve());
-  });
-  return {
-    doc,
-    provider,
-    synced,
-    destroy() {
-      provider.destroy();
-      doc.destroy();
-    },
-  };
+  return connectClient(serverUrl, room, params.token ?? '');
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
