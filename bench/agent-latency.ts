@@ -13,8 +13,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import * as Y from 'yjs';
+import { loadConfig } from '../server/src/config';
+import { WorkerInferenceEngine } from '../server/src/inference/index';
 import { storyText, type Ack, type ProposalInfo } from '@ensemble/shared';
-import { anchorAtEnd, call, connectMember, createRoom, joinRoom, loadEngine, removeDir, startServer, typeParagraph, type Member } from '../test/agent/harness';
+import { anchorAtEnd, call, connectMember, createRoom, joinRoom, removeDir, startServer, typeParagraph, type Member } from '../test/agent/harness';
 
 const quantile = (xs: number[], q: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -92,7 +94,15 @@ async function typingLatency(writer: Member, reader: Member, samples: number): P
 
 async function main(): Promise<void> {
   process.setMaxListeners(0);
-  const { engine } = await loadEngine();
+  // The engine the server runs (server/src/agent/ai-collaborator.ts): forward passes on a worker thread.
+  const config = loadConfig({ LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv);
+  const engine = await WorkerInferenceEngine.load({
+    modelsDir: config.ENSEMBLE_MODELS_DIR,
+    device: 'cpu',
+    maxBatch: config.ENSEMBLE_MAX_BATCH,
+    maxQueue: config.ENSEMBLE_MAX_QUEUE,
+    logger: { info: () => {}, warn: () => {} },
+  });
   const srv = await startServer({ engine, agent: { generation: { maxTokens: 32 }, limits: { maxConcurrentPerRoom: 8 }, rate: { burst: 1000, perMinute: 100000 } } });
   const out: string[] = [];
   try {
@@ -167,6 +177,7 @@ async function main(): Promise<void> {
     for (const m of [w, rd, req, ...rooms.map((r) => r.req)]) m.close();
   } finally {
     await srv.close();
+    await engine.close();
     removeDir(srv.dataDir);
   }
   void Y;
