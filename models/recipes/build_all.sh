@@ -6,6 +6,10 @@
 # reference BLAS, ~9x slower); we point only these processes at it via LD_LIBRARY_PATH.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Debian's packages only (no PyPI here): install what is missing, as root.
+if ! /usr/bin/python3 -c 'import torch, onnx, numpy, PIL' 2>/dev/null || [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
+  apt-get update && apt-get install -y python3-torch python3-onnx python3-numpy python3-pil fonts-noto-color-emoji libopenblas0-pthread
+fi
 if [ -d /usr/lib/x86_64-linux-gnu/openblas-pthread ]; then
   export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
