@@ -145,6 +145,18 @@ describe('text generation', () => {
     expect(others.some((o) => o.text !== a.text)).toBe(true);
   });
 
+  it('minTokens: no end-of-sequence before that many tokens', async () => {
+    // A finished story invites the model to end at once.
+    const prompt = 'Lily smiled and hugged her mom. They were happy. The end.';
+    const run = (seed: number, minTokens?: number) =>
+      engine.generate({ prompt, roomId: 'min', maxTokens: 24, seed, temperature: 1, ...(minTokens ? { minTokens } : {}) }).result;
+    const seeds = Array.from({ length: 24 }, (_, i) => i + 1);
+    const free = await Promise.all(seeds.map((seed) => run(seed)));
+    expect(free.some((r) => r.finishReason === 'stop' && r.tokens < 6)).toBe(true); // the case minTokens exists for
+    const held = await Promise.all(seeds.map((seed) => run(seed, 6)));
+    for (const r of held) expect(r.tokens).toBeGreaterThanOrEqual(6);
+  });
+
   it('stop sequences end the text before the stop string', async () => {
     const full = await engine.generate({ prompt: PROMPTS[0]!, roomId: 'a', maxTokens: 32, temperature: 0, repetitionPenalty: 1 }).result;
     const stop = full.text.slice(Math.floor(full.text.length / 2), Math.floor(full.text.length / 2) + 3);

@@ -13,6 +13,8 @@ export interface GenerateRequest {
   repetitionPenalty?: number;
   seed?: number;
   stop?: string[];
+  /** No end-of-sequence before this many tokens. */
+  minTokens?: number;
   signal?: AbortSignal;
   deadlineMs?: number;
 }

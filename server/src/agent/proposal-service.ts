@@ -12,6 +12,8 @@ export interface GenerationParams {
   repetitionPenalty: number;
   deadlineMs: number;
   stop: string[];
+  /** The small built-in model often ends a story at once; no alternative should come back empty. */
+  minTokens: number;
 }
 
 export const DEFAULT_GENERATION: GenerationParams = {
@@ -22,6 +24,7 @@ export const DEFAULT_GENERATION: GenerationParams = {
   repetitionPenalty: 1.15,
   deadlineMs: 60_000,
   stop: ['\n\n'],
+  minTokens: 8,
 };
 
 export interface AlternativeCallbacks {
@@ -54,6 +57,7 @@ export class ProposalService {
       repetitionPenalty: this.params.repetitionPenalty,
       seed,
       stop: this.params.stop,
+      minTokens: this.params.minTokens,
       signal,
       deadlineMs: this.params.deadlineMs,
     };

@@ -75,6 +75,8 @@ export interface GenerateRequest {
   stop?: string[];
   /** Do not end on the model's end-of-sequence token (benchmarks, fixed-length output). Default false. */
   ignoreEos?: boolean;
+  /** Do not end on end-of-sequence before this many tokens (so a proposal is never empty). Default 0. */
+  minTokens?: number;
   signal?: AbortSignal;
   /**
    * Time budget in milliseconds from the call (values above 1e12 are read as an absolute
@@ -294,6 +296,7 @@ export class InferenceEngine implements Inference {
       seed: req.seed ?? randomSeed(),
       stop: req.stop ?? [],
       ignoreEos: req.ignoreEos ?? false,
+      minTokens: req.minTokens ?? 0,
       deadlineAt,
       onText: (text, tokenId) => stream.push({ text, tokenId }),
       onFinish: (result) => {

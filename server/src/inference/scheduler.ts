@@ -63,6 +63,8 @@ export interface SequenceRequest {
   stop: string[];
   /** Never end on EOS (EOS is not sampled): generate until maxTokens, a stop string or the context. */
   ignoreEos?: boolean;
+  /** EOS is not sampled before this many tokens (Hugging Face's min_new_tokens). */
+  minTokens?: number;
   /** Absolute time (Date.now() ms) after which the request is cut off. */
   deadlineAt?: number;
   onText?: (text: string, tokenId: number) => void;
@@ -494,7 +496,7 @@ export class Scheduler {
 
   /** Samples the next token from `logits` and advances the sequence's text. */
   private accept(seq: Sequence, logits: Float32Array): void {
-    const token = sampleToken(logits, seq.req.sampling, seq.rng, seq.history, seq.req.ignoreEos ? this.bannedNoEos : this.banned);
+    const token = sampleToken(logits, seq.req.sampling, seq.rng, seq.history, seq.req.ignoreEos || seq.generatedIds.length < (seq.req.minTokens ?? 0) ? this.bannedNoEos : this.banned);
     if (seq.firstTokenAt === undefined) {
       seq.firstTokenAt = performance.now();
       this.opts.metrics?.timeToFirstToken.observe({ model: this.modelId }, (seq.firstTokenAt - seq.enqueuedAt) / 1000);
