@@ -1,36 +1,11 @@
+import type { GenerateRequest, GenerationChunk, GenerationResult } from '../inference';
+
+export type { GenerateRequest, GenerationChunk, GenerationResult };
+
 /**
- * The slice of the inference engine (server/src/inference) the agent uses. Declared structurally
- * so the agent runs on either the in-process InferenceEngine or the worker-thread one.
+ * The slice of the inference engine the agent uses, declared structurally so the agent runs on
+ * either the in-process InferenceEngine or the worker-thread one (and the tests can pace one).
  */
-export interface GenerateRequest {
-  prompt: string;
-  model?: string;
-  roomId: string;
-  maxTokens?: number;
-  temperature?: number;
-  topK?: number;
-  topP?: number;
-  repetitionPenalty?: number;
-  seed?: number;
-  stop?: string[];
-  /** No end-of-sequence before this many tokens. */
-  minTokens?: number;
-  signal?: AbortSignal;
-  deadlineMs?: number;
-}
-
-export interface GenerationChunk {
-  /** The new text of this step (a delta). */
-  text: string;
-  tokenId: number;
-}
-
-export interface GenerationResult {
-  text: string;
-  finishReason: 'stop' | 'length' | 'aborted' | 'deadline';
-  tokens: number;
-}
-
 export interface GenerationStreamLike extends AsyncIterable<GenerationChunk> {
   readonly result: Promise<GenerationResult>;
   abort(): void;
