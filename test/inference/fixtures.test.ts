@@ -1,10 +1,10 @@
 // ONNX outputs against the PyTorch reference computed by the recipes (models/fixtures/<id>.json).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../../server/src/inference/engine';
-import type { CausalLM, KVBatch } from '../../server/src/inference/causal-lm';
+import type { CausalLM } from '../../server/src/inference/causal-lm';
 import { argmax } from '../../server/src/inference/sampling';
 import type { GenerationResult } from '../../server/src/inference/stream';
-import { MODELS_DIR, firstId, fixture } from './helpers';
+import { MODELS_DIR, firstId, fixture, forwardFromScratch } from './helpers';
 
 interface LmFixture {
   prompt: string;
@@ -29,19 +29,8 @@ beforeAll(async () => {
 });
 afterAll(async () => engine?.close());
 
-const empty = (rows: number): KVBatch => ({ rows, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) });
-
 async function full(ids: number[]): Promise<Float32Array> {
-  const T = ids.length;
-  const r = await lm.forward({
-    rows: 1,
-    seq: T,
-    inputIds: BigInt64Array.from(ids.map(BigInt)),
-    attentionMask: new BigInt64Array(T).fill(1n),
-    positionIds: BigInt64Array.from(ids.map((_, j) => BigInt(j))),
-    past: empty(1),
-  });
-  return r.logits;
+  return (await forwardFromScratch(lm, ids)).logits;
 }
 
 describe.skipIf(!fx)(`text model ${lmId} vs PyTorch`, () => {
@@ -67,14 +56,7 @@ describe.skipIf(!fx)(`text model ${lmId} vs PyTorch`, () => {
     const V = lm.vocabSize;
     const ref = await full(ids);
     const h = Math.floor(ids.length / 2);
-    let out = await lm.forward({
-      rows: 1,
-      seq: h,
-      inputIds: BigInt64Array.from(ids.slice(0, h).map(BigInt)),
-      attentionMask: new BigInt64Array(h).fill(1n),
-      positionIds: BigInt64Array.from(ids.slice(0, h).map((_, j) => BigInt(j))),
-      past: empty(1),
-    });
+    let out = await forwardFromScratch(lm, ids.slice(0, h));
     for (let t = h; t < ids.length; t++) {
       out = await lm.forward({
         rows: 1,

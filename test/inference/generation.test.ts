@@ -7,7 +7,7 @@ import type { CausalLM } from '../../server/src/inference/causal-lm';
 import type { SequenceRequest } from '../../server/src/inference/scheduler';
 import type { GenerationResult } from '../../server/src/inference/stream';
 import { argmax } from '../../server/src/inference/sampling';
-import { MODELS_DIR, firstId } from './helpers';
+import { MODELS_DIR, firstId, forwardFromScratch } from './helpers';
 
 const quiet = { info: () => {}, warn: () => {} };
 const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
@@ -56,14 +56,7 @@ async function fullRecomputeGreedy(lm: CausalLM, prompt: number[], n: number, eo
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const T = ids.length;
-    const r = await lm.forward({
-      rows: 1,
-      seq: T,
-      inputIds: BigInt64Array.from(ids.map(BigInt)),
-      attentionMask: new BigInt64Array(T).fill(1n),
-      positionIds: BigInt64Array.from(ids.map((_, j) => BigInt(j))),
-      past: { rows: 1, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) },
-    });
+    const r = await forwardFromScratch(lm, ids);
     const V = lm.vocabSize;
     const row = r.logits.slice((T - 1) * V, T * V);
     // The runtime never samples padding or BOS (unless it is also EOS); mirror that.

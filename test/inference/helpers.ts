@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../../server/src/config';
+import type { CausalLM, ForwardOutput } from '../../server/src/inference/causal-lm';
 import type { ModelEntry } from '../../server/src/inference/manifest';
 
 /** The committed models (override with ENSEMBLE_TEST_MODELS_DIR to test another folder). */
@@ -68,4 +69,17 @@ export function writeByteLevelTokenizer(dir: string): string {
   fs.writeFileSync(file, JSON.stringify(json));
   fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<bos>', eos_token: '<eos>', pad_token: '<pad>' }));
   return file;
+}
+
+/** One row through the decoder with no KV cache: the reference the cached paths are checked against. */
+export function forwardFromScratch(lm: CausalLM, ids: number[]): Promise<ForwardOutput> {
+  const T = ids.length;
+  return lm.forward({
+    rows: 1,
+    seq: T,
+    inputIds: BigInt64Array.from(ids.map(BigInt)),
+    attentionMask: new BigInt64Array(T).fill(1n),
+    positionIds: BigInt64Array.from(ids.map((_, j) => BigInt(j))),
+    past: { rows: 1, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) },
+  });
 }
