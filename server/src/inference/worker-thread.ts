@@ -45,9 +45,11 @@ try {
   });
   post({ t: 'ready', device: engine.device, models: engine.models() });
 } catch (err) {
+  // Report and let the thread end normally. Rethrowing would raise a second, generic 'error' on the
+  // main thread that can arrive before this message (Node delivers them on different ports); a
+  // normal exit drains this port first.
   post({ t: 'loadError', error: serialize(err) });
   port.close();
-  throw err;
 }
 
 async function pump(id: number, stream: GenerationStream): Promise<void> {
