@@ -86,8 +86,7 @@ function memoryStore(): Store {
 async function engineEmbedder(): Promise<Embedder | null> {
   try {
     const { loadEngine } = await import('../test/agent/harness');
-    const { engine, real } = await loadEngine();
-    if (!real) throw new Error('models/manifest.json or server/src/inference missing');
+    const engine = await loadEngine();
     return { embed: (t) => engine.embed(t) };
   } catch (err) {
     console.error('engine unavailable, using hashing embedder:', (err as Error).message);

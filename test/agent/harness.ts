@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,22 +20,19 @@ export const WS = serverRequire('ws') as typeof globalThis.WebSocket;
 
 export type CollabClient = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-let sharedEngine: Promise<{ engine: InferenceEngine; real: boolean }> | null = null;
+let sharedEngine: Promise<InferenceEngine> | null = null;
 
 /** The real inference engine on the built-in models (server/src/inference), loaded once per test file. */
-export function loadEngine(): Promise<{ engine: InferenceEngine; real: boolean }> {
+export function loadEngine(): Promise<InferenceEngine> {
   sharedEngine ??= (async () => {
     const config = loadConfig({ LOG_LEVEL: 'silent' } as NodeJS.ProcessEnv);
-    const manifest = path.join(config.ENSEMBLE_MODELS_DIR, 'manifest.json');
-    if (!existsSync(manifest)) throw new Error(`agent tests need the built-in models: ${manifest} is missing`);
-    const engine = await InferenceEngine.load({
+    return InferenceEngine.load({
       modelsDir: config.ENSEMBLE_MODELS_DIR,
       device: (process.env.ENSEMBLE_DEVICE as 'cpu' | 'cuda' | 'auto' | undefined) ?? 'cpu',
       maxBatch: config.ENSEMBLE_MAX_BATCH,
       maxQueue: config.ENSEMBLE_MAX_QUEUE,
       logger: { info: () => {}, warn: () => {} },
     });
-    return { engine, real: true };
   })();
   return sharedEngine;
 }
@@ -86,7 +83,7 @@ export async function startServer(opts: { dataDir?: string; engine?: EngineLike 
     ENSEMBLE_FLUSH_MS: '10',
     ...opts.env,
   } as NodeJS.ProcessEnv);
-  const engine = opts.engine === undefined ? (await loadEngine()).engine : opts.engine;
+  const engine = opts.engine === undefined ? await loadEngine() : opts.engine;
   const agent = createAgentExtension({ engine, ...opts.agent });
   const server = await createEnsembleServer(config, { extensions: [agent] });
   const { port } = await server.listen();

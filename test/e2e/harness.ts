@@ -65,7 +65,6 @@ export interface E2EServer {
   url: string;
   port: number;
   dataDir: string;
-  realEngine: boolean;
   /** Stops the server; removes its data directory unless `keepData`. */
   close(opts?: { keepData?: boolean }): Promise<void>;
 }
@@ -86,7 +85,7 @@ export async function startE2EServer(opts: { dataDir?: string; port?: number; en
     ENSEMBLE_FLUSH_MS: '10',
     ENSEMBLE_DEVICE: 'cpu',
   } as NodeJS.ProcessEnv);
-  const { engine, real } = opts.engine ? { engine: opts.engine, real: false } : await loadEngine();
+  const engine = opts.engine ?? (await loadEngine());
   const agent = createAgentExtension({ engine });
   const server = await createEnsembleServer(config, { extensions: [agent] });
   const { port } = await server.listen();
@@ -95,7 +94,6 @@ export async function startE2EServer(opts: { dataDir?: string; port?: number; en
     url: `http://127.0.0.1:${port}`,
     port,
     dataDir,
-    realEngine: real,
     close: async ({ keepData = false } = {}) => {
       await server.close();
       if (!keepData) fs.rmSync(dataDir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ describe('web client: stopping a generation', () => {
 
   beforeAll(async () => {
     await ensureClientBuilt();
-    server = await startE2EServer({ engine: pacedEngine((await loadEngine()).engine, 150) });
+    server = await startE2EServer({ engine: pacedEngine(await loadEngine(), 150) });
     browser = await launchChromium();
   }, 240_000);
 

@@ -56,7 +56,7 @@ describe('recommendations on the real server and store', () => {
   });
 
   it('with the engine embeddings and the real store: a member who rejects long florid text and accepts short text sees short first after a few rounds', async () => {
-    const { engine } = await loadEngine();
+    const engine = await loadEngine();
     const svc = new RecommendationService(srv.server.context.store, { embed: (t) => engine.embed(t) });
     const room = await createRoom(srv.http);
     const { SHORT, LONG } = STYLE_TEXTS;
