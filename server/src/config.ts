@@ -19,6 +19,16 @@ export const ConfigSchema = z.object({
   ENSEMBLE_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
   /** Largest websocket frame accepted on /sync; bigger frames close the socket with 1009. */
   ENSEMBLE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Structs (items, deletions' neighbours, gaps) one Yjs update may hold; bigger ones close with 4422. */
+  ENSEMBLE_MAX_UPDATE_STRUCTS: z.coerce.number().int().min(1000).default(200_000),
+  /** Deepest nesting of shared types (a paragraph in the story is 1, a list item's paragraph 3). */
+  ENSEMBLE_MAX_DOC_DEPTH: z.coerce.number().int().min(8).max(1000).default(64),
+  /** Yjs client ids one update may introduce (a tab has one; forwarding other tabs' adds a few). */
+  ENSEMBLE_MAX_NEW_CLIENTS: z.coerce.number().int().min(1).default(16),
+  /** Bytes of updates a room holds while they wait for structs it has not seen yet. */
+  ENSEMBLE_PENDING_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** How long such an update waits before its sender is asked to resync. */
+  ENSEMBLE_PENDING_TTL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Group commit: updates are written within this many ms of arrival. */
   ENSEMBLE_FLUSH_MS: z.coerce.number().int().min(1).max(1000).default(50),
   /** Compact a room's log into a snapshot once it holds this many updates. */

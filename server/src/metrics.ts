@@ -14,6 +14,7 @@ export class Metrics {
   readonly storeErrors: Counter<'op'>;
   readonly storeRetries: Counter<'op'>;
   readonly rejectedMessages: Counter<'reason'>;
+  readonly roomResets: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -39,6 +40,11 @@ export class Metrics {
       name: 'ensemble_sync_rejected_messages_total',
       help: 'Sync messages refused (malformed, too big, viewer writes)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.roomResets = new Counter({
+      name: 'ensemble_room_resets_total',
+      help: 'Room documents reloaded from storage because applying an update threw inside Yjs',
       registers,
     });
   }

@@ -54,6 +54,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     metrics,
     flushMs: config.ENSEMBLE_FLUSH_MS,
     compactEvery: config.ENSEMBLE_COMPACT_EVERY,
+    pending: { maxBytes: config.ENSEMBLE_PENDING_BYTES, ttlMs: config.ENSEMBLE_PENDING_TTL_MS },
   });
   const requireToken = createRequireToken(tokens);
   const rooms = new RoomService(store, tokens, registry, resolveTokenSecret(config));
@@ -74,6 +75,11 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     logger: logger.child({ component: 'sync' }),
     metrics,
     maxMessageBytes: config.ENSEMBLE_MAX_MESSAGE_BYTES,
+    updateLimits: {
+      maxStructs: config.ENSEMBLE_MAX_UPDATE_STRUCTS,
+      maxDepth: config.ENSEMBLE_MAX_DOC_DEPTH,
+      maxNewClients: config.ENSEMBLE_MAX_NEW_CLIENTS,
+    },
   });
   sync.attach(httpServer);
 

@@ -21,4 +21,11 @@ export const CLOSE_CODES = {
   goingAway: 1001,
   /** Document could not be loaded from storage. */
   loadFailed: 4500,
+  /** An update failed validation (nesting too deep, forged attribution, writes as another client…). */
+  updateRejected: 4422,
+  /**
+   * Reconnect and resync: the room was reloaded from storage after a failed update, or this
+   * connection's updates keep depending on data the server does not have.
+   */
+  resync: 4409,
 } as const;

@@ -97,7 +97,7 @@ describe('hostile input on the sync endpoint', () => {
         await closed;
       }
       codes.set(code, (codes.get(code) ?? 0) + 1);
-      if (expectTooBig) expect([CLOSE_CODES.messageTooBig, CLOSE_CODES.malformedMessage]).toContain(code);
+      if (expectTooBig) expect([CLOSE_CODES.messageTooBig, CLOSE_CODES.malformedMessage, CLOSE_CODES.updateRejected]).toContain(code);
       // Honest clients keep editing between hostile bursts.
       if (sent % 500 < PER_CONNECTION) {
         (edits++ % 2 ? a : b).doc.getText('t').insert(0, `${edits}.`);
@@ -105,7 +105,7 @@ describe('hostile input on the sync endpoint', () => {
     }
     expect(sent).toBe(FRAMES);
     // Every hostile connection was closed with a specific code (or stayed open: all its frames were valid).
-    for (const code of codes.keys()) expect([CLOSE_CODES.malformedMessage, CLOSE_CODES.messageTooBig, 0]).toContain(code);
+    for (const code of codes.keys()) expect([CLOSE_CODES.malformedMessage, CLOSE_CODES.messageTooBig, CLOSE_CODES.updateRejected, 0]).toContain(code);
     expect(codes.get(CLOSE_CODES.malformedMessage) ?? 0).toBeGreaterThan(10);
     expect(codes.get(CLOSE_CODES.messageTooBig) ?? 0).toBeGreaterThan(10);
 

@@ -1,8 +1,10 @@
 import type { WebSocket } from 'ws';
-import type { TokenClaims } from '@ensemble/shared';
+import { CLOSE_CODES, type TokenClaims } from '@ensemble/shared';
 import type { Peer, RoomDocument } from './room-document';
 
 const OPEN = 1;
+/** Resync requests one connection gets before it is closed. */
+const MAX_RESYNC_REQUESTS = 3;
 /** Frames (and bytes) a client may send before its room has loaded; more is abuse. */
 const MAX_QUEUED = 1000;
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
@@ -16,6 +18,8 @@ export class Connection implements Peer {
   private queuedBytes = 0;
   closed = false;
   alive = true;
+  /** Times this connection was asked to resync because its updates depended on unknown structs. */
+  resyncRequests = 0;
 
   constructor(
     readonly socket: WebSocket,
@@ -37,6 +41,15 @@ export class Connection implements Peer {
     this.socket.send(message, (err) => {
       if (err) this.close(1011, 'send failed');
     });
+  }
+
+  /**
+   * Its updates depend on structs the server does not have: a sync step 1 makes a y-websocket
+   * client send everything the server lacks. A connection that keeps needing it is closed.
+   */
+  requestResync(syncStep1: Uint8Array): void {
+    if (++this.resyncRequests > MAX_RESYNC_REQUESTS) this.close(CLOSE_CODES.resync, 'updates depend on data the server does not have');
+    else this.send(syncStep1);
   }
 
   receive(message: Uint8Array): void {

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { DocumentEvents, DocumentRegistry as DocumentRegistryApi } from '../context';
 import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
-import { ORIGIN_LOAD, RoomDocument, type Peer } from './room-document';
+import { CLOSE_CODES } from '@ensemble/shared';
+import type { PendingLimits } from './pending-updates';
+import { DocumentPoisonedError, ORIGIN_LOAD, RoomDocument, type Peer } from './room-document';
 import { UpdateLog } from './update-log';
 
 export interface DocumentRegistryOptions {
@@ -13,6 +15,7 @@ export interface DocumentRegistryOptions {
   metrics: Metrics;
   flushMs: number;
   compactEvery: number;
+  pending?: PendingLimits;
 }
 
 /** Raised when a room's stored document cannot be loaded; its clients are closed with 4500. */
@@ -36,6 +39,8 @@ export class DocumentRegistry implements DocumentRegistryApi {
   private readonly rooms = new Map<string, RoomDocument>();
   private readonly loading = new Map<string, Promise<RoomDocument>>();
   private readonly unloads = new Set<Promise<void>>();
+  /** Rooms being reset: their last good updates are still being written; a reload waits for it. */
+  private readonly resets = new Map<string, Promise<void>>();
   private readonly events = new EventEmitter();
   private closing = false;
 
@@ -87,9 +92,39 @@ export class DocumentRegistry implements DocumentRegistryApi {
     try {
       room.restore(state);
       await room.log.flush();
+    } catch (err) {
+      if (err instanceof DocumentPoisonedError) this.reset(room, err);
+      throw err;
     } finally {
       this.release(roomId);
     }
+  }
+
+  /**
+   * Applying something to the room's document threw inside Yjs, so the in-memory document can no
+   * longer be trusted (it may be half-changed, and Yjs may never emit an update again). Nothing of
+   * the failed change was published; everything before it was broadcast and is in the update
+   * log. So: write that log out, drop the document (extensions see `unloaded`), and close every
+   * connection with 4409 so their clients reconnect and resync against the reloaded document —
+   * which has everything they had sent. A new claim waits until the log is written.
+   */
+  reset(room: RoomDocument, cause: unknown): void {
+    if (room.destroyed || this.resets.has(room.roomId)) return;
+    room.poisoned = true;
+    this.options.metrics.roomResets.inc();
+    this.options.logger.error({ err: (cause as Error)?.message, roomId: room.roomId, connections: room.connectionCount }, 'room document reset: reloading from storage');
+    room.log.freezeCompaction();
+    if (this.rooms.get(room.roomId) === room) this.rooms.delete(room.roomId);
+    for (const peer of [...room.connections]) peer.close(CLOSE_CODES.resync, 'room reloaded');
+    const written = (async () => {
+      try {
+        while (room.log.busy) await room.log.flush();
+      } catch (err) {
+        this.options.logger.error({ err, roomId: room.roomId }, 'writing the log of a reset room failed');
+      }
+      this.unloadNow(room);
+    })().finally(() => this.resets.delete(room.roomId));
+    this.resets.set(room.roomId, written);
   }
 
   on<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void {
@@ -156,6 +191,7 @@ export class DocumentRegistry implements DocumentRegistryApi {
 
   private async doLoad(roomId: string): Promise<RoomDocument> {
     const { store, logger, metrics } = this.options;
+    await this.resets.get(roomId);
     const doc = new Y.Doc({ gc: true });
     let lastSeq = 0;
     let tail = 0;
@@ -172,9 +208,14 @@ export class DocumentRegistry implements DocumentRegistryApi {
       logger.error({ err, roomId }, 'loading document failed');
       throw new DocumentLoadError(roomId, err);
     }
-    const room = new RoomDocument(roomId, doc, (_update, origin) => {
-      metrics.updates.inc({ source: typeof origin === 'symbol' ? 'server' : origin && typeof origin === 'object' && 'claims' in origin ? 'client' : 'extension' });
-    });
+    const room = new RoomDocument(
+      roomId,
+      doc,
+      (_update, origin) => {
+        metrics.updates.inc({ source: typeof origin === 'symbol' ? 'server' : origin && typeof origin === 'object' && 'claims' in origin ? 'client' : 'extension' });
+      },
+      this.options.pending,
+    );
     room.attachLog(
       new UpdateLog(roomId, doc, store, {
         flushMs: this.options.flushMs,
@@ -211,7 +252,13 @@ export class DocumentRegistry implements DocumentRegistryApi {
 
   private unloadNow(room: RoomDocument): void {
     if (room.destroyed) return;
-    if (this.rooms.get(room.roomId) === room) this.rooms.delete(room.roomId);
+    const current = this.rooms.get(room.roomId);
+    if (current === room) this.rooms.delete(room.roomId);
+    else if (current !== undefined) {
+      // A reset room unloads after its replacement loaded: don't announce the replacement gone.
+      room.destroy();
+      return;
+    }
     room.destroy();
     this.options.metrics.roomsLoaded.set(this.rooms.size);
     this.emit('unloaded', room.roomId);

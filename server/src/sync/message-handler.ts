@@ -6,6 +6,7 @@ import { CLOSE_CODES } from '@ensemble/shared';
 import type { Metrics } from '../metrics';
 import type { Connection } from './connection';
 import type { RoomDocument } from './room-document';
+import { checkUpdate, type UpdateLimits } from './update-guard';
 import {
   MESSAGE_AUTH,
   MESSAGE_AWARENESS,
@@ -27,7 +28,10 @@ const malformed = (what: string) => new ProtocolError(what, CLOSE_CODES.malforme
  * decoding error) for frames it refuses; the caller closes the connection.
  */
 export class MessageHandler {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly limits: UpdateLimits,
+  ) {}
 
   handle(conn: Connection, room: RoomDocument, message: Uint8Array): void {
     const decoder = decoding.createDecoder(message);
@@ -115,12 +119,54 @@ export class MessageHandler {
       conn.send(encodePermissionDenied('viewers cannot edit this room'));
       return;
     }
-    try {
-      Y.applyUpdate(room.doc, update, conn);
-    } catch (err) {
-      room.discardNewClients();
-      throw new ProtocolError(`update could not be applied: ${(err as Error).message}`, CLOSE_CODES.malformedMessage);
-    }
-    room.recordAuthors({ memberId: conn.claims.memberId, displayName: conn.claims.displayName, kind: 'human' });
+    this.applyChecked(conn, room, update);
+    this.applyReadyPending(room);
   }
+
+  /** Validates and applies one update of `sender`, or parks it until what it depends on arrives. */
+  private applyChecked(sender: Connection, room: RoomDocument, update: Uint8Array): void {
+    const verdict = checkUpdate({
+      doc: room.doc,
+      update,
+      memberId: sender.claims.memberId,
+      ownerOf: (client) => room.ownerOf(client),
+      limits: this.limits,
+    });
+    switch (verdict.kind) {
+      case 'reject':
+        this.metrics.rejectedMessages.inc({ reason: 'invalid_update' });
+        throw new ProtocolError(`update rejected: ${verdict.reason}`, CLOSE_CODES.updateRejected);
+      case 'pending':
+        if (room.pending.add(sender, update, verdict.needs)) {
+          this.metrics.rejectedMessages.inc({ reason: 'pending_update' });
+          return;
+        }
+        this.metrics.rejectedMessages.inc({ reason: 'pending_budget' });
+        room.askToResync(sender);
+        return;
+      case 'apply': {
+        if (verdict.empty) return;
+        const author = { memberId: sender.claims.memberId, displayName: sender.claims.displayName, kind: 'human' } as const;
+        if (room.applyClientUpdate(update, sender, author, verdict.newClients)) {
+          this.metrics.rejectedMessages.inc({ reason: 'unexpected_pending' });
+        }
+      }
+    }
+  }
+
+  /** Applies parked updates whose dependencies have arrived (each one checked again). */
+  private applyReadyPending(room: RoomDocument): void {
+    for (let ready = room.pending.takeReady(room.doc); ready.length > 0; ready = room.pending.takeReady(room.doc)) {
+      for (const entry of ready) {
+        const sender = entry.sender as Connection;
+        try {
+          this.applyChecked(sender, room, entry.update);
+        } catch (err) {
+          if (!(err instanceof ProtocolError)) throw err;
+          sender.close(err.closeCode, 'update rejected');
+        }
+      }
+    }
+  }
+
 }

@@ -2,7 +2,9 @@ import * as Y from 'yjs';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import { authorsOf, type AuthorEntry } from '@ensemble/shared';
 import type { RoomDocument as RoomDocumentApi } from '../context';
-import { encodeAwareness, encodeUpdate } from './protocol';
+import { PendingUpdates, type PendingLimits } from './pending-updates';
+import { encodeAwareness, encodeSyncStep1, encodeUpdate } from './protocol';
+import type { ClientOwner } from './update-guard';
 import type { UpdateLog } from './update-log';
 import { replaceContent } from './restore';
 
@@ -18,12 +20,30 @@ export interface Peer {
   readonly awarenessIds: Set<number>;
   /** The member behind the peer: a member's new connection may take over its old one's awareness. */
   readonly memberId?: string;
+  close(code: number, reason: string): void;
+  /** Its updates wait for structs the room lacks: send it `syncStep1` (or close it when that keeps happening). */
+  requestResync(syncStep1: Uint8Array): void;
+}
+
+/**
+ * Applying an update threw inside Yjs: the document may be half-changed and Yjs may never emit
+ * updates again, so the room must be reloaded from storage (`DocumentRegistry.reset`).
+ */
+export class DocumentPoisonedError extends Error {
+  constructor(
+    readonly roomId: string,
+    cause: unknown,
+  ) {
+    super(`applying an update to room ${roomId} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'DocumentPoisonedError';
+  }
 }
 
 /**
  * One loaded room: its Y.Doc, awareness and connections. Every document update, whatever its
  * origin (a client, the agent extension, a restore), is broadcast to every connection except the
- * one it came from and appended to the room's update log.
+ * one it came from and appended to the room's update log. Client updates and restores are applied
+ * atomically: if Yjs throws, nothing of them is published and the room is marked poisoned.
  */
 export class RoomDocument implements RoomDocumentApi {
   readonly awareness: Awareness;
@@ -33,20 +53,27 @@ export class RoomDocument implements RoomDocumentApi {
   unloading = false;
   destroyed = false;
   log!: UpdateLog;
+  /** Set once applying an update failed: the room is being reloaded and takes nothing more. */
+  poisoned = false;
+  /** Client updates waiting for structs the room has not seen yet. */
+  readonly pending: PendingUpdates<Peer>;
   /** Awareness client id → the peer that controls it; ids set by the server itself map to null. */
   private readonly awarenessOwners = new Map<number, Peer | null>();
-  /** Yjs client ids first seen in the last transaction of each peer (for `authors`). */
-  private newClients: number[] = [];
+  /** Updates emitted while a client update is applied: published only if the whole apply succeeds. */
+  private captured: Array<[Uint8Array, unknown]> | null = null;
 
   constructor(
     readonly roomId: string,
     readonly doc: Y.Doc,
     private readonly onUpdate: (update: Uint8Array, origin: unknown) => void,
+    pendingLimits: PendingLimits = { maxBytes: 1 << 20, ttlMs: 10_000 },
   ) {
     this.awareness = new Awareness(doc);
     this.awareness.setLocalState(null);
+    this.pending = new PendingUpdates<Peer>(pendingLimits, (expired) => {
+      for (const peer of new Set(expired.map((e) => e.sender))) this.askToResync(peer);
+    });
     doc.on('update', this.handleUpdate);
-    doc.on('afterTransaction', this.handleAfterTransaction);
     this.awareness.on('update', this.handleAwareness);
   }
 
@@ -68,31 +95,72 @@ export class RoomDocument implements RoomDocumentApi {
 
   private readonly handleUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === ORIGIN_LOAD) return;
+    if (this.captured) this.captured.push([update, origin]);
+    else this.publish(update, origin);
+  };
+
+  private publish(update: Uint8Array, origin: unknown): void {
     this.broadcast(encodeUpdate(update), origin);
     this.log.push(update);
     this.onUpdate(update, origin);
-  };
+  }
 
-  private readonly handleAfterTransaction = (tr: Y.Transaction): void => {
-    if (!this.connections.has(tr.origin as Peer)) return;
-    for (const client of tr.afterState.keys()) if (!tr.beforeState.has(client)) this.newClients.push(client);
-  };
+  /**
+   * Applies a validated client update. What it changes is broadcast and logged only once Yjs has
+   * finished without throwing; if Yjs throws (or leaves a transaction open) nothing of it is
+   * published and DocumentPoisonedError tells the caller to reload the room. Client ids the update
+   * introduces are attributed to `author` (only the server writes `authors`).
+   */
+  applyClientUpdate(update: Uint8Array, origin: Peer, author: AuthorEntry, newClients: number[]): boolean {
+    this.atomically(() => Y.applyUpdate(this.doc, update, origin));
+    // The guard lets through only what integrates completely; anything Yjs still parks means the
+    // guard and Yjs disagree, and parked structs would otherwise be persisted and sent to joiners.
+    const store = this.doc.store;
+    const leftover = store.pendingStructs !== null || store.pendingDs !== null;
+    store.pendingStructs = null;
+    store.pendingDs = null;
+    this.recordAuthors(author, newClients);
+    return leftover;
+  }
 
-  /** Records `author` for client ids that first appeared in the peer's last update. */
-  recordAuthors(author: AuthorEntry): void {
-    if (this.newClients.length === 0) return;
-    const clients = this.newClients;
-    this.newClients = [];
+  /** Runs `change`, publishing its updates only if Yjs finished cleanly (else the room is poisoned). */
+  private atomically(change: () => void): void {
+    if (this.poisoned) throw new DocumentPoisonedError(this.roomId, new Error('room is being reloaded'));
+    const captured: Array<[Uint8Array, unknown]> = [];
+    this.captured = captured;
+    try {
+      change();
+      if (this.doc._transaction !== null) throw new Error('transaction left open');
+    } catch (err) {
+      this.poisoned = true;
+      throw new DocumentPoisonedError(this.roomId, err);
+    } finally {
+      this.captured = null;
+    }
+    for (const [u, o] of captured) this.publish(u, o);
+  }
+
+  /** Drops the peer's parked updates and asks it to send what the room lacks. */
+  askToResync(peer: Peer): void {
+    this.pending.dropFrom(peer);
+    if (this.connections.has(peer)) peer.requestResync(encodeSyncStep1(this.doc));
+  }
+
+  /** Client id → who may write as it: the agent's and the server's own ids are the server's. */
+  ownerOf(client: number): ClientOwner {
+    if (client === this.doc.clientID) return { kind: 'server' };
+    const entry = authorsOf(this.doc).get(String(client));
+    if (!entry) return { kind: 'none' };
+    return entry.kind === 'agent' ? { kind: 'server' } : { kind: 'member', memberId: entry.memberId };
+  }
+
+  private recordAuthors(author: AuthorEntry, clients: number[]): void {
     const authors = authorsOf(this.doc);
-    const missing = clients.filter((c) => !authors.has(String(c)));
+    const missing = clients.filter((c) => this.doc.store.clients.has(c) && !authors.has(String(c)));
     if (missing.length === 0) return;
     this.doc.transact(() => {
       for (const client of missing) authors.set(String(client), author);
     }, ORIGIN_AUTHORS);
-  }
-
-  discardNewClients(): void {
-    this.newClients = [];
   }
 
   private readonly handleAwareness = (
@@ -140,15 +208,18 @@ export class RoomDocument implements RoomDocumentApi {
   restore(state: Uint8Array): void {
     const version = new Y.Doc({ gc: false });
     Y.applyUpdate(version, state);
-    this.doc.transact(() => replaceContent(this.doc, version), ORIGIN_RESTORE);
-    version.destroy();
+    try {
+      this.atomically(() => this.doc.transact(() => replaceContent(this.doc, version), ORIGIN_RESTORE));
+    } finally {
+      version.destroy();
+    }
   }
 
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
     this.doc.off('update', this.handleUpdate);
-    this.doc.off('afterTransaction', this.handleAfterTransaction);
+    this.pending.clear();
     this.awareness.off('update', this.handleAwareness);
     this.awareness.destroy();
     this.doc.destroy();

@@ -10,6 +10,8 @@ import { AuthError } from '../auth/tokens';
 import { Connection } from './connection';
 import type { DocumentRegistry } from './document-registry';
 import { MessageHandler } from './message-handler';
+import { DocumentPoisonedError } from './room-document';
+import type { UpdateLimits } from './update-guard';
 import { ProtocolError, encodeAwareness, encodeSyncStep1 } from './protocol';
 
 export interface SyncServerOptions {
@@ -19,6 +21,7 @@ export interface SyncServerOptions {
   logger: Logger;
   metrics: Metrics;
   maxMessageBytes: number;
+  updateLimits: UpdateLimits;
   /** Ping interval; a client that misses one pong is dropped (default 30 s). */
   pingIntervalMs?: number;
 }
@@ -70,7 +73,7 @@ export class SyncServer {
 
   constructor(private readonly options: SyncServerOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
-    this.handler = new MessageHandler(options.metrics);
+    this.handler = new MessageHandler(options.metrics, options.updateLimits);
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
     this.pingTimer.unref();
   }
@@ -187,14 +190,21 @@ export class SyncServer {
 
   private dispatch(conn: Connection, message: Uint8Array): void {
     const room = conn.room;
-    if (!room || conn.closed) return;
+    if (!room || conn.closed || room.poisoned) return;
     try {
       this.handler.handle(conn, room, message);
     } catch (err) {
+      if (err instanceof DocumentPoisonedError) {
+        // Yjs threw while applying this connection's update: reload the room, close the sender.
+        this.options.logger.error({ err: err.message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'update broke the document; reloading the room');
+        conn.close(CLOSE_CODES.updateRejected, 'update rejected');
+        this.options.registry.reset(room, err);
+        return;
+      }
       const code = err instanceof ProtocolError ? err.closeCode : CLOSE_CODES.malformedMessage;
-      this.options.metrics.rejectedMessages.inc({ reason: 'malformed' });
+      if (code !== CLOSE_CODES.updateRejected) this.options.metrics.rejectedMessages.inc({ reason: 'malformed' });
       this.options.logger.debug({ err: (err as Error).message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'closing connection: bad frame');
-      conn.close(code, 'malformed message');
+      conn.close(code, code === CLOSE_CODES.updateRejected ? 'update rejected' : 'malformed message');
     }
   }
 

@@ -24,6 +24,8 @@ export class UpdateLog {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopping = false;
+  /** The document is no longer trusted (it is being reset): append, but never snapshot it. */
+  private compactionFrozen = false;
 
   constructor(
     private readonly roomId: string,
@@ -69,6 +71,10 @@ export class UpdateLog {
     return this.running;
   }
 
+  freezeCompaction(): void {
+    this.compactionFrozen = true;
+  }
+
   /** Shutdown: give up on a failing store after a few more attempts instead of retrying forever. */
   stop(): void {
     this.stopping = true;
@@ -95,7 +101,7 @@ export class UpdateLog {
       }
       this.lastSeq = seq;
       this.sinceSnapshot += batch.length;
-      if (this.sinceSnapshot >= this.options.compactEvery) await this.compact();
+      if (this.sinceSnapshot >= this.options.compactEvery && !this.compactionFrozen) await this.compact();
     }
   }
 
