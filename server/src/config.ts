@@ -22,7 +22,7 @@ export const ConfigSchema = z.object({
   /** Structs (items, deletions' neighbours, gaps) one Yjs update may hold; bigger ones close with 4422. */
   ENSEMBLE_MAX_UPDATE_STRUCTS: z.coerce.number().int().min(1000).default(200_000),
   /** Deepest nesting of shared types (a paragraph in the story is 1, a list item's paragraph 3). */
-  ENSEMBLE_MAX_DOC_DEPTH: z.coerce.number().int().min(8).max(1000).default(64),
+  ENSEMBLE_MAX_DOC_DEPTH: z.coerce.number().int().min(8).max(100_000).default(64),
   /** Yjs client ids one update may introduce (a tab has one; forwarding other tabs' adds a few). */
   ENSEMBLE_MAX_NEW_CLIENTS: z.coerce.number().int().min(1).default(16),
   /** Bytes of updates a room holds while they wait for structs it has not seen yet. */

@@ -21,11 +21,14 @@ export const CLOSE_CODES = {
   goingAway: 1001,
   /** Document could not be loaded from storage. */
   loadFailed: 4500,
-  /** An update failed validation (nesting too deep, forged attribution, writes as another client…). */
+  /**
+   * An update failed validation (nesting too deep, forged attribution, writes as another client…).
+   * In 4400–4499, which y-websocket treats as permanent: the client does not reconnect and resend it.
+   */
   updateRejected: 4422,
   /**
-   * Reconnect and resync: the room was reloaded from storage after a failed update, or this
-   * connection's updates keep depending on data the server does not have.
+   * Reconnect and resync (4500–4599: y-websocket reconnects): the room was reloaded from storage
+   * after a failed update, or this connection's updates keep depending on data the server lacks.
    */
-  resync: 4409,
+  resync: 4509,
 } as const;
