@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DocumentEvents, DocumentRegistry as DocumentRegistryApi } from '../context';
 import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
+import type { UnflushedRoom } from './recovery-file';
 import { ORIGIN_LOAD, RoomDocument, type Peer } from './room-document';
 import { UpdateLog } from './update-log';
 
@@ -106,27 +107,32 @@ export class DocumentRegistry implements DocumentRegistryApi {
   }
 
   /**
-   * Shutdown: flush every loaded document (a failing store gets a few more tries, not forever)
-   * and unload it. Resolves with the ids of rooms whose pending updates could not be written.
+   * Shutdown: flush every loaded document, retrying a failing store until `giveUp` aborts (the
+   * grace period; a store call that hangs does not hold shutdown past it either), and unload it.
+   * Resolves with the updates of the rooms that did not reach the store, for the caller to save.
    */
-  async closeAll(): Promise<string[]> {
+  async closeAll(giveUp: AbortSignal): Promise<UnflushedRoom[]> {
     this.closing = true;
-    await Promise.allSettled([...this.loading.values()]);
-    const failed: string[] = [];
+    const gaveUp = new Promise<void>((resolve) => {
+      if (giveUp.aborted) resolve();
+      else giveUp.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await Promise.race([Promise.allSettled([...this.loading.values()]), gaveUp]);
+    const unflushed: UnflushedRoom[] = [];
     await Promise.all(
       [...this.rooms.values()].map(async (room) => {
-        room.log.stop();
-        try {
-          await room.log.flush();
-        } catch (err) {
-          failed.push(room.roomId);
-          this.options.logger.error({ err, roomId: room.roomId, pending: room.log.pendingCount }, 'could not flush document at shutdown');
-        }
+        room.log.stop(giveUp);
+        const flushed = room.log.flush().catch((err: unknown) => {
+          this.options.logger.error({ err, roomId: room.roomId }, 'gave up flushing document at shutdown');
+        });
+        await Promise.race([flushed, gaveUp]);
+        const updates = room.log.unflushed();
+        if (updates.length > 0) unflushed.push({ roomId: room.roomId, updates });
         this.unloadNow(room);
       }),
     );
-    await this.settled();
-    return failed;
+    await Promise.race([this.settled(), gaveUp]);
+    return unflushed;
   }
 
   private async claim(roomId: string, take: (room: RoomDocument) => void): Promise<RoomDocument> {
