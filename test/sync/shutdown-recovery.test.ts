@@ -181,6 +181,29 @@ describe('shutdown never lies (child process)', () => {
     expect(fs.existsSync(recoveryDir(dataDir))).toBe(false);
   });
 
+  it('a second signal ends a long grace period at once: exit 3 with the updates in the recovery file', async () => {
+    const { faultSwitch, env } = workspace();
+    const first = await start({ ...env, ENSEMBLE_SHUTDOWN_GRACE_MS: '120000' });
+    const room = await createRoom(first.url);
+    const writer = client(first, room.room.id, room.token);
+    const observer = client(first, room.room.id, room.token);
+    await Promise.all([writer.synced, observer.synced]);
+    fs.writeFileSync(faultSwitch, '');
+    const expected = await typeAndWait(writer, observer, 0, 40);
+
+    first.child.kill('SIGTERM');
+    await waitFor(() => first.output().includes('shutting down'));
+    await sleep(300);
+    const { code, tookMs } = await stop(first);
+    expect(code, first.output()).toBe(EXIT_CODES.savedToRecoveryFile);
+    expect(tookMs).toBeLessThan(MARGIN_MS);
+    const summary = logLines(first).find((l) => l.msg.startsWith('shutdown incomplete'));
+    expect(summary?.rooms, first.output()).toEqual([room.room.id]);
+    const rebuilt = new Y.Doc();
+    for (const update of (await readRecoveryFile(summary!.recoveryFile!))[0]!.updates) Y.applyUpdate(rebuilt, update);
+    expect(read(rebuilt)).toBe(expected); // nothing was ever stored: the file alone holds the text
+  });
+
   it('when the recovery file cannot be written either: exit 4 and a fatal log naming the rooms and the file', async () => {
     const { dataDir, faultSwitch, env } = workspace();
     const first = await start(env);
