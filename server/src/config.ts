@@ -33,6 +33,11 @@ export const ConfigSchema = z.object({
   ENSEMBLE_FLUSH_MS: z.coerce.number().int().min(1).max(1000).default(50),
   /** Compact a room's log into a snapshot once it holds this many updates. */
   ENSEMBLE_COMPACT_EVERY: z.coerce.number().int().min(10).default(500),
+  /**
+   * Shutdown (SIGTERM/SIGINT): how long a failing store is retried before the updates it did not
+   * take are saved to a recovery file in the data directory instead.
+   */
+  ENSEMBLE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   /** Room creations + joins allowed per address per minute. */
   ENSEMBLE_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(30),
   ENSEMBLE_MODELS_DIR: z.string().default(path.join(REPO_ROOT, 'models')),
@@ -45,6 +50,11 @@ export const ConfigSchema = z.object({
   ENSEMBLE_CLIENT_DIR: z.string().default(path.join(REPO_ROOT, 'client/dist')),
   /** Comma-separated words the classroom moderation filter drops generations for. */
   ENSEMBLE_BLOCKLIST: z.string().optional(),
+  /**
+   * Fault injection for tests, off unless set: while a file exists at this path, every document
+   * write to the store fails (storage/fault-injection.ts).
+   */
+  ENSEMBLE_FAULT_WRITES_FAIL_WHILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof ConfigSchema>;

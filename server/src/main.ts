@@ -1,14 +1,21 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { createAiCollaborator } from './agent/ai-collaborator';
 import type { Extension } from './context';
-import { createLogger } from './logger';
-import { createEnsembleServer } from './server';
+import { EXIT_CODES } from './exit-codes';
+import { createLogger, type Logger } from './logger';
+import { createEnsembleServer, type ShutdownOutcome } from './server';
 import { createStore } from './storage/index';
+import type { Store } from './storage/store';
+import { RecoveryFileError } from './sync/recovery-file';
+
+/** How long closing the store may take once the shutdown's outcome is known. */
+const STORE_CLOSE_TIMEOUT_MS = 2000;
 
 /**
  * `node --import tsx server/src/main.ts`: loads the configuration from the environment, opens the
- * store, starts the server and prints one parseable line `ENSEMBLE_LISTENING port=<port> url=<url>`.
- * SIGTERM/SIGINT flush every document, then exit.
+ * store, replays recovery files a failed shutdown left, starts the server and prints one parseable
+ * line `ENSEMBLE_LISTENING port=<port> url=<url>`. SIGTERM/SIGINT flush every document, then exit
+ * with a code that says whether everything reached the store (exit-codes.ts).
  */
 async function main(): Promise<void> {
   let config: Config;
@@ -17,7 +24,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(2);
+      process.exit(EXIT_CODES.badConfig);
     }
     throw err;
   }
@@ -28,37 +35,94 @@ async function main(): Promise<void> {
   const extensions: Extension[] = [createAiCollaborator(config)];
 
   const server = await createEnsembleServer(config, { store, logger, extensions });
-  const { port } = await server.listen();
+  let port: number;
+  try {
+    ({ port } = await server.listen());
+  } catch (err) {
+    if (!(err instanceof RecoveryFileError)) throw err;
+    logger.fatal({ err, recoveryFile: err.file }, `refusing to start: ${err.message}. The file is kept; fix the store and start again`);
+    process.exit(EXIT_CODES.recoveryReplayFailed);
+  }
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   const url = `http://${host}:${port}`;
   logger.info({ port, url, store: store.kind }, 'Ensemble is listening');
   process.stdout.write(`ENSEMBLE_LISTENING port=${port} url=${url}\n`);
 
-  let stopping = false;
+  let signals = 0;
+  // A second signal ends the grace period at once (what is unflushed still goes to the recovery
+  // file); a third one exits without waiting for anything.
+  const impatient = new AbortController();
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without waiting');
-      process.exit(1);
+    signals++;
+    if (signals === 2) {
+      logger.warn({ signal }, 'second signal: no more retries, saving what is left to a recovery file');
+      impatient.abort();
+      return;
     }
-    stopping = true;
-    logger.info({ signal }, 'shutting down: flushing documents');
+    if (signals > 2) {
+      logger.fatal({ signal }, 'third signal: exiting without waiting; updates not yet stored or saved may be lost');
+      process.exit(EXIT_CODES.failed);
+    }
+    // Should the event loop ever run dry before an explicit exit, the exit code must not say "fine".
+    process.exitCode = EXIT_CODES.failed;
+    logger.info({ signal, graceMs: config.ENSEMBLE_SHUTDOWN_GRACE_MS }, 'shutting down: flushing documents');
     server
-      .close()
-      .then(() => store.close())
-      .then(() => {
-        logger.info('shutdown complete');
-        process.exit(0);
+      .close({ giveUp: impatient.signal })
+      .then(async (outcome) => {
+        await closeStore(store, logger);
+        process.exit(report(outcome, logger));
       })
       .catch((err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        process.exit(EXIT_CODES.failed);
       });
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 }
 
+/** Logs what happened to the updates and returns the exit code that says the same. */
+function report(outcome: ShutdownOutcome, logger: Logger): number {
+  const rooms = outcome.unflushedRooms;
+  if (rooms.length === 0) {
+    logger.info('shutdown complete');
+    return EXIT_CODES.ok;
+  }
+  if (outcome.recoveryFile) {
+    logger.error(
+      { rooms, recoveryFile: outcome.recoveryFile, exitCode: EXIT_CODES.savedToRecoveryFile },
+      `shutdown incomplete: updates of ${rooms.length} room(s) did not reach the store; saved to ${outcome.recoveryFile}, replayed at the next start`,
+    );
+    return EXIT_CODES.savedToRecoveryFile;
+  }
+  logger.fatal(
+    { err: outcome.recoveryError, rooms, recoveryFile: outcome.recoveryError?.file, exitCode: EXIT_CODES.updatesLost },
+    `UPDATES LOST: updates of ${rooms.length} room(s) (${rooms.join(', ')}) did not reach the store and the recovery file could not be written: ${outcome.recoveryError?.message ?? 'unknown error'}`,
+  );
+  return EXIT_CODES.updatesLost;
+}
+
+/** The outcome is known by now: a store that fails or hangs while closing must not change or delay it. */
+async function closeStore(store: Store, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      store.close(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          logger.warn({ timeoutMs: STORE_CLOSE_TIMEOUT_MS }, 'closing the store timed out');
+          resolve();
+        }, STORE_CLOSE_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (err) {
+    logger.error({ err }, 'closing the store failed');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 main().catch((err: unknown) => {
   process.stderr.write(`Ensemble failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
+  process.exit(EXIT_CODES.failed);
 });

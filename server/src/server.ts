@@ -11,6 +11,7 @@ import { Metrics, instrumentStore } from './metrics';
 import { RoomService } from './rooms/room-service';
 import type { Store } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
+import { RecoveryFileError, replayRecoveryFiles, writeRecoveryFile } from './sync/recovery-file';
 import { SyncServer } from './sync/sync-server';
 
 export interface EnsembleServerOptions {
@@ -20,10 +21,28 @@ export interface EnsembleServerOptions {
   logger?: Logger;
 }
 
+/** What a shutdown did with the updates it had; the caller reports it (main.ts: the exit code). */
+export interface ShutdownOutcome {
+  /** Rooms whose updates did not reach the store within the grace period (empty: everything did). */
+  unflushedRooms: string[];
+  /** Where those updates were saved instead; null when there were none or saving them failed. */
+  recoveryFile: string | null;
+  /** Why they could not be saved to a recovery file either: they are lost. */
+  recoveryError: RecoveryFileError | null;
+}
+
 export interface EnsembleServer {
+  /**
+   * The first call replays recovery files left by a failed shutdown into the store (throwing
+   * RecoveryFileError when it cannot), then starts the extensions, then opens the port.
+   */
   listen(): Promise<{ port: number }>;
-  /** Stops extensions, closes every connection (1001), flushes every document, closes an owned store. */
-  close(): Promise<void>;
+  /**
+   * Stops extensions, closes every connection (1001), flushes every document (retrying a failing
+   * store for ENSEMBLE_SHUTDOWN_GRACE_MS, or until `giveUp` aborts), saves what the store did not
+   * take to a recovery file, closes an owned store.
+   */
+  close(options?: { giveUp?: AbortSignal }): Promise<ShutdownOutcome>;
   readonly context: ServerContext;
   /** Internals for tests and benchmarks. */
   readonly registry: DocumentRegistry;
@@ -86,10 +105,12 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metrics: metrics.registry };
   const extensions = options.extensions ?? [];
   let started = false;
-  let closing: Promise<void> | null = null;
+  let closing: Promise<ShutdownOutcome> | null = null;
 
   async function listen(): Promise<{ port: number }> {
     if (!started) {
+      // Before anything can load a room: rooms are served with the updates a failed shutdown saved.
+      await replayRecoveryFiles(config.ENSEMBLE_DATA_DIR, store, logger.child({ component: 'recovery' }));
       started = true;
       for (const extension of extensions) {
         await extension.start(context);
@@ -106,7 +127,12 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     return { port: (httpServer.address() as AddressInfo).port };
   }
 
-  async function doClose(): Promise<void> {
+  async function doClose(giveUpEarly?: AbortSignal): Promise<ShutdownOutcome> {
+    // The grace period starts now. A ref'd timer, so the process cannot drift into a silent exit 0.
+    const grace = new AbortController();
+    const graceTimer = setTimeout(() => grace.abort(), config.ENSEMBLE_SHUTDOWN_GRACE_MS);
+    giveUpEarly?.addEventListener('abort', () => grace.abort(), { once: true });
+    if (giveUpEarly?.aborted) grace.abort();
     const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
     for (const extension of [...extensions].reverse()) {
       try {
@@ -117,16 +143,31 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     }
     sync.close();
     await sync.drain();
-    const failed = await registry.closeAll();
-    if (failed.length > 0) logger.error({ rooms: failed }, 'some rooms could not be flushed');
+    const unflushed = await registry.closeAll(grace.signal);
+    clearTimeout(graceTimer);
+    const outcome: ShutdownOutcome = { unflushedRooms: unflushed.map((r) => r.roomId), recoveryFile: null, recoveryError: null };
+    if (unflushed.length > 0) {
+      try {
+        outcome.recoveryFile = await writeRecoveryFile(config.ENSEMBLE_DATA_DIR, unflushed);
+      } catch (err) {
+        outcome.recoveryError = err instanceof RecoveryFileError ? err : new RecoveryFileError(String(err), config.ENSEMBLE_DATA_DIR, { cause: err });
+      }
+    }
     httpServer.closeAllConnections();
     await closed;
-    if (ownedStore) await ownedStore.close();
+    if (ownedStore) {
+      try {
+        await ownedStore.close();
+      } catch (err) {
+        logger.error({ err }, 'closing the store failed');
+      }
+    }
+    return outcome;
   }
 
   return {
     listen,
-    close: () => (closing ??= doClose()),
+    close: (options) => (closing ??= doClose(options?.giveUp)),
     context,
     registry,
     sync,

@@ -93,7 +93,9 @@ export async function startServer(opts: { dataDir?: string; engine?: EngineLike 
     port,
     http: `http://127.0.0.1:${port}`,
     dataDir,
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+    },
   };
 }
 

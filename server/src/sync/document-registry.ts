@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { PendingLimits } from './pending-updates';
+import type { UnflushedRoom } from './recovery-file';
 import { DocumentPoisonedError, ORIGIN_LOAD, RoomDocument, type Peer } from './room-document';
 import { UpdateLog } from './update-log';
 
@@ -40,7 +41,7 @@ export class DocumentRegistry implements DocumentRegistryApi {
   private readonly loading = new Map<string, Promise<RoomDocument>>();
   private readonly unloads = new Set<Promise<void>>();
   /** Rooms being reset: their last good updates are still being written; a reload waits for it. */
-  private readonly resets = new Map<string, Promise<void>>();
+  private readonly resets = new Map<string, { room: RoomDocument; written: Promise<void> }>();
   private readonly events = new EventEmitter();
   private closing = false;
 
@@ -124,7 +125,7 @@ export class DocumentRegistry implements DocumentRegistryApi {
       }
       this.unloadNow(room);
     })().finally(() => this.resets.delete(room.roomId));
-    this.resets.set(room.roomId, written);
+    this.resets.set(room.roomId, { room, written });
   }
 
   on<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void {
@@ -141,27 +142,33 @@ export class DocumentRegistry implements DocumentRegistryApi {
   }
 
   /**
-   * Shutdown: flush every loaded document (a failing store gets a few more tries, not forever)
-   * and unload it. Resolves with the ids of rooms whose pending updates could not be written.
+   * Shutdown: flush every loaded document, retrying a failing store until `giveUp` aborts (the
+   * grace period; a store call that hangs does not hold shutdown past it either), and unload it.
+   * Resolves with the updates of the rooms that did not reach the store, for the caller to save.
    */
-  async closeAll(): Promise<string[]> {
+  async closeAll(giveUp: AbortSignal): Promise<UnflushedRoom[]> {
     this.closing = true;
-    await Promise.allSettled([...this.loading.values()]);
-    const failed: string[] = [];
+    const gaveUp = new Promise<void>((resolve) => {
+      if (giveUp.aborted) resolve();
+      else giveUp.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await Promise.race([Promise.allSettled([...this.loading.values()]), gaveUp]);
+    const unflushed: UnflushedRoom[] = [];
+    const rooms = [...this.rooms.values(), ...[...this.resets.values()].map((r) => r.room)];
     await Promise.all(
-      [...this.rooms.values()].map(async (room) => {
-        room.log.stop();
-        try {
-          await room.log.flush();
-        } catch (err) {
-          failed.push(room.roomId);
-          this.options.logger.error({ err, roomId: room.roomId, pending: room.log.pendingCount }, 'could not flush document at shutdown');
-        }
+      rooms.map(async (room) => {
+        room.log.stop(giveUp);
+        const flushed = room.log.flush().catch((err: unknown) => {
+          this.options.logger.error({ err, roomId: room.roomId }, 'gave up flushing document at shutdown');
+        });
+        await Promise.race([flushed, gaveUp]);
+        const updates = room.log.unflushed();
+        if (updates.length > 0) unflushed.push({ roomId: room.roomId, updates });
         this.unloadNow(room);
       }),
     );
-    await this.settled();
-    return failed;
+    await Promise.race([this.settled(), gaveUp]);
+    return unflushed;
   }
 
   private async claim(roomId: string, take: (room: RoomDocument) => void): Promise<RoomDocument> {
@@ -191,7 +198,7 @@ export class DocumentRegistry implements DocumentRegistryApi {
 
   private async doLoad(roomId: string): Promise<RoomDocument> {
     const { store, logger, metrics } = this.options;
-    await this.resets.get(roomId);
+    await this.resets.get(roomId)?.written;
     const doc = new Y.Doc({ gc: true });
     let lastSeq = 0;
     let tail = 0;

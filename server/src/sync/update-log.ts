@@ -10,20 +10,22 @@ export interface UpdateLogOptions {
   onRetry?: (op: 'appendUpdates' | 'writeSnapshot') => void;
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
  * A room's durable update log with group commit: updates are buffered and appended as one batch
  * within `flushMs` of the first one's arrival; while a write is in flight, new updates gather
  * into the next batch. Once `compactEvery` updates sit in the log it is compacted into a snapshot
  * of the live document. A failed append is retried with backoff, forever while the server runs
- * (the document stays loaded and keeps the updates), a few times once `stop()` was called.
+ * (the document stays loaded and keeps the updates), and once `stop()` was called only until its
+ * signal says to give up; `unflushed()` then holds what never reached the store.
  */
 export class UpdateLog {
   private pending: Uint8Array[] = [];
+  /** The batch being written right now (kept so a shutdown can still save it elsewhere). */
+  private inFlight: Uint8Array[] = [];
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
-  private stopping = false;
+  private giveUp: AbortSignal | null = null;
+  private wakeRetry: (() => void) | null = null;
   /** The document is no longer trusted (it is being reset): append, but never snapshot it. */
   private compactionFrozen = false;
 
@@ -75,15 +77,25 @@ export class UpdateLog {
     this.compactionFrozen = true;
   }
 
-  /** Shutdown: give up on a failing store after a few more attempts instead of retrying forever. */
-  stop(): void {
-    this.stopping = true;
+  /** Updates not (known to be) in the store yet: the batch in flight, then everything buffered. */
+  unflushed(): Uint8Array[] {
+    return this.inFlight.concat(this.pending);
+  }
+
+  /**
+   * Shutdown: retry a failing store right away instead of after the current backoff, and keep
+   * retrying only until `giveUp` aborts (the grace period); a flush then rejects.
+   */
+  stop(giveUp: AbortSignal): void {
+    this.giveUp = giveUp;
+    this.wakeRetry?.();
   }
 
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
+      this.inFlight = batch;
       let seq = 0;
       for (let attempt = 1; ; attempt++) {
         try {
@@ -92,17 +104,35 @@ export class UpdateLog {
         } catch (err) {
           this.options.onRetry?.('appendUpdates');
           this.options.logger.warn({ err, roomId: this.roomId, attempt, updates: batch.length }, 'appending updates failed; retrying');
-          if (this.stopping && attempt >= 3) {
+          if (!this.giveUp?.aborted) await this.retryDelay(Math.min(50 * 2 ** attempt, 5000));
+          if (this.giveUp?.aborted) {
+            this.inFlight = [];
             this.pending = batch.concat(this.pending);
             throw err;
           }
-          await sleep(Math.min(50 * 2 ** attempt, 5000));
         }
       }
+      this.inFlight = [];
       this.lastSeq = seq;
       this.sinceSnapshot += batch.length;
       if (this.sinceSnapshot >= this.options.compactEvery && !this.compactionFrozen) await this.compact();
     }
+  }
+
+  /** Backoff before the next attempt; cut short by `stop()` and by giving up. */
+  private retryDelay(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const giveUp = this.giveUp;
+      const done = () => {
+        clearTimeout(timer);
+        giveUp?.removeEventListener('abort', done);
+        this.wakeRetry = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      giveUp?.addEventListener('abort', done);
+      this.wakeRetry = done;
+    });
   }
 
   /**
