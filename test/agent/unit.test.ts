@@ -92,6 +92,17 @@ describe('anchors', () => {
 });
 
 describe('AgentWriter', () => {
+  it("every edit lands under the agent's one attributed client id, the second as much as the first", () => {
+    const room = new Y.Doc();
+    room.getText('t').insert(0, 'human ');
+    const writer = new AgentWriter(room);
+    writer.edit((doc) => doc.getText('t').insert(6, 'first '));
+    writer.edit((doc) => doc.getText('t').insert(12, 'second '));
+    expect(room.getText('t').toString()).toBe('human first second ');
+    expect([...room.store.clients.keys()].filter((c) => c !== room.clientID)).toEqual([writer.clientID]);
+    expect(authorsOf(room).get(String(writer.clientID))?.kind).toBe('agent');
+  });
+
   it('inserts accepted text as its own client with the AI mark, recorded in authors', () => {
     const room = storyDoc(['She opened the door']);
     const anchor = decodeAnchor(anchorAt(room, 0, 19));

@@ -31,9 +31,11 @@ export class AgentWriter {
   /** Runs `edit` on a copy of the room document as the agent's client and applies the result. */
   edit<T>(edit: (doc: Y.Doc) => T): T {
     const scratch = new Y.Doc({ gc: false });
-    scratch.clientID = this.clientID;
     try {
       Y.applyUpdate(scratch, Y.encodeStateAsUpdate(this.roomDoc));
+      // Only now: had the scratch doc had this id while loading the agent's earlier text, Yjs would
+      // have switched it to a random one, and the edit would land under an unattributed client.
+      scratch.clientID = this.clientID;
       const before = Y.encodeStateVector(this.roomDoc);
       let result!: T;
       scratch.transact(() => {
