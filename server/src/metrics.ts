@@ -14,6 +14,7 @@ export class Metrics {
   readonly storeErrors: Counter<'op'>;
   readonly storeRetries: Counter<'op'>;
   readonly rejectedMessages: Counter<'reason'>;
+  readonly disconnects: Counter<'reason'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -37,7 +38,13 @@ export class Metrics {
     this.storeRetries = new Counter({ name: 'ensemble_store_retries_total', help: 'Document writes retried after a store failure', labelNames: ['op'], registers });
     this.rejectedMessages = new Counter({
       name: 'ensemble_sync_rejected_messages_total',
-      help: 'Sync messages refused (malformed, too big, viewer writes)',
+      help: 'Sync messages refused (malformed, too big, viewer writes, awareness abuse)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: 'ensemble_sync_disconnects_total',
+      help: 'Sync connections the server closed for misbehaving (slow_consumer, awareness_abuse)',
       labelNames: ['reason'],
       registers,
     });

@@ -74,6 +74,8 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     logger: logger.child({ component: 'sync' }),
     metrics,
     maxMessageBytes: config.ENSEMBLE_MAX_MESSAGE_BYTES,
+    awareness: { maxStateBytes: config.ENSEMBLE_MAX_AWARENESS_BYTES, updatesPerSec: config.ENSEMBLE_AWARENESS_PER_SEC },
+    maxBufferedBytes: config.ENSEMBLE_MAX_BUFFERED_BYTES,
   });
   sync.attach(httpServer);
 
