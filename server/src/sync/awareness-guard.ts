@@ -18,13 +18,14 @@ export const DEFAULT_AWARENESS_LIMITS: AwarenessLimits = { maxStateBytes: 8192, 
 const QUERIES_PER_SEC = 2;
 const QUERY_BURST = 4;
 /**
- * Abuse tolerance, in strikes: a dropped frame over the rate costs one, a state no honest client
- * sends (oversized, invalid, for a client id not its own) costs ten. The tolerance refills at the
- * update rate, so a client may send at up to twice its rate for ever (half dropped: a fast
- * selection drag) but a flood, or a few bad states a second, exhausts it and the socket is closed.
+ * Abuse tolerance, in strikes: a frame dropped for the rate costs one, a state no honest client
+ * sends (oversized, invalid, for a client id not its own) costs twenty. The tolerance refills at
+ * twice the update rate, so a client may send at up to three times its rate for ever (the excess
+ * dropped: a fast selection drag is about twice) and a few bad states in a row are only dropped,
+ * but a flood, or three bad states a second, exhausts it and the socket is closed.
  */
 const TOLERANCE = 100;
-const BAD_STATE_STRIKES = 10;
+const BAD_STATE_STRIKES = 20;
 
 /** Why an awareness frame, or part of it, was dropped: the `reason` label of rejectedMessages. */
 export type AwarenessRejection =
@@ -108,7 +109,7 @@ export class AwarenessGuard {
   ) {
     this.updates = new TokenBucket(limits.updatesPerSec, 2 * limits.updatesPerSec, now);
     this.queries = new TokenBucket(QUERIES_PER_SEC, QUERY_BURST, now);
-    this.tolerance = new TokenBucket(limits.updatesPerSec, TOLERANCE, now);
+    this.tolerance = new TokenBucket(2 * limits.updatesPerSec, TOLERANCE, now);
   }
 
   /**
