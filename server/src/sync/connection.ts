@@ -25,6 +25,8 @@ export class Connection implements Peer {
   /** Frames received while the room was loading. */
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
+  /** Size of the one oversized frame being written, which the send-buffer limit lets through. */
+  private exemptBytes = 0;
   closed = false;
   alive = true;
 
@@ -49,19 +51,24 @@ export class Connection implements Peer {
   /**
    * Queues a frame, unless more than maxBufferedBytes already wait to be sent: the client is not
    * reading (or cannot keep up), and queueing more would grow the heap without bound. It is then
-   * terminated: a close frame would only queue behind the rest. One frame above the limit may be
-   * queued (e.g. a large document's sync step 2), so the limit bounds what piles up after it.
+   * terminated: a close frame would only queue behind the rest. One frame bigger than the limit
+   * (a large document's sync step 2) is not counted while it is being written, so a slow client
+   * may still join a large room; a second one is counted.
    */
   send(message: Uint8Array): void {
     if (this.closed || this.socket.readyState !== OPEN) return;
-    if (this.socket.bufferedAmount > (this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES)) {
+    const limit = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (this.socket.bufferedAmount - this.exemptBytes > limit) {
       this.closed = true;
       this.queue = [];
       this.options.onSlowConsumer?.(this);
       this.socket.terminate();
       return;
     }
+    const exempt = this.exemptBytes === 0 && message.byteLength > limit;
+    if (exempt) this.exemptBytes = message.byteLength;
     this.socket.send(message, (err) => {
+      if (exempt) this.exemptBytes = 0;
       if (err) this.close(1011, 'send failed');
     });
   }
