@@ -22,7 +22,7 @@ const QUERY_BURST = 4;
  * sends (oversized, invalid, for a client id not its own) costs twenty. The tolerance refills at
  * twice the update rate, so a client may send at up to three times its rate for ever (the excess
  * dropped: a fast selection drag is about twice) and a few bad states in a row are only dropped,
- * but a flood, or three bad states a second, exhausts it and the socket is closed.
+ * but a flood, or more than three bad states a second, exhausts it and the socket is closed.
  */
 const TOLERANCE = 100;
 const BAD_STATE_STRIKES = 20;
@@ -125,9 +125,9 @@ export class AwarenessGuard {
     let abusive = false;
     const strike = (reason: AwarenessRejection, strikes: number) => {
       rejected.add(reason);
-      for (let i = 0; i < strikes; i++) if (!this.tolerance.take()) abusive = true;
+      if (!this.tolerance.take(strikes)) abusive = true;
     };
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count && !abusive; i++) {
       const clientId = decoding.readVarUint(decoder);
       const clock = decoding.readVarUint(decoder);
       const bytes = decoding.readVarUint8Array(decoder); // a varString's encoding, not decoded yet

@@ -12,13 +12,13 @@ export class TokenBucket {
     this.at = now();
   }
 
-  /** Takes one token; false when the bucket is empty (the event is over the rate). */
-  take(): boolean {
+  /** Takes `count` tokens; false (taking none) when there are not that many. */
+  take(count = 1): boolean {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.at) * this.perSec) / 1000);
     this.at = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
+    if (this.tokens < count) return false;
+    this.tokens -= count;
     return true;
   }
 }
