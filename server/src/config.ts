@@ -29,6 +29,12 @@ export const ConfigSchema = z.object({
   ENSEMBLE_PENDING_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** How long such an update waits before its sender is asked to resync. */
   ENSEMBLE_PENDING_TTL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** Largest awareness state (serialized JSON) a client may set; bigger ones are dropped. */
+  ENSEMBLE_MAX_AWARENESS_BYTES: z.coerce.number().int().min(256).max(1024 * 1024).default(8192),
+  /** Awareness updates per second per connection (bursts of twice that); excess is dropped. */
+  ENSEMBLE_AWARENESS_PER_SEC: z.coerce.number().int().min(1).default(30),
+  /** Bytes waiting to be sent to one client beyond which it is disconnected (it is not reading). */
+  ENSEMBLE_MAX_BUFFERED_BYTES: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
   /** Group commit: updates are written within this many ms of arrival. */
   ENSEMBLE_FLUSH_MS: z.coerce.number().int().min(1).max(1000).default(50),
   /** Compact a room's log into a snapshot once it holds this many updates. */

@@ -15,6 +15,7 @@ export class Metrics {
   readonly storeRetries: Counter<'op'>;
   readonly rejectedMessages: Counter<'reason'>;
   readonly roomResets: Counter;
+  readonly disconnects: Counter<'reason'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -38,7 +39,13 @@ export class Metrics {
     this.storeRetries = new Counter({ name: 'ensemble_store_retries_total', help: 'Document writes retried after a store failure', labelNames: ['op'], registers });
     this.rejectedMessages = new Counter({
       name: 'ensemble_sync_rejected_messages_total',
-      help: 'Sync messages refused (malformed, too big, viewer writes)',
+      help: 'Sync messages refused (malformed, too big, viewer writes, awareness abuse)',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.disconnects = new Counter({
+      name: 'ensemble_sync_disconnects_total',
+      help: 'Sync connections the server closed for misbehaving (slow_consumer, awareness_abuse)',
       labelNames: ['reason'],
       registers,
     });

@@ -99,6 +99,8 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
       maxDepth: config.ENSEMBLE_MAX_DOC_DEPTH,
       maxNewClients: config.ENSEMBLE_MAX_NEW_CLIENTS,
     },
+    awareness: { maxStateBytes: config.ENSEMBLE_MAX_AWARENESS_BYTES, updatesPerSec: config.ENSEMBLE_AWARENESS_PER_SEC },
+    maxBufferedBytes: config.ENSEMBLE_MAX_BUFFERED_BYTES,
   });
   sync.attach(httpServer);
 

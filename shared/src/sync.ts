@@ -4,7 +4,11 @@
  */
 export const SYNC_PATH = '/sync';
 
-/** WebSocket close codes the sync endpoint uses (4000-4999 are free for applications). */
+/**
+ * WebSocket close codes the sync endpoint uses (4000-4999 are free for applications). A client that
+ * stops reading (more than ENSEMBLE_MAX_BUFFERED_BYTES waiting to be sent to it) gets no code: a
+ * close frame could never reach it, so its socket is terminated and it sees 1006.
+ */
 export const CLOSE_CODES = {
   /** Frame could not be decoded as a y-websocket message. */
   malformedMessage: 4400,
@@ -31,4 +35,8 @@ export const CLOSE_CODES = {
    * after a failed update, or this connection's updates keep depending on data the server lacks.
    */
   resync: 4509,
+  /** Sustained awareness abuse: updates or query-awareness over the per-connection rate, or states
+   * that are repeatedly oversized, invalid or for client ids that are not the connection's own.
+   * (A single such frame is only dropped.) */
+  awarenessAbuse: 4429,
 } as const;

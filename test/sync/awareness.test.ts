@@ -24,7 +24,7 @@ describe('awareness', () => {
   });
 
   it("a client cannot overwrite or clear another client's presence", async () => {
-    const owner = await createRoom(server.url);
+    const owner = await createRoom(server.url, { displayName: 'Ada' }); // names come from the token
     const other = await joinRoom(server.url, owner.room.joinCode, 'Mallory');
     const a = connectClient(server.syncUrl, owner.room.id, owner.token);
     const b = connectClient(server.syncUrl, owner.room.id, owner.token);

@@ -1,5 +1,6 @@
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, type TokenClaims } from '@ensemble/shared';
+import { AwarenessGuard, type AwarenessLimits } from './awareness-guard';
 import type { Peer, RoomDocument } from './room-document';
 
 const OPEN = 1;
@@ -8,14 +9,26 @@ const MAX_RESYNC_REQUESTS = 3;
 /** Frames (and bytes) a client may send before its room has loaded; more is abuse. */
 const MAX_QUEUED = 1000;
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+export interface ConnectionOptions {
+  awareness?: AwarenessLimits;
+  /** Bytes waiting to be sent beyond which the client is dropped as not reading. */
+  maxBufferedBytes?: number;
+  /** Called once when the connection is dropped for that (for metrics). */
+  onSlowConsumer?: (conn: Connection) => void;
+}
 
 /** One websocket sync connection: a member of one room, with the claims of its token. */
 export class Connection implements Peer {
   readonly awarenessIds = new Set<number>();
+  readonly awarenessGuard: AwarenessGuard;
   room: RoomDocument | null = null;
   /** Frames received while the room was loading. */
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
+  /** Size of the one oversized frame being written, which the send-buffer limit lets through. */
+  private exemptBytes = 0;
   closed = false;
   alive = true;
   /** Times this connection was asked to resync because its updates depended on unknown structs. */
@@ -26,7 +39,10 @@ export class Connection implements Peer {
     readonly roomId: string,
     readonly claims: TokenClaims,
     private readonly onMessage: (conn: Connection, message: Uint8Array) => void,
-  ) {}
+    private readonly options: ConnectionOptions = {},
+  ) {
+    this.awarenessGuard = new AwarenessGuard(claims, options.awareness);
+  }
 
   get memberId(): string {
     return this.claims.memberId;
@@ -36,9 +52,27 @@ export class Connection implements Peer {
     return this.claims.role !== 'viewer';
   }
 
+  /**
+   * Queues a frame, unless more than maxBufferedBytes already wait to be sent: the client is not
+   * reading (or cannot keep up), and queueing more would grow the heap without bound. It is then
+   * terminated: a close frame would only queue behind the rest. One frame bigger than the limit
+   * (a large document's sync step 2) is not counted while it is being written, so a slow client
+   * may still join a large room; a second one is counted.
+   */
   send(message: Uint8Array): void {
     if (this.closed || this.socket.readyState !== OPEN) return;
+    const limit = this.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+    if (this.socket.bufferedAmount - this.exemptBytes > limit) {
+      this.closed = true;
+      this.queue = [];
+      this.options.onSlowConsumer?.(this);
+      this.socket.terminate();
+      return;
+    }
+    const exempt = this.exemptBytes === 0 && message.byteLength > limit;
+    if (exempt) this.exemptBytes = message.byteLength;
     this.socket.send(message, (err) => {
+      if (exempt) this.exemptBytes = 0;
       if (err) this.close(1011, 'send failed');
     });
   }

@@ -1,6 +1,5 @@
 import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { Metrics } from '../metrics';
@@ -41,11 +40,12 @@ export class MessageHandler {
         this.handleSync(conn, room, decoder);
         return;
       case MESSAGE_AWARENESS: {
-        const update = this.ownAwarenessOnly(conn, room, decoding.readVarUint8Array(decoder));
+        const update = this.acceptAwareness(conn, room, decoding.readVarUint8Array(decoder));
         if (update) awarenessProtocol.applyAwarenessUpdate(room.awareness, update, conn);
         return;
       }
       case MESSAGE_QUERY_AWARENESS: {
+        if (!this.mayQueryAwareness(conn)) return;
         const clients = [...room.awareness.getStates().keys()];
         if (clients.length > 0) conn.send(encodeAwareness(room.awareness, clients));
         return;
@@ -58,32 +58,30 @@ export class MessageHandler {
   }
 
   /**
-   * A client may set or clear only its own awareness states, never another client's (or the
-   * server's, e.g. the AI agent's presence). Returns the update without foreign entries, or null.
+   * A client may set or clear only its own awareness state (one client id per connection), never
+   * another client's (or the server's, e.g. the AI agent's presence), within AwarenessGuard's size,
+   * schema and rate limits, with its identity from its token. Returns what to apply, or null.
    */
-  private ownAwarenessOnly(conn: Connection, room: RoomDocument, update: Uint8Array): Uint8Array | null {
-    const decoder = decoding.createDecoder(update);
-    const count = decoding.readVarUint(decoder);
-    const entries: Array<{ clientId: number; clock: number; state: string }> = [];
-    let foreign = false;
-    for (let i = 0; i < count; i++) {
-      const clientId = decoding.readVarUint(decoder);
-      const clock = decoding.readVarUint(decoder);
-      const state = decoding.readVarString(decoder);
-      if (room.mayControlAwareness(conn, clientId)) entries.push({ clientId, clock, state });
-      else foreign = true;
+  private acceptAwareness(conn: Connection, room: RoomDocument, update: Uint8Array): Uint8Array | null {
+    const verdict = conn.awarenessGuard.filterUpdate(update, room.awareness, (clientId) => room.mayControlAwareness(conn, clientId));
+    for (const reason of verdict.rejected) this.metrics.rejectedMessages.inc({ reason });
+    if (verdict.abusive) {
+      this.closeForAwarenessAbuse(conn);
+      return null;
     }
-    if (!foreign) return update;
-    this.metrics.rejectedMessages.inc({ reason: 'foreign_awareness' });
-    if (entries.length === 0) return null;
-    const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, entries.length);
-    for (const e of entries) {
-      encoding.writeVarUint(encoder, e.clientId);
-      encoding.writeVarUint(encoder, e.clock);
-      encoding.writeVarString(encoder, e.state);
-    }
-    return encoding.toUint8Array(encoder);
+    return verdict.update;
+  }
+
+  private mayQueryAwareness(conn: Connection): boolean {
+    const { allowed, abusive } = conn.awarenessGuard.allowQuery();
+    if (!allowed) this.metrics.rejectedMessages.inc({ reason: 'query_awareness_rate' });
+    if (abusive) this.closeForAwarenessAbuse(conn);
+    return allowed;
+  }
+
+  private closeForAwarenessAbuse(conn: Connection): void {
+    this.metrics.disconnects.inc({ reason: 'awareness_abuse' });
+    conn.close(CLOSE_CODES.awarenessAbuse, 'awareness abuse');
   }
 
   private handleSync(conn: Connection, room: RoomDocument, decoder: decoding.Decoder): void {

@@ -7,6 +7,7 @@ import type { TokenService } from '../context';
 import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
 import { AuthError } from '../auth/tokens';
+import type { AwarenessLimits } from './awareness-guard';
 import { Connection } from './connection';
 import type { DocumentRegistry } from './document-registry';
 import { MessageHandler } from './message-handler';
@@ -22,6 +23,10 @@ export interface SyncServerOptions {
   metrics: Metrics;
   maxMessageBytes: number;
   updateLimits: UpdateLimits;
+  /** Per-connection awareness limits (default DEFAULT_AWARENESS_LIMITS). */
+  awareness?: AwarenessLimits;
+  /** Bytes waiting to be sent to a client beyond which it is terminated (default 4 MiB). */
+  maxBufferedBytes?: number;
   /** Ping interval; a client that misses one pong is dropped (default 30 s). */
   pingIntervalMs?: number;
 }
@@ -61,7 +66,8 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
  * (`noServer` upgrade handling). The token is verified before the upgrade completes: malformed
  * room id → 400, missing/forged/expired token → 401, token for another room → 403, unknown room
  * → 404. Frames larger than ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable
- * ones with 4400; a document that cannot be loaded closes its clients with 4500.
+ * ones with 4400; a document that cannot be loaded closes its clients with 4500. Awareness abuse
+ * (see AwarenessGuard) closes with 4429; a client that stops reading is terminated.
  */
 export class SyncServer {
   private readonly wss: WebSocketServer;
@@ -149,7 +155,14 @@ export class SyncServer {
   private onConnection(ws: WebSocket, roomId: string, claims: TokenClaims): void {
     const { registry, logger, metrics } = this.options;
     ws.binaryType = 'nodebuffer';
-    const conn = new Connection(ws, roomId, claims, (c, message) => this.dispatch(c, message));
+    const conn = new Connection(ws, roomId, claims, (c, message) => this.dispatch(c, message), {
+      awareness: this.options.awareness,
+      maxBufferedBytes: this.options.maxBufferedBytes,
+      onSlowConsumer: () => {
+        metrics.disconnects.inc({ reason: 'slow_consumer' });
+        logger.debug({ roomId, memberId: claims.memberId }, 'terminating connection: not reading');
+      },
+    });
     this.connections.add(conn);
     metrics.connections.inc();
 
