@@ -287,6 +287,15 @@ export class AgentExtension implements Extension {
       socket.emit('collab:closed', { code: CLOSE_CODES.tokenExpired, reason: 'token expired' });
       socket.disconnect(true);
     });
+    // A removal between the handshake's member check and joining the member channel missed this socket.
+    void currentMember(this.ctx.store, claims).then(
+      (member) => {
+        if (member) return;
+        socket.emit('collab:closed', { code: CLOSE_CODES.memberRemoved, reason: 'removed from the room by its owner' });
+        socket.disconnect(true);
+      },
+      () => undefined,
+    );
     const actor = (): Actor => ({ memberId: claims.memberId, displayName: claims.displayName, role: socket.data.role });
     const agent = (): RoomAgent => this.agentFor(roomId);
 

@@ -161,6 +161,19 @@ export class SyncServer {
     return { roomId, claims: member, expiresAt: this.options.tokens.expiresAt(token) };
   }
 
+  /**
+   * A removal between the upgrade's member check and `connections.add` would miss this socket:
+   * look once more now that `closeMember` can see it.
+   */
+  private recheckMember(conn: Connection): void {
+    currentMember(this.options.store, conn.claims).then(
+      (member) => {
+        if (!member) conn.close(CLOSE_CODES.memberRemoved, 'removed from the room by its owner');
+      },
+      () => undefined, // storage hiccup: the upgrade's check stands
+    );
+  }
+
   /** Closes every open connection of the member (removed from the room). */
   closeMember(roomId: string, memberId: string, code: number, reason: string): void {
     for (const conn of this.connections) {
@@ -175,6 +188,7 @@ export class SyncServer {
     this.connections.add(conn);
     metrics.connections.inc();
     const cancelExpiry = whenExpired(expiresAt, () => conn.close(CLOSE_CODES.tokenExpired, 'token expired'));
+    this.recheckMember(conn);
 
     ws.on('message', (data: RawData) => conn.receive(toBytes(data)));
     ws.on('pong', () => {
