@@ -63,8 +63,9 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
  * (`noServer` upgrade handling). The token is verified before the upgrade completes: malformed
  * room id → 400, missing/forged/expired token → 401, token for another room → 403, unknown room
  * → 404, removed member → 403, too many sockets for the member or address → 429. A socket is
- * closed with 4410 when its member is removed and 4440 when its token expires. Frames larger than ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable
- * ones with 4400; a document that cannot be loaded closes its clients with 4500.
+ * closed with 4410 when its member is removed and 4440 when its token expires. Frames larger than
+ * ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable ones with 4400; a document
+ * that cannot be loaded closes its clients with 4500.
  */
 export class SyncServer {
   private readonly wss: WebSocketServer;
