@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAgentExtension } from '../../server/src/agent/index';
 import { ack, closeCode, createRoom, joinRoom, openCollab, openRaw, waitFor, startServer, type CollabSocket, type TestServer } from '../helpers/index';
-import type { WebSocket } from '../helpers/index';
+import { WebSocket as WS, type WebSocket } from '../helpers/index';
 
 type AckResult = { ok: boolean; error?: { code: string; message: string } };
 
@@ -76,6 +76,44 @@ describe('socket caps per member and per address', () => {
       return again.kind === 'open';
     }, { message: 'collab slot freed after disconnect' });
     for (const s of sockets) s.close();
+  });
+
+  it('/collab: transports opened without ever sending a token count against the address', async () => {
+    const engineUrl = `${server.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`;
+    // A bare engine.io websocket: the server sends its open packet ("0{...}") and waits for a namespace.
+    const openEngine = () =>
+      new Promise<{ socket: WebSocket } | { status: number; body: string }>((resolve, reject) => {
+        const socket = new WS(engineUrl);
+        socket.once('message', () => resolve({ socket }));
+        socket.once('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        socket.once('error', reject);
+      });
+    await waitFor(async () => {
+      const probe = await openEngine();
+      if ('socket' in probe) probe.socket.close();
+      return 'socket' in probe;
+    }, { message: 'earlier sockets released' });
+    const idle: WebSocket[] = [];
+    for (let i = 0; i < 5; i++) {
+      const outcome = await openEngine();
+      if (!('socket' in outcome)) throw new Error(`engine connection ${i} refused: ${outcome.status}`);
+      idle.push(outcome.socket);
+    }
+    const refused = await openEngine();
+    // engine.io answers every refused websocket handshake with 400 and the reason as the body.
+    expect('status' in refused && refused.status).toBe(400);
+    expect('body' in refused && refused.body).toMatch(/too many open connections from this address/);
+    const owner = await createRoom(server.url);
+    expect((await openCollab(server.url, owner.token)).kind).toBe('refused');
+
+    for (const s of idle) s.close();
+    await waitFor(async () => (await openCollab(server.url, owner.token).then((o) => (o.kind === 'open' && o.socket.close(), o.kind))) === 'open', {
+      message: 'address slots freed',
+    });
   });
 });
 

@@ -34,6 +34,7 @@ import { AgentError, toErrorBody } from './errors';
 import { Moderation } from './moderation';
 import { PromptBuilder, type PromptOptions } from './prompt';
 import { DEFAULT_GENERATION, ProposalService, type GenerationParams } from './proposal-service';
+import { EngineConnectionCap } from './engine-connection-cap';
 import { EventRateLimits, type Bucket, type CheapEvent } from './event-rate';
 import { RateLimiter } from './rate-limit';
 import { RoomAgent, type Actor, type AgentLimits } from './room-agent';
@@ -136,7 +137,9 @@ export class AgentExtension implements Extension {
     this.recommendations = new RecommendationService(ctx.store, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
     this.registerMetrics();
 
-    this.io = new Server(ctx.httpServer, { serveClient: false, maxHttpBufferSize: 256 * 1024, cors: { origin: true } });
+    const engineCap = new EngineConnectionCap(config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
+    this.io = new Server(ctx.httpServer, { serveClient: false, maxHttpBufferSize: 256 * 1024, cors: { origin: true }, allowRequest: engineCap.allowRequest });
+    engineCap.track(this.io.engine);
     this.nsp = this.io.of(COLLAB_NAMESPACE) as unknown as CollabNamespace;
     this.nsp.use((socket, next) => {
       void this.authenticate(socket as CollabSocket).then(
