@@ -103,7 +103,12 @@ async function main(): Promise<void> {
     maxQueue: config.ENSEMBLE_MAX_QUEUE,
     logger: { info: () => {}, warn: () => {} },
   });
-  const srv = await startServer({ engine, agent: { generation: { maxTokens: 32 }, limits: { maxConcurrentPerRoom: 8 }, rate: { burst: 1000, perMinute: 100000 } } });
+  const srv = await startServer({
+    engine,
+    agent: { generation: { maxTokens: 32 }, limits: { maxConcurrentPerRoom: 8 }, rate: { burst: 1000, perMinute: 100000 } },
+    // All 110 simulated members connect from 127.0.0.1.
+    env: { ENSEMBLE_MAX_SOCKETS_PER_ADDRESS: '100000' },
+  });
   const out: string[] = [];
   try {
     // A. 50 members in one room.

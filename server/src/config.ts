@@ -46,6 +46,18 @@ export const ConfigSchema = z.object({
   ENSEMBLE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
   /** Room creations + joins allowed per address per minute. */
   ENSEMBLE_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(30),
+  /** Open sockets one member may hold, on /sync and on /collab each (more are refused: 429 / connect error). */
+  ENSEMBLE_MAX_SOCKETS_PER_MEMBER: z.coerce.number().int().min(1).default(8),
+  /** Open sockets one address may hold, on /sync and on /collab each. */
+  ENSEMBLE_MAX_SOCKETS_PER_ADDRESS: z.coerce.number().int().min(1).default(64),
+  /** Per-member token bucket for `proposal:vote`: burst, then this many per minute. */
+  ENSEMBLE_VOTE_BURST: z.coerce.number().int().min(1).default(20),
+  ENSEMBLE_VOTE_PER_MIN: z.coerce.number().int().min(1).default(60),
+  /** Per-member token bucket for `recommend:next` and (separately) `recommend:dismiss`. */
+  ENSEMBLE_RECOMMEND_BURST: z.coerce.number().int().min(1).default(10),
+  ENSEMBLE_RECOMMEND_PER_MIN: z.coerce.number().int().min(1).default(30),
+  /** Feedback rows (votes, accepts, rejects, dismissals) kept per member and room; more are not stored. */
+  ENSEMBLE_MAX_FEEDBACK_PER_MEMBER: z.coerce.number().int().min(1).default(500),
   ENSEMBLE_MODELS_DIR: z.string().default(path.join(REPO_ROOT, 'models')),
   ENSEMBLE_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
   /** Start without loading models (the AI collaborator is then unavailable). */

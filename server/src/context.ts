@@ -38,6 +38,8 @@ export interface TokenService {
   sign(claims: TokenClaims): Promise<string>;
   /** Throws AuthError (code 'invalid_token' | 'expired_token') on a bad token. */
   verify(token: string): Promise<TokenClaims>;
+  /** When a token `verify` accepted expires, in ms since the epoch (sockets are closed then). */
+  expiresAt(token: string): number;
 }
 
 /** A loaded room: its Y.Doc and awareness, shared by every connection to it. */
@@ -73,6 +75,11 @@ export interface DocumentRegistry {
 export interface RoomEvents {
   /** An owner changed the room's settings (PATCH /api/rooms/:id/settings); `settings` is the whole new set. */
   settingsChanged: (roomId: string, settings: RoomSettings) => void;
+  /**
+   * The owner removed a member (DELETE /api/rooms/:id/members/:memberId); the row is already gone,
+   * so new requests are refused. Listeners close that member's open sockets.
+   */
+  memberRemoved: (roomId: string, memberId: string) => void;
 }
 
 export interface RoomEventSource {

@@ -1,10 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { CLOSE_CODES } from '@ensemble/shared';
 import type { Config } from './config';
 import type { Extension, ServerContext } from './context';
 import { createTokenService, resolveTokenSecret } from './auth/tokens';
 import { createRequireToken } from './auth/middleware';
+import { SocketLimiter } from './auth/socket-limiter';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
@@ -75,7 +77,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     compactEvery: config.ENSEMBLE_COMPACT_EVERY,
     pending: { maxBytes: config.ENSEMBLE_PENDING_BYTES, ttlMs: config.ENSEMBLE_PENDING_TTL_MS },
   });
-  const requireToken = createRequireToken(tokens);
+  const requireToken = createRequireToken(tokens, store);
   const rooms = new RoomService(store, tokens, registry, resolveTokenSecret(config));
   const { app, api } = createApp({
     rooms,
@@ -101,8 +103,10 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     },
     awareness: { maxStateBytes: config.ENSEMBLE_MAX_AWARENESS_BYTES, updatesPerSec: config.ENSEMBLE_AWARENESS_PER_SEC },
     maxBufferedBytes: config.ENSEMBLE_MAX_BUFFERED_BYTES,
+    sockets: new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS),
   });
   sync.attach(httpServer);
+  rooms.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
 
   const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metrics: metrics.registry };
   const extensions = options.extensions ?? [];

@@ -171,6 +171,11 @@ export interface ServerToClientEvents {
   'image:accepted': (e: { proposalId: string; panelId: string; imageId: string; acceptedBy: string }) => void;
   'settings:changed': (settings: import('./rooms').RoomSettings) => void;
   /**
+   * Sent just before the server disconnects this socket for good (member removed, token expired):
+   * `code` is one of CLOSE_CODES (`memberRemoved`, `tokenExpired`). Do not reconnect with the same token.
+   */
+  'collab:closed': (e: { code: number; reason: string }) => void;
+  /**
    * A request that came without an acknowledgement callback failed: the error is sent here instead
    * (requests with a callback always get their error in the ack).
    */

@@ -2,3 +2,4 @@ export * from './document';
 export * from './rooms';
 export * from './collab';
 export * from './sync';
+export * from './names';

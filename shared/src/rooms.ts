@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { visibleName } from './names';
 
 export const ROOM_KINDS = ['writers-room', 'classroom', 'storyboard'] as const;
 export const RoomKind = z.enum(ROOM_KINDS);
@@ -10,6 +11,8 @@ export type Role = z.infer<typeof Role>;
 
 /** Room ids and member ids are URL-safe random strings (nanoid-style alphabet). */
 export const RoomId = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'room id must be 8-64 characters of A-Z a-z 0-9 _ -');
+/** Member ids are minted by the server (URL-safe random strings). */
+export const MemberId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'member id must be 1-64 characters of A-Z a-z 0-9 _ -');
 export const JoinCode = z.string().regex(/^[A-Z0-9]{6,12}$/, 'join code must be 6-12 capital letters or digits');
 
 export const AiMode = z.enum(['off', 'limited', 'on']);
@@ -58,15 +61,15 @@ export type Member = z.infer<typeof Member>;
 // ---- REST bodies (validated by the server, reused by the client) ----
 
 export const CreateRoomBody = z.object({
-  name: z.string().trim().min(1, 'name is required').max(120, 'name is at most 120 characters'),
+  name: visibleName('name', 120),
   kind: RoomKind,
-  displayName: z.string().trim().min(1).max(60).optional(),
+  displayName: visibleName('displayName', 60).optional(),
 });
 export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
 
 export const JoinRoomBody = z.object({
   joinCode: z.string().trim().toUpperCase().pipe(JoinCode),
-  displayName: z.string().trim().min(1, 'displayName is required').max(60, 'displayName is at most 60 characters'),
+  displayName: visibleName('displayName', 60),
   role: z.enum(['editor', 'viewer']).optional(),
 });
 export type JoinRoomBody = z.infer<typeof JoinRoomBody>;
@@ -80,6 +83,18 @@ export type UpdateRoomSettingsBody = z.infer<typeof UpdateRoomSettingsBody>;
 
 export const SaveVersionBody = z.object({ name: z.string().trim().min(1).max(120) });
 export type SaveVersionBody = z.infer<typeof SaveVersionBody>;
+
+/** `GET /api/rooms/:id/members` (owner): everyone in the room, in joining order. */
+export interface MemberListResponse {
+  members: Member[];
+}
+/**
+ * `DELETE /api/rooms/:id/members/:memberId` (owner): the member's token is refused from then on and
+ * their open connections close with CLOSE_CODES.memberRemoved. The owner cannot be removed.
+ */
+export interface RemoveMemberResponse {
+  removed: Member;
+}
 
 export interface RoomResponse {
   room: Room;

@@ -5,7 +5,8 @@
 export const SYNC_PATH = '/sync';
 
 /**
- * WebSocket close codes the sync endpoint uses (4000-4999 are free for applications). A client that
+ * WebSocket close codes the sync endpoint uses (4000-4999 are free for applications). The /collab
+ * channel sends the same codes in `collab:closed` before it disconnects a socket. A client that
  * stops reading (more than ENSEMBLE_MAX_BUFFERED_BYTES waiting to be sent to it) gets no code: a
  * close frame could never reach it, so its socket is terminated and it sees 1006.
  */
@@ -17,6 +18,10 @@ export const CLOSE_CODES = {
   /** Token valid but for another room. (A viewer's writes are not applied and are answered with a
    * y-protocols auth "permission denied" message, without closing: viewers still get updates and awareness.) */
   forbidden: 4403,
+  /** The room's owner removed this member; their token is refused from now on. */
+  memberRemoved: 4410,
+  /** The token expired while connected; join again (or re-authenticate) to continue. */
+  tokenExpired: 4440,
   /** Room does not exist. */
   roomNotFound: 4404,
   /** Frame larger than ENSEMBLE_MAX_MESSAGE_BYTES. */

@@ -3,3 +3,4 @@ export * from './api';
 export * from './clients';
 export * from './wait';
 export * from './process';
+export * from './collab';

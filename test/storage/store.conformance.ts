@@ -179,6 +179,21 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect(await store.listMembers(otherRoomId)).toEqual([{ ...owner, roomId: otherRoomId, displayName: 'Elsewhere' }]);
         expect(await store.listMembers(newRoomId())).toEqual([]);
       });
+
+      it('removes one member of one room', async () => {
+        const roomId = newRoomId();
+        const otherRoomId = newRoomId();
+        const owner: MemberRecord = { roomId, id: 'm-owner', displayName: 'Ada', role: 'owner', createdAt: '2025-01-01T00:00:00.000Z' };
+        const editor: MemberRecord = { roomId, id: 'm-editor', displayName: 'Cy', role: 'editor', createdAt: '2025-01-01T00:00:01.000Z' };
+        for (const member of [owner, editor, { ...editor, roomId: otherRoomId }]) await store.addMember(member);
+
+        expect(await store.removeMember(roomId, 'm-editor')).toBe(true);
+        expect(await store.getMember(roomId, 'm-editor')).toBeNull();
+        expect(await store.listMembers(roomId)).toEqual([owner]);
+        expect(await store.getMember(otherRoomId, 'm-editor')).toEqual({ ...editor, roomId: otherRoomId });
+        expect(await store.removeMember(roomId, 'm-editor')).toBe(false);
+        expect(await store.removeMember(newRoomId(), 'm-owner')).toBe(false);
+      });
     });
 
     describe('document log and snapshots', () => {

@@ -65,6 +65,11 @@ export class RoomConnection {
     this.socket = io(COLLAB_NAMESPACE, { auth: { token: session.token }, reconnectionDelayMax: 5000 }) as CollabSocket;
     this.socket.on('connect', () => this.set({ socket: 'connected', socketError: null }));
     this.socket.on('disconnect', () => this.set({ socket: 'disconnected' }));
+    // Removed from the room or token expired: the server will refuse this token from now on.
+    this.socket.on('collab:closed', ({ code, reason }) => {
+      this.socket.io.reconnection(false);
+      this.set({ socket: 'disconnected', closedReason: this.snapshot.closedReason ?? describeCloseCode(code, reason) });
+    });
     this.socket.on('connect_error', (err: Error) => {
       const message = /unauthori|token|forbidden/i.test(err.message)
         ? 'The AI channel refused this session. Join the room again.'

@@ -3,6 +3,7 @@ import type { AiMode, ProvenanceReport, Room, RoomSettings } from '@ensemble/sha
 import { api, ApiRequestError, provenanceRows } from '../lib/api';
 import { percent } from '../lib/format';
 import { shareLink } from '../lib/session';
+import { Members } from './Members';
 import { useRoom } from './RoomContext';
 
 const AI_MODES: Array<{ value: AiMode; label: string }> = [
@@ -112,6 +113,8 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
           )}
         </div>
       </section>
+
+      <Members />
 
       <section className="card provenance" aria-labelledby="prov-title">
         <div className="row">

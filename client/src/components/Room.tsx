@@ -50,7 +50,8 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
       (fresh) => live && setRoom(fresh),
       (err: unknown) => {
         if (!live) return;
-        if (err instanceof ApiRequestError && (err.status === 401 || err.status === 404)) onLeave(err.message);
+        const revoked = err instanceof ApiRequestError && (err.status === 401 || err.status === 404 || err.code === 'not_a_member');
+        if (revoked) onLeave(err.message);
         else if (err instanceof ApiRequestError) notify(err.message);
       },
     );

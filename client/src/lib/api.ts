@@ -2,7 +2,10 @@ import type {
   ApiError,
   CreateRoomBody,
   JoinRoomBody,
+  Member,
+  MemberListResponse,
   ProvenanceReport,
+  RemoveMemberResponse,
   Room,
   RoomResponse,
   RoomSettings,
@@ -158,6 +161,15 @@ export class ApiClient {
 
   createJoinCode(roomId: string, token: string, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
     return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/join-codes`, { token, body: { role } });
+  }
+
+  async listMembers(roomId: string, token: string): Promise<Member[]> {
+    return (await this.request<MemberListResponse>('GET', `/api/rooms/${encodeURIComponent(roomId)}/members`, { token })).members;
+  }
+
+  async removeMember(roomId: string, token: string, memberId: string): Promise<Member> {
+    const path = `/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(memberId)}`;
+    return (await this.request<RemoveMemberResponse>('DELETE', path, { token })).removed;
   }
 
   async listVersions(roomId: string, token: string): Promise<VersionInfo[]> {

@@ -19,6 +19,8 @@ describe('format', () => {
     expect(connectionLabel('connecting', false, false)).toBe('Connecting…');
     expect(describeCloseCode(4401)).toMatch(/Join the room again/);
     expect(describeCloseCode(4404)).toMatch(/does not exist/);
+    expect(describeCloseCode(4410)).toMatch(/removed you/);
+    expect(describeCloseCode(4440)).toMatch(/expired/);
     expect(describeCloseCode(3000, 'bye')).toBe('Connection closed: bye');
   });
   it('formats small things', () => {

@@ -84,6 +84,10 @@ export function describeCloseCode(code: number, reason = ''): string {
       return 'This session is for another room. Join again with the right code.';
     case 4404:
       return 'This room does not exist anymore.';
+    case 4410:
+      return 'The owner removed you from this room.';
+    case 4440:
+      return 'Your session expired. Join the room again to keep working.';
     case 4400:
       return 'The server could not read a message from this tab and closed the connection.';
     case 1009:

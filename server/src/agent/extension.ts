@@ -6,6 +6,7 @@ import { Counter, Gauge } from 'prom-client';
 import type { z } from 'zod';
 import {
   AcceptRequest,
+  CLOSE_CODES,
   COLLAB_NAMESPACE,
   DismissRequest,
   ImageRequest,
@@ -22,6 +23,9 @@ import {
   type TokenClaims,
 } from '@ensemble/shared';
 import type { Extension, RoomDocument, ServerContext } from '../context';
+import { currentMember } from '../auth/current-member';
+import { whenExpired } from '../auth/expiry-timer';
+import { SocketLimiter, type SocketSlot } from '../auth/socket-limiter';
 import { FallbackEmbedder, RecommendationService, type Embedder, type LibraryPassage } from '../recommendation';
 import { provenanceRoute } from '../provenance/route';
 import { linearizeStory } from './anchor';
@@ -30,6 +34,8 @@ import { AgentError, toErrorBody } from './errors';
 import { Moderation } from './moderation';
 import { PromptBuilder, type PromptOptions } from './prompt';
 import { DEFAULT_GENERATION, ProposalService, type GenerationParams } from './proposal-service';
+import { EngineConnectionCap } from './engine-connection-cap';
+import { EventRateLimits, type Bucket, type CheapEvent } from './event-rate';
 import { RateLimiter } from './rate-limit';
 import { RoomAgent, type Actor, type AgentLimits } from './room-agent';
 
@@ -44,6 +50,8 @@ export interface AgentOptions {
   limits?: Partial<AgentLimits>;
   /** Per-member request bucket: burst size and refill per minute. */
   rate?: { burst: number; perMinute: number };
+  /** Per-member buckets for votes and for what-next / dismiss (default: ENSEMBLE_VOTE_* / ENSEMBLE_RECOMMEND_*). */
+  eventRates?: { vote?: Bucket; recommend?: Bucket };
   /** Extra blocklist words (besides ENSEMBLE_BLOCKLIST and the defaults). */
   blocklist?: string[];
   /** Embedder for recommendations (default: the engine's embed, falling back to hashing). */
@@ -51,14 +59,20 @@ export interface AgentOptions {
 }
 
 interface SocketData {
+  /** The token's claims with the member's stored role (checked against the member row). */
   claims: TokenClaims;
   role: TokenClaims['role'];
+  expiresAt: number;
+  /** This socket's place under the per-member / per-address socket caps. */
+  slot: SocketSlot;
 }
 
 type CollabSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type CollabNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const channel = (roomId: string): string => `room:${roomId}`;
+/** Every socket of one member, so removal can reach them all at once. */
+const memberChannel = (roomId: string, memberId: string): string => `member:${roomId}:${memberId}`;
 
 export function createAgentExtension(options: AgentOptions): AgentExtension {
   return new AgentExtension(options);
@@ -77,6 +91,8 @@ export class AgentExtension implements Extension {
   private recommendations!: RecommendationService;
   private moderation!: Moderation;
   private limiter!: RateLimiter;
+  private eventRates!: EventRateLimits;
+  private sockets!: SocketLimiter;
   private service: ProposalService | null = null;
   private prompts!: PromptBuilder;
   private limits!: AgentLimits;
@@ -110,12 +126,20 @@ export class AgentExtension implements Extension {
     this.limits = { maxConcurrentPerRoom: 8, autoMinIntervalSec: 60, maxProposalsKept: 100, ...this.options.limits };
     const rate = this.options.rate ?? { burst: 6, perMinute: 20 };
     this.limiter = new RateLimiter(rate.burst, rate.perMinute);
+    const { config } = ctx;
+    this.eventRates = new EventRateLimits({
+      vote: this.options.eventRates?.vote ?? { burst: config.ENSEMBLE_VOTE_BURST, perMinute: config.ENSEMBLE_VOTE_PER_MIN },
+      recommend: this.options.eventRates?.recommend ?? { burst: config.ENSEMBLE_RECOMMEND_BURST, perMinute: config.ENSEMBLE_RECOMMEND_PER_MIN },
+    });
+    this.sockets = new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
     this.moderation = new Moderation([...(ctx.config.ENSEMBLE_BLOCKLIST ?? '').split(','), ...(this.options.blocklist ?? [])].filter((w) => w.trim()));
     const embedder = this.options.embedder ?? new FallbackEmbedder(engine ? { embed: (t) => engine.embed(t) } : null);
-    this.recommendations = new RecommendationService(ctx.store, embedder);
+    this.recommendations = new RecommendationService(ctx.store, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
     this.registerMetrics();
 
-    this.io = new Server(ctx.httpServer, { serveClient: false, maxHttpBufferSize: 256 * 1024, cors: { origin: true } });
+    const engineCap = new EngineConnectionCap(config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
+    this.io = new Server(ctx.httpServer, { serveClient: false, maxHttpBufferSize: 256 * 1024, cors: { origin: true }, allowRequest: engineCap.allowRequest });
+    engineCap.track(this.io.engine);
     this.nsp = this.io.of(COLLAB_NAMESPACE) as unknown as CollabNamespace;
     this.nsp.use((socket, next) => {
       void this.authenticate(socket as CollabSocket).then(
@@ -151,11 +175,16 @@ export class AgentExtension implements Extension {
       this.rooms.get(roomId)?.settingsChanged();
       this.nsp.to(channel(roomId)).emit('settings:changed', settings);
     };
+    const onMemberRemoved = (roomId: string, memberId: string): void => {
+      this.closeSockets(memberChannel(roomId, memberId), CLOSE_CODES.memberRemoved, 'removed from the room by its owner');
+    };
     ctx.documents.on('loaded', onLoaded);
     ctx.documents.on('empty', onEmpty);
     ctx.documents.on('unloaded', onUnloaded);
     ctx.rooms.on('settingsChanged', onSettings);
+    ctx.rooms.on('memberRemoved', onMemberRemoved);
     this.listeners.push(
+      () => ctx.rooms.off('memberRemoved', onMemberRemoved),
       () => ctx.documents.off('loaded', onLoaded),
       () => ctx.documents.off('empty', onEmpty),
       () => ctx.documents.off('unloaded', onUnloaded),
@@ -234,20 +263,55 @@ export class AgentExtension implements Extension {
     }
     const room = await this.ctx.store.getRoom(claims.roomId);
     if (!room) throw new AgentError('not_found', 'room not found');
-    const member = await this.ctx.store.getMember(claims.roomId, claims.memberId).catch(() => null);
-    socket.data.claims = claims;
-    socket.data.role = member?.role ?? claims.role;
+    // The member row, not the token, says who may connect: a removed member's token is dead.
+    const member = await currentMember(this.ctx.store, claims);
+    if (!member) throw new AgentError('forbidden', 'not a member of this room (removed by the owner?)');
+    const taken = this.sockets.acquire(`${member.roomId}:${member.memberId}`, socket.handshake.address || 'unknown');
+    if ('refused' in taken) throw new AgentError('rate_limited', taken.refused);
+    // 'disconnect' is not emitted for a socket whose connection dropped before it was added.
+    socket.conn.once('close', taken.slot);
+    socket.data.claims = member;
+    socket.data.role = member.role;
+    socket.data.expiresAt = this.ctx.tokens.expiresAt(token);
+    socket.data.slot = taken.slot;
+  }
+
+  /** Tells the sockets in `room` why (`collab:closed`), then disconnects them for good. */
+  private closeSockets(room: string, code: number, reason: string): void {
+    this.nsp.to(room).emit('collab:closed', { code, reason });
+    this.nsp.in(room).disconnectSockets(true);
   }
 
   private onConnection(socket: CollabSocket): void {
     const { claims } = socket.data;
     const roomId = claims.roomId;
-    void socket.join(channel(roomId));
+    void socket.join([channel(roomId), memberChannel(roomId, claims.memberId)]);
+    const cancelExpiry = whenExpired(socket.data.expiresAt, () => {
+      socket.emit('collab:closed', { code: CLOSE_CODES.tokenExpired, reason: 'token expired' });
+      socket.disconnect(true);
+    });
+    // A removal between the handshake's member check and joining the member channel missed this socket.
+    void currentMember(this.ctx.store, claims).then(
+      (member) => {
+        if (member) return;
+        socket.emit('collab:closed', { code: CLOSE_CODES.memberRemoved, reason: 'removed from the room by its owner' });
+        socket.disconnect(true);
+      },
+      () => undefined,
+    );
     const actor = (): Actor => ({ memberId: claims.memberId, displayName: claims.displayName, role: socket.data.role });
     const agent = (): RoomAgent => this.agentFor(roomId);
 
     this.handle(socket, 'proposal:request', ProposalRequest, async (req) => ({ proposal: await agent().request(actor(), req) }));
-    this.handle(socket, 'proposal:vote', VoteRequest, async (req) => ({ tally: await agent().vote(actor(), req.proposalId, req.alternative, req.value) }));
+    const limited = (event: CheapEvent): void => {
+      // Viewers are refused before they spend tokens: they only read.
+      if (event !== 'recommend:next' && socket.data.role === 'viewer') return;
+      this.eventRates.take(event, roomId, claims.memberId);
+    };
+    this.handle(socket, 'proposal:vote', VoteRequest, async (req) => {
+      limited('proposal:vote');
+      return { tally: await agent().vote(actor(), req.proposalId, req.alternative, req.value) };
+    });
     this.handle(socket, 'proposal:accept', AcceptRequest, async (req) => {
       await agent().accept(actor(), req.proposalId, req.alternative);
       return {};
@@ -267,15 +331,19 @@ export class AgentExtension implements Extension {
       await agent().acceptImage(actor(), req.proposalId, req.alternative);
       return {};
     });
-    this.handle(socket, 'recommend:next', NextRequest, async (req) => ({
-      suggestions: await agent().next(actor(), req.anchor, await this.library(roomId, req.libraryTokens ?? [])),
-    }));
+    this.handle(socket, 'recommend:next', NextRequest, async (req) => {
+      limited('recommend:next');
+      return { suggestions: await agent().next(actor(), req.anchor, await this.library(roomId, req.libraryTokens ?? [])) };
+    });
     this.handle(socket, 'recommend:dismiss', DismissRequest, async (req) => {
-      await this.recommendations.record(roomId, claims.memberId, req.suggestionId, 0, 'dismiss', this.recommendations.suggestionText(req.suggestionId));
+      limited('recommend:dismiss');
+      await agent().dismiss(actor(), req.suggestionId);
       return {};
     });
 
     socket.on('disconnect', () => {
+      cancelExpiry();
+      socket.data.slot();
       void this.socketCount(roomId).then((n) => {
         const loaded = this.ctx.documents.peek(roomId);
         if (n === 0 && (!loaded || loaded.connectionCount === 0)) {
@@ -343,7 +411,7 @@ export class AgentExtension implements Extension {
       if (seen.has(claims.roomId)) continue;
       seen.add(claims.roomId);
       const room = await this.ctx.store.getRoom(claims.roomId);
-      if (!room) continue;
+      if (!room || !(await currentMember(this.ctx.store, claims))) continue; // removed members read nothing
       const loaded = this.ctx.documents.peek(claims.roomId);
       let doc = loaded?.doc;
       let temp: Y.Doc | null = null;

@@ -638,6 +638,12 @@ export class RoomAgent {
 
   // ---------- recommendations ----------
 
+  /** A member hides a suggestion; recorded as feedback, so viewers (who only read) may not. */
+  async dismiss(actor: Actor, suggestionId: string): Promise<void> {
+    if (!EDITING_ROLES.has(actor.role)) throw new AgentError('forbidden', 'viewers cannot dismiss suggestions');
+    await this.deps.recommendations.record(this.roomId, actor.memberId, suggestionId, 0, 'dismiss', this.deps.recommendations.suggestionText(suggestionId));
+  }
+
   async next(actor: Actor, anchor: string | undefined, library: LibraryPassage[]): Promise<Suggestion[]> {
     const { context, own } = await this.withDoc((room) => {
       const at = anchor ? resolveAnchorSafe(room.doc, anchor) : null;

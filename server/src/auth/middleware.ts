@@ -1,7 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { TokenClaims } from '@ensemble/shared';
 import type { TokenService } from '../context';
+import type { Store } from '../storage/store';
 import { AuthError } from './tokens';
+import { currentMember } from './current-member';
 import { sendError } from '../http/errors';
 
 /** Where `requireToken` leaves the verified claims: `res.locals.claims`. */
@@ -23,9 +25,10 @@ export function bearerToken(req: Request): string | undefined {
 
 /**
  * Verifies `Authorization: Bearer <token>` (or `?token=`): 401 when missing, forged or expired;
- * 403 when the route's `:id` (or `:roomId`) is another room. Claims go to `res.locals.claims`.
+ * 403 when the route's `:id` (or `:roomId`) is another room, or `not_a_member` when the member was
+ * removed. Claims go to `res.locals.claims`, with the member's stored role.
  */
-export function createRequireToken(tokens: TokenService): RequestHandler {
+export function createRequireToken(tokens: TokenService, store: Store): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
     if (!token) {
@@ -45,7 +48,18 @@ export function createRequireToken(tokens: TokenService): RequestHandler {
       sendError(res, 403, 'forbidden', 'token is for another room');
       return;
     }
-    res.locals.claims = claims;
+    let member: TokenClaims | null;
+    try {
+      member = await currentMember(store, claims);
+    } catch (err) {
+      next(err);
+      return;
+    }
+    if (!member) {
+      sendError(res, 403, 'not_a_member', 'this token’s member is not in the room (removed by the owner?)');
+      return;
+    }
+    res.locals.claims = member;
     next();
   };
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, decodeJwt, jwtVerify, errors as joseErrors } from 'jose';
 import { z } from 'zod';
 import { Role, type TokenClaims } from '@ensemble/shared';
 import type { Config } from '../config';
@@ -65,6 +65,11 @@ export class JwtTokenService implements TokenService {
     const parsed = ClaimsSchema.safeParse(payload);
     if (!parsed.success) throw new AuthError('invalid_token', 'token claims invalid');
     return parsed.data;
+  }
+
+  expiresAt(token: string): number {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' ? exp * 1000 : Infinity;
   }
 }
 

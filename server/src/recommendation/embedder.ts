@@ -47,7 +47,11 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return s;
 }
 
-/** Memoises vectors by text (LRU, bounded), batching the misses into one call. */
+/**
+ * Memoises vectors by text (LRU, bounded), batching the misses into one call. A call may ask for
+ * more texts than the cache holds (a large library): its answer is built from the vectors it
+ * found or embedded itself, never re-read from the cache, so eviction cannot lose any of them.
+ */
 export class CachedEmbedder implements Embedder {
   private readonly cache = new Map<string, Float32Array>();
 
@@ -57,18 +61,28 @@ export class CachedEmbedder implements Embedder {
   ) {}
 
   async embed(texts: string[]): Promise<Float32Array[]> {
-    const missing = [...new Set(texts.filter((t) => !this.cache.has(t)))];
+    const found = new Map<string, Float32Array>();
+    for (const t of texts) {
+      const v = this.cache.get(t);
+      if (v) found.set(t, v);
+    }
+    const missing = [...new Set(texts.filter((t) => !found.has(t)))];
     if (missing.length) {
       const vecs = await this.inner.embed(missing.map((t) => (t.trim() ? t : '.')));
-      missing.forEach((t, i) => this.cache.set(t, vecs[i]!));
-      while (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value as string);
+      if (vecs.length !== missing.length) throw new Error(`embedder returned ${vecs.length} vectors for ${missing.length} texts`);
+      missing.forEach((t, i) => found.set(t, vecs[i]!));
     }
-    return texts.map((t) => {
-      const v = this.cache.get(t)!;
+    // Refresh recency (this call's texts become the newest), then evict the oldest.
+    for (const [t, v] of found) {
       this.cache.delete(t);
       this.cache.set(t, v);
-      return v;
-    });
+    }
+    while (this.cache.size > this.max) this.cache.delete(this.cache.keys().next().value as string);
+    return texts.map((t) => found.get(t)!);
+  }
+
+  get size(): number {
+    return this.cache.size;
   }
 }
 

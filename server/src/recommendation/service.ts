@@ -2,6 +2,7 @@ import type { Suggestion } from '@ensemble/shared';
 import type { FeedbackAction, Store } from '../storage/store';
 import { CRAFT_MOVES, craftMove } from './catalogue';
 import { CachedEmbedder, dot, textKey, type Embedder } from './embedder';
+import { FeedbackQuota } from './feedback-quota';
 import { mmr } from './mmr';
 import { featureVector, labelOf, orderByScore, PreferenceModel, type Example } from './preference';
 
@@ -19,16 +20,29 @@ export class RecommendationService {
   private readonly embedder: CachedEmbedder;
   private readonly models = new Map<string, { version: number; model: PreferenceModel }>();
   private readonly feedbackCount = new Map<string, number>();
+  private readonly stored: FeedbackQuota;
 
   constructor(
     private readonly store: Store,
     embedder: Embedder,
+    options: { maxFeedbackPerMember?: number } = {},
   ) {
     this.embedder = new CachedEmbedder(embedder);
+    this.stored = new FeedbackQuota(store, options.maxFeedbackPerMember ?? 500);
   }
 
+  /**
+   * Stores one piece of feedback, unless the member already has `maxFeedbackPerMember` rows in the
+   * room: the action itself (a vote, a dismissal) still counts, it is just not learnt from.
+   */
   async record(roomId: string, memberId: string, proposalId: string, alternative: number, action: FeedbackAction, text: string): Promise<void> {
-    await this.store.addFeedback({ roomId, memberId, proposalId, alternative, action, text, at: new Date().toISOString() });
+    if (!(await this.stored.reserve(roomId, memberId))) return;
+    try {
+      await this.store.addFeedback({ roomId, memberId, proposalId, alternative, action, text, at: new Date().toISOString() });
+    } catch (err) {
+      this.stored.unreserve(roomId, memberId);
+      throw err;
+    }
     const key = `${roomId}\u0000${memberId}`;
     this.feedbackCount.set(key, (this.feedbackCount.get(key) ?? 0) + 1);
   }

@@ -100,6 +100,28 @@ export class RoomService implements RoomEventSource {
     }
   }
 
+  async listMembers(claims: TokenClaims): Promise<Member[]> {
+    this.requireRole(claims, ['owner'], 'only the owner can list members');
+    await this.requireRoom(claims.roomId);
+    return (await this.store.listMembers(claims.roomId)).map(toMember);
+  }
+
+  /**
+   * Owner only. Deleting the row is what revokes the member: every auth path looks it up, so their
+   * token is refused from then on; `memberRemoved` lets the sync server and the /collab channel
+   * close the sockets they already have open.
+   */
+  async removeMember(claims: TokenClaims, memberId: string): Promise<Member> {
+    this.requireRole(claims, ['owner'], 'only the owner can remove members');
+    await this.requireRoom(claims.roomId);
+    const member = await this.store.getMember(claims.roomId, memberId);
+    if (!member) throw new HttpError(404, 'member_not_found', 'no such member in this room');
+    if (member.role === 'owner') throw new HttpError(409, 'owner_not_removable', 'the owner cannot be removed');
+    if (!(await this.store.removeMember(claims.roomId, memberId))) throw new HttpError(404, 'member_not_found', 'no such member in this room');
+    this.events.emit('memberRemoved', claims.roomId, memberId);
+    return toMember(member);
+  }
+
   async updateSettings(claims: TokenClaims, patch: UpdateRoomSettingsBody): Promise<RoomSettings> {
     this.requireRole(claims, ['owner'], 'only the owner can change settings');
     const record = await this.requireRoom(claims.roomId);

@@ -1,7 +1,16 @@
 import { Router, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { z } from 'zod';
-import { CreateJoinCodeBody, CreateRoomBody, JoinRoomBody, SaveVersionBody, UpdateRoomSettingsBody } from '@ensemble/shared';
+import {
+  CreateJoinCodeBody,
+  CreateRoomBody,
+  JoinRoomBody,
+  MemberId,
+  SaveVersionBody,
+  UpdateRoomSettingsBody,
+  type MemberListResponse,
+  type RemoveMemberResponse,
+} from '@ensemble/shared';
 import { claimsOf } from '../auth/middleware';
 import { parseBody, sendError } from '../http/errors';
 import type { RoomService } from './room-service';
@@ -15,6 +24,8 @@ const VersionIdParam = z.string().min(1).max(64);
  *   GET  /rooms/:id                              room + member (token)
  *   POST /rooms/:id/join-codes                   owner: new code, e.g. viewer-only (201)
  *   PATCH /rooms/:id/settings                    owner: partial settings
+ *   GET  /rooms/:id/members                      owner: everyone in the room
+ *   DELETE /rooms/:id/members/:memberId          owner: remove a member (token revoked, sockets closed)
  *   POST /rooms/:id/versions  GET /rooms/:id/versions
  *   POST /rooms/:id/versions/:versionId/restore  restore as a new state every client receives
  */
@@ -54,6 +65,21 @@ export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, rat
     const body = parseBody(UpdateRoomSettingsBody.strict(), req.body, res);
     if (!body) return;
     res.json({ settings: await rooms.updateSettings(claimsOf(res), body) });
+  });
+
+  router.get('/rooms/:id/members', requireToken, async (_req, res) => {
+    const body: MemberListResponse = { members: await rooms.listMembers(claimsOf(res)) };
+    res.json(body);
+  });
+
+  router.delete('/rooms/:id/members/:memberId', requireToken, async (req, res) => {
+    const memberId = MemberId.safeParse(req.params.memberId);
+    if (!memberId.success) {
+      sendError(res, 400, 'invalid_params', 'member id is invalid');
+      return;
+    }
+    const body: RemoveMemberResponse = { removed: await rooms.removeMember(claimsOf(res), memberId.data) };
+    res.json(body);
   });
 
   router.post('/rooms/:id/versions', requireToken, async (req, res) => {

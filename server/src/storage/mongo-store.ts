@@ -251,6 +251,12 @@ export class MongoStore implements Store {
     return docs.map(memberFromDocument);
   }
 
+  async removeMember(roomId: string, memberId: string): Promise<boolean> {
+    const db = this.open('removeMember', roomId);
+    const result = await this.run('removeMember', roomId, () => this.members(db).deleteOne({ _id: compositeId(roomId, memberId) }));
+    return result.deletedCount > 0;
+  }
+
   // ---- document ----
 
   async appendUpdates(roomId: string, updates: Uint8Array[]): Promise<number> {

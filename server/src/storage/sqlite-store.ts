@@ -309,6 +309,11 @@ export class SqliteStore implements Store {
     return s.listMembers.all(roomId).map(memberFromRow);
   }
 
+  async removeMember(roomId: string, memberId: string): Promise<boolean> {
+    const { s } = this.open('removeMember', roomId);
+    return s.deleteMember.run(roomId, memberId).changes > 0;
+  }
+
   // ---- document ----
 
   async appendUpdates(roomId: string, updates: Uint8Array[]): Promise<number> {
@@ -526,6 +531,7 @@ export class SqliteStore implements Store {
       ),
       getMember: db.prepare<[string, string], MemberRow>('SELECT * FROM members WHERE room_id = ? AND id = ?'),
       listMembers: db.prepare<[string], MemberRow>('SELECT * FROM members WHERE room_id = ? ORDER BY created_at, id'),
+      deleteMember: db.prepare<[string, string]>('DELETE FROM members WHERE room_id = ? AND id = ?'),
       getLogHead: db.prepare<[string], { last_seq: number }>('SELECT last_seq FROM log_heads WHERE room_id = ?'),
       setLogHead: db.prepare<[string, number]>('INSERT OR REPLACE INTO log_heads (room_id, last_seq) VALUES (?, ?)'),
       insertUpdate: db.prepare<[string, number, Buffer]>('INSERT INTO updates (room_id, seq, data) VALUES (?, ?, ?)'),

@@ -29,6 +29,8 @@ export interface Store {
   addMember(member: MemberRecord): Promise<void>;
   getMember(roomId: string, memberId: string): Promise<MemberRecord | null>;
   listMembers(roomId: string): Promise<MemberRecord[]>;
+  /** Deletes the member's row; false when there was none. Their feedback and proposals stay (history). */
+  removeMember(roomId: string, memberId: string): Promise<boolean>;
 
   // ---- document: append-only update log + snapshot ----
   /** Appends updates to the room's log in order, atomically as one batch; returns the last seq. */

@@ -8,6 +8,9 @@ import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
 import { AuthError } from '../auth/tokens';
 import type { AwarenessLimits } from './awareness-guard';
+import { currentMember } from '../auth/current-member';
+import { whenExpired } from '../auth/expiry-timer';
+import type { SocketLimiter } from '../auth/socket-limiter';
 import { Connection } from './connection';
 import type { DocumentRegistry } from './document-registry';
 import { MessageHandler } from './message-handler';
@@ -27,6 +30,8 @@ export interface SyncServerOptions {
   awareness?: AwarenessLimits;
   /** Bytes waiting to be sent to a client beyond which it is terminated (default 4 MiB). */
   maxBufferedBytes?: number;
+  /** Concurrent sockets per member and per address; over the cap the upgrade gets 429. */
+  sockets: SocketLimiter;
   /** Ping interval; a client that misses one pong is dropped (default 30 s). */
   pingIntervalMs?: number;
 }
@@ -65,9 +70,11 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
  * The y-websocket endpoint `ws://HOST:PORT/sync/<roomId>?token=<token>` on the shared HTTP server
  * (`noServer` upgrade handling). The token is verified before the upgrade completes: malformed
  * room id → 400, missing/forged/expired token → 401, token for another room → 403, unknown room
- * → 404. Frames larger than ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable
- * ones with 4400; a document that cannot be loaded closes its clients with 4500. Awareness abuse
- * (see AwarenessGuard) closes with 4429; a client that stops reading is terminated.
+ * → 404, removed member → 403, too many sockets for the member or address → 429. A socket is
+ * closed with 4410 when its member is removed and 4440 when its token expires. Frames larger than
+ * ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable ones with 4400, refused
+ * updates with 4422; a document that cannot be loaded closes its clients with 4500. Awareness
+ * abuse (see AwarenessGuard) closes with 4429; a client that stops reading is terminated.
  */
 export class SyncServer {
   private readonly wss: WebSocketServer;
@@ -107,13 +114,17 @@ export class SyncServer {
     }
     this.pending.add(socket);
     this.authorize(url)
-      .then(({ roomId, claims }) => {
+      .then(({ roomId, claims, expiresAt }) => {
         this.pending.delete(socket);
         if (socket.destroyed || this.closed) {
           socket.destroy();
           return;
         }
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomId, claims));
+        const taken = this.options.sockets.acquire(`${roomId}:${claims.memberId}`, req.socket.remoteAddress ?? 'unknown');
+        if ('refused' in taken) throw new UpgradeRefused(429, taken.refused);
+        // The raw socket closes however the upgrade or the websocket ends: the one place to give the slot back.
+        socket.once('close', taken.slot);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomId, claims, expiresAt));
       })
       .catch((err: unknown) => {
         this.pending.delete(socket);
@@ -124,7 +135,7 @@ export class SyncServer {
     return true;
   }
 
-  private async authorize(url: URL): Promise<{ roomId: string; claims: TokenClaims }> {
+  private async authorize(url: URL): Promise<{ roomId: string; claims: TokenClaims; expiresAt: number }> {
     let roomId = '';
     try {
       roomId = decodeURIComponent(url.pathname.slice(SYNC_PATH.length + 1));
@@ -149,10 +160,38 @@ export class SyncServer {
       throw new UpgradeRefused(503, 'storage unavailable');
     }
     if (!exists) throw new UpgradeRefused(404, 'room not found');
-    return { roomId, claims };
+    let member: TokenClaims | null;
+    try {
+      member = await currentMember(this.options.store, claims);
+    } catch (err) {
+      this.options.logger.error({ err, roomId }, 'member lookup failed');
+      throw new UpgradeRefused(503, 'storage unavailable');
+    }
+    if (!member) throw new UpgradeRefused(403, 'not a member of this room');
+    return { roomId, claims: member, expiresAt: this.options.tokens.expiresAt(token) };
   }
 
-  private onConnection(ws: WebSocket, roomId: string, claims: TokenClaims): void {
+  /**
+   * A removal between the upgrade's member check and `connections.add` would miss this socket:
+   * look once more now that `closeMember` can see it.
+   */
+  private recheckMember(conn: Connection): void {
+    currentMember(this.options.store, conn.claims).then(
+      (member) => {
+        if (!member) conn.close(CLOSE_CODES.memberRemoved, 'removed from the room by its owner');
+      },
+      () => undefined, // storage hiccup: the upgrade's check stands
+    );
+  }
+
+  /** Closes every open connection of the member (removed from the room). */
+  closeMember(roomId: string, memberId: string, code: number, reason: string): void {
+    for (const conn of this.connections) {
+      if (conn.roomId === roomId && conn.memberId === memberId) conn.close(code, reason);
+    }
+  }
+
+  private onConnection(ws: WebSocket, roomId: string, claims: TokenClaims, expiresAt: number): void {
     const { registry, logger, metrics } = this.options;
     ws.binaryType = 'nodebuffer';
     const conn = new Connection(ws, roomId, claims, (c, message) => this.dispatch(c, message), {
@@ -165,6 +204,8 @@ export class SyncServer {
     });
     this.connections.add(conn);
     metrics.connections.inc();
+    const cancelExpiry = whenExpired(expiresAt, () => conn.close(CLOSE_CODES.tokenExpired, 'token expired'));
+    this.recheckMember(conn);
 
     ws.on('message', (data: RawData) => conn.receive(toBytes(data)));
     ws.on('pong', () => {
@@ -177,6 +218,7 @@ export class SyncServer {
       conn.closed = true;
     });
     ws.on('close', () => {
+      cancelExpiry();
       conn.closed = true;
       this.connections.delete(conn);
       metrics.connections.dec();

@@ -1,0 +1,86 @@
+import { useEffect, useState } from 'react';
+import type { Member } from '@ensemble/shared';
+import { api, ApiRequestError } from '../lib/api';
+import { useRoom } from './RoomContext';
+
+const ROLE_LABEL: Record<Member['role'], string> = { owner: 'Owner', editor: 'Editor', viewer: 'Viewer' };
+
+/** Owner's member list: who is in the room, and a Remove button that revokes a member at once. */
+export function Members() {
+  const { room, session, notify } = useRoom();
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [removing, setRemoving] = useState<string | null>(null);
+
+  const fail = (what: string, err: unknown) => notify(`${what}: ${err instanceof ApiRequestError ? err.message : 'something went wrong.'}`);
+
+  const load = async () => {
+    try {
+      setMembers(await api.listMembers(room.id, session.token));
+    } catch (err) {
+      fail('Members', err);
+    }
+  };
+  useEffect(() => {
+    void load();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [room.id]);
+
+  const remove = async (member: Member) => {
+    // Removal cannot be undone: the person has to join again with a code, as a new member.
+    if (!window.confirm(`Remove ${member.displayName} from this room? They are disconnected now and can only come back with a join code.`)) return;
+    setRemoving(member.id);
+    try {
+      await api.removeMember(room.id, session.token, member.id);
+      setMembers((list) => list?.filter((m) => m.id !== member.id) ?? null);
+      notify(`${member.displayName} was removed from the room.`);
+    } catch (err) {
+      fail('Remove member', err);
+    } finally {
+      setRemoving(null);
+    }
+  };
+
+  return (
+    <section className="card" aria-labelledby="members-title">
+      <div className="row">
+        <h2 id="members-title" className="grow">
+          {room.kind === 'classroom' ? 'Students' : 'Members'}
+        </h2>
+        <button type="button" onClick={load}>
+          Refresh
+        </button>
+      </div>
+      {members && (
+        <table className="prov-table" data-testid="members">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {members.map((m) => (
+              <tr key={m.id}>
+                <th scope="row">
+                  {m.displayName}
+                  {m.id === session.member.id && <span className="muted small"> (you)</span>}
+                </th>
+                <td>{ROLE_LABEL[m.role]}</td>
+                <td>
+                  {m.role !== 'owner' && (
+                    <button type="button" className="small icon-button danger" disabled={removing !== null} onClick={() => void remove(m)} aria-label={`Remove ${m.displayName}`}>
+                      {removing === m.id ? 'Removing…' : 'Remove'}
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
