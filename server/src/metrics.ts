@@ -15,6 +15,7 @@ export class Metrics {
   readonly storeRetries: Counter<'op'>;
   readonly rejectedMessages: Counter<'reason'>;
   readonly roomResets: Counter;
+  readonly inboundThrottles: Counter;
   readonly disconnects: Counter<'reason'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
@@ -47,6 +48,11 @@ export class Metrics {
       name: 'ensemble_sync_disconnects_total',
       help: 'Sync connections the server closed for misbehaving (slow_consumer, awareness_abuse)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.inboundThrottles = new Counter({
+      name: 'ensemble_sync_inbound_throttles_total',
+      help: 'Times a sync socket stopped being read because its member sent more than ENSEMBLE_INBOUND_BYTES_PER_SEC',
       registers,
     });
     this.roomResets = new Counter({

@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, type TokenClaims } from '@ensemble/shared';
 import { AwarenessGuard, type AwarenessLimits } from './awareness-guard';
+import type { InboundBudget } from './inbound-budget';
 import type { Peer, RoomDocument } from './room-document';
 
 const OPEN = 1;
@@ -17,6 +18,10 @@ export interface ConnectionOptions {
   maxBufferedBytes?: number;
   /** Called once when the connection is dropped for that (for metrics). */
   onSlowConsumer?: (conn: Connection) => void;
+  /** Bytes per second its member may send (shared by the member's connections). */
+  inbound?: InboundBudget;
+  /** Called when reading pauses because the member's inbound budget is spent (for metrics). */
+  onThrottled?: (conn: Connection, ms: number) => void;
 }
 
 /** One websocket sync connection: a member of one room, with the claims of its token. */
@@ -33,6 +38,7 @@ export class Connection implements Peer {
   alive = true;
   /** Times this connection was asked to resync because its updates depended on unknown structs. */
   resyncRequests = 0;
+  private resumeTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: WebSocket,
@@ -88,6 +94,8 @@ export class Connection implements Peer {
 
   receive(message: Uint8Array): void {
     if (this.closed) return;
+    const wait = this.options.inbound?.charge(this.memberId, message.byteLength) ?? 0;
+    if (wait > 0) this.pauseReading(wait);
     if (this.room === null) {
       this.queuedBytes += message.byteLength;
       if (this.queue.length >= MAX_QUEUED || this.queuedBytes > MAX_QUEUED_BYTES) this.close(1008, 'too many messages before sync');
@@ -95,6 +103,18 @@ export class Connection implements Peer {
       return;
     }
     this.onMessage(this, message);
+  }
+
+  /** Stops reading the socket for `ms` (the frame at hand is still processed). */
+  private pauseReading(ms: number): void {
+    if (this.resumeTimer !== null) return;
+    this.socket.pause();
+    this.options.onThrottled?.(this, ms);
+    this.resumeTimer = setTimeout(() => {
+      this.resumeTimer = null;
+      if (!this.closed) this.socket.resume();
+    }, ms);
+    this.resumeTimer.unref();
   }
 
   /** The room is loaded: process what arrived meanwhile. */
@@ -113,6 +133,12 @@ export class Connection implements Peer {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    if (this.resumeTimer !== null) {
+      // The closing handshake needs the peer's close frame to be read.
+      clearTimeout(this.resumeTimer);
+      this.resumeTimer = null;
+      this.socket.resume();
+    }
     try {
       this.socket.close(code, reason);
     } catch {

@@ -13,6 +13,7 @@ import { whenExpired } from '../auth/expiry-timer';
 import type { SocketLimiter } from '../auth/socket-limiter';
 import { Connection } from './connection';
 import type { DocumentRegistry } from './document-registry';
+import { InboundBudget } from './inbound-budget';
 import { MessageHandler } from './message-handler';
 import { DocumentPoisonedError } from './room-document';
 import type { UpdateLimits } from './update-guard';
@@ -26,6 +27,8 @@ export interface SyncServerOptions {
   metrics: Metrics;
   maxMessageBytes: number;
   updateLimits: UpdateLimits;
+  /** Bytes per second (and burst) one member may send, across its connections. */
+  inbound: { bytesPerSec: number; burstBytes: number };
   /** Per-connection awareness limits (default DEFAULT_AWARENESS_LIMITS). */
   awareness?: AwarenessLimits;
   /** Bytes waiting to be sent to a client beyond which it is terminated (default 4 MiB). */
@@ -79,6 +82,7 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
 export class SyncServer {
   private readonly wss: WebSocketServer;
   private readonly handler: MessageHandler;
+  private readonly inbound: InboundBudget;
   private readonly connections = new Set<Connection>();
   private readonly pending = new Set<Duplex>();
   private readonly pingTimer: NodeJS.Timeout;
@@ -87,6 +91,7 @@ export class SyncServer {
   constructor(private readonly options: SyncServerOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     this.handler = new MessageHandler(options.metrics, options.updateLimits);
+    this.inbound = new InboundBudget(options.inbound.bytesPerSec, options.inbound.burstBytes);
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
     this.pingTimer.unref();
   }
@@ -197,6 +202,8 @@ export class SyncServer {
     const conn = new Connection(ws, roomId, claims, (c, message) => this.dispatch(c, message), {
       awareness: this.options.awareness,
       maxBufferedBytes: this.options.maxBufferedBytes,
+      inbound: this.inbound,
+      onThrottled: () => metrics.inboundThrottles.inc(),
       onSlowConsumer: () => {
         metrics.disconnects.inc({ reason: 'slow_consumer' });
         logger.debug({ roomId, memberId: claims.memberId }, 'terminating connection: not reading');

@@ -31,6 +31,9 @@ declare module 'ws' {
     onmessage: ((event: { data: unknown }) => void) | null;
     close(code?: number, reason?: string | Buffer): void;
     terminate(): void;
+    /** Stops (and restarts) reading from the socket: no message events meanwhile. */
+    pause(): void;
+    resume(): void;
     ping(data?: unknown, mask?: boolean, cb?: (err?: Error) => void): void;
     send(data: unknown, cb?: (err?: Error) => void): void;
     send(data: unknown, options: { binary?: boolean; compress?: boolean; fin?: boolean }, cb?: (err?: Error) => void): void;
