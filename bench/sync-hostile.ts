@@ -10,12 +10,8 @@
  * nesting update (~400 KB), delete sets for unknown clients at the frame limit, a delete set over
  * the writer's future clocks, updates with missing dependencies, and oversized awareness states.
  */
-import * as Y from 'yjs';
-import * as encoding from 'lib0/encoding';
-import * as awarenessProtocol from 'y-protocols/awareness';
-import { storyOf } from '@ensemble/shared';
-import { connectHostile, craft, deleteSetUpdate, type HostilePeer } from '../test/helpers/hostile';
-import { connect, createRoom, printTable, rssOf, sleep, startEnsemble, waitUntil } from './sync-common';
+import { spawn } from 'node:child_process';
+import { connect, createRoom, printTable, REPO_ROOT, rssOf, sleep, startEnsemble, waitUntil } from './sync-common';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,46 +30,6 @@ async function join(url: string, joinCode: string, displayName: string): Promise
   return ((await res.json()) as { token: string }).token;
 }
 
-/** One round of every attack, each on a fresh connection when the last one was closed. */
-async function attackRound(syncUrl: string, roomId: string, token: string, victim: number, state: { peer: HostilePeer | null }): Promise<number> {
-  let sent = 0;
-  const peer = async () => {
-    if (!state.peer || state.peer.socket.readyState !== 1) state.peer = await connectHostile(syncUrl, roomId, token);
-    return state.peer;
-  };
-  const nesting = craft((await peer()).mirror, (doc) =>
-    doc.transact(() => {
-      let parent: Y.XmlFragment | Y.XmlElement = storyOf(doc);
-      for (let i = 0; i < 20_000; i++) {
-        const el = new Y.XmlElement('div');
-        parent.insert(0, [el]);
-        parent = el;
-      }
-    }),
-  );
-  (await peer()).send(nesting.update);
-  sent += nesting.update.byteLength;
-  const unknown = deleteSetUpdate(Array.from({ length: 100_000 }, (_, i) => ({ client: 1_000_000 + i, clock: i, len: 1 })));
-  for (let i = 0; i < 3; i++) {
-    (await peer()).send(unknown);
-    sent += unknown.byteLength;
-  }
-  (await peer()).send(deleteSetUpdate([{ client: victim, clock: 0, len: 2 ** 31 }]));
-  const ghost = craft((await peer()).mirror, (doc) => doc.getText('junk').insert(0, 'x'.repeat(100_000)));
-  const orphan = craft(ghost.doc, (doc) => doc.getText('junk').insert(5, 'y'.repeat(200_000)));
-  (await peer()).send(orphan.update);
-  sent += orphan.update.byteLength;
-  const p = await peer();
-  const scratch = new awarenessProtocol.Awareness(new Y.Doc());
-  scratch.setLocalState({ user: { name: 'Ensemble AI', color: '#000' }, junk: 'z'.repeat(900_000) });
-  const enc = encoding.createEncoder();
-  encoding.writeVarUint(enc, 1);
-  encoding.writeVarUint8Array(enc, awarenessProtocol.encodeAwarenessUpdate(scratch, [scratch.clientID]));
-  p.sendRaw(encoding.toUint8Array(enc));
-  sent += 900_000;
-  return sent;
-}
-
 async function measure(label: string, url: string, syncUrl: string, room: { roomId: string; token: string; joinCode: string }, hostile: boolean) {
   const writer = connect(syncUrl, room.roomId, { token: room.token });
   const reader = connect(syncUrl, room.roomId, { token: await join(url, room.joinCode, 'Reader') });
@@ -84,21 +40,18 @@ async function measure(label: string, url: string, syncUrl: string, room: { room
   reader.doc.getText('bench').observe((e) => {
     for (const d of e.changes.delta) if (typeof d.insert === 'string') for (const m of d.insert.match(/<\d+>/g) ?? []) if (!seen.has(m)) seen.set(m, performance.now());
   });
-  let stop = false;
-  let attackBytes = 0;
-  let rounds = 0;
-  const attacker = hostile
-    ? (async () => {
-        const token = await join(url, room.joinCode, 'Mallory');
-        const state = { peer: null as HostilePeer | null };
-        while (!stop) {
-          attackBytes += await attackRound(syncUrl, room.roomId, token, writer.doc.clientID, state);
-          rounds++;
-          await sleep(50);
-        }
-        state.peer?.close();
-      })()
-    : Promise.resolve();
+  // The attacker is a process of its own, so its work does not delay the measuring clients.
+  let report = { rounds: 0, bytes: 0 };
+  let attacker: ReturnType<typeof spawn> | null = null;
+  if (hostile) {
+    const token = await join(url, room.joinCode, 'Mallory');
+    attacker = spawn(process.execPath, ['--import', 'tsx', 'bench/sync-hostile-attacker.ts', syncUrl, room.roomId, token, String(writer.doc.clientID)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    attacker.stdout!.on('data', (chunk: Buffer) => {
+      const last = chunk.toString().trim().split('\n').at(-1)!;
+      if (last.startsWith('{')) report = JSON.parse(last) as typeof report;
+    });
+    await waitUntil(() => report.rounds > 0, 60_000, 'the attacker to start');
+  }
   let peakRss = 0;
   const child = (globalThis as { benchPid?: number }).benchPid!;
   for (let i = 0; i < EDITS; i++) {
@@ -109,8 +62,7 @@ async function measure(label: string, url: string, syncUrl: string, room: { room
     peakRss = Math.max(peakRss, rssOf(child));
   }
   await waitUntil(() => seen.size >= EDITS, 30_000, 'every marker at the reader');
-  stop = true;
-  await attacker;
+  attacker?.kill();
   const latencies = [...sentAt].map(([m, t]) => seen.get(m)! - t);
   writer.destroy();
   reader.destroy();
@@ -120,8 +72,8 @@ async function measure(label: string, url: string, syncUrl: string, room: { room
     'p50 (ms)': percentile(latencies, 50).toFixed(1),
     'p99 (ms)': percentile(latencies, 99).toFixed(1),
     'peak RSS (MB)': (peakRss / 2 ** 20).toFixed(0),
-    'attack rounds': rounds,
-    'attack MB sent': (attackBytes / 2 ** 20).toFixed(1),
+    'attack rounds': report.rounds,
+    'attack MB sent': (report.bytes / 2 ** 20).toFixed(1),
   };
 }
 

@@ -29,7 +29,7 @@ export class Connection implements Peer {
   readonly awarenessIds = new Set<number>();
   readonly awarenessGuard: AwarenessGuard;
   room: RoomDocument | null = null;
-  /** Frames received while the room was loading. */
+  /** Frames received while the room was loading, or while an earlier frame is still being handled. */
   private queue: Uint8Array[] = [];
   private queuedBytes = 0;
   /** Size of the one oversized frame being written, which the send-buffer limit lets through. */
@@ -39,12 +39,13 @@ export class Connection implements Peer {
   /** Times this connection was asked to resync because its updates depended on unknown structs. */
   resyncRequests = 0;
   private resumeTimer: NodeJS.Timeout | null = null;
+  private holding = false;
 
   constructor(
     readonly socket: WebSocket,
     readonly roomId: string,
     readonly claims: TokenClaims,
-    private readonly onMessage: (conn: Connection, message: Uint8Array) => void,
+    private readonly onMessage: (conn: Connection, message: Uint8Array) => void | Promise<void>,
     private readonly options: ConnectionOptions = {},
   ) {
     this.awarenessGuard = new AwarenessGuard(claims, options.awareness);
@@ -96,13 +97,13 @@ export class Connection implements Peer {
     if (this.closed) return;
     const wait = this.options.inbound?.charge(this.memberId, message.byteLength) ?? 0;
     if (wait > 0) this.pauseReading(wait);
-    if (this.room === null) {
+    if (this.room === null || this.holding) {
       this.queuedBytes += message.byteLength;
       if (this.queue.length >= MAX_QUEUED || this.queuedBytes > MAX_QUEUED_BYTES) this.close(1008, 'too many messages before sync');
       else this.queue.push(message);
       return;
     }
-    this.onMessage(this, message);
+    this.process(message);
   }
 
   /** Stops reading the socket for `ms` (the frame at hand is still processed). */
@@ -120,12 +121,25 @@ export class Connection implements Peer {
   /** The room is loaded: process what arrived meanwhile. */
   ready(room: RoomDocument): void {
     this.room = room;
-    const queued = this.queue;
-    this.queue = [];
-    this.queuedBytes = 0;
-    for (const message of queued) {
-      if (this.closed) break;
-      this.onMessage(this, message);
+    this.drainQueue();
+  }
+
+  /** A frame whose handling is asynchronous (a large update being decoded) holds the ones after it. */
+  private process(message: Uint8Array): void {
+    const handled = this.onMessage(this, message);
+    if (!(handled instanceof Promise)) return;
+    this.holding = true;
+    void handled.finally(() => {
+      this.holding = false;
+      this.drainQueue();
+    });
+  }
+
+  private drainQueue(): void {
+    while (this.queue.length > 0 && !this.holding && !this.closed) {
+      const message = this.queue.shift()!;
+      this.queuedBytes -= message.byteLength;
+      this.process(message);
     }
   }
 

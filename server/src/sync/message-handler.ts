@@ -1,11 +1,12 @@
-import * as Y from 'yjs';
 import * as decoding from 'lib0/decoding';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { Metrics } from '../metrics';
 import type { Connection } from './connection';
 import type { RoomDocument } from './room-document';
+import type { UpdateDecoder } from './update-decoder';
 import { checkUpdate, type UpdateLimits } from './update-guard';
+import type { UpdateSummary } from './update-summary';
 import {
   MESSAGE_AUTH,
   MESSAGE_AWARENESS,
@@ -24,21 +25,23 @@ const malformed = (what: string) => new ProtocolError(what, CLOSE_CODES.malforme
 
 /**
  * Handles one decoded frame of a connection whose room is loaded. Throws ProtocolError (or any
- * decoding error) for frames it refuses; the caller closes the connection.
+ * decoding error) for frames it refuses; the caller closes the connection. A large update is
+ * decoded off the event loop: then `handle` returns a promise, and the connection holds its later
+ * frames until it settles (frames of one connection are always processed in order).
  */
 export class MessageHandler {
   constructor(
     private readonly metrics: Metrics,
     private readonly limits: UpdateLimits,
+    private readonly decoder: UpdateDecoder,
   ) {}
 
-  handle(conn: Connection, room: RoomDocument, message: Uint8Array): void {
+  handle(conn: Connection, room: RoomDocument, message: Uint8Array): void | Promise<void> {
     const decoder = decoding.createDecoder(message);
     const type = decoding.readVarUint(decoder);
     switch (type) {
       case MESSAGE_SYNC:
-        this.handleSync(conn, room, decoder);
-        return;
+        return this.handleSync(conn, room, decoder);
       case MESSAGE_AWARENESS: {
         const update = this.acceptAwareness(conn, room, decoding.readVarUint8Array(decoder));
         if (update) awarenessProtocol.applyAwarenessUpdate(room.awareness, update, conn);
@@ -84,7 +87,7 @@ export class MessageHandler {
     conn.close(CLOSE_CODES.awarenessAbuse, 'awareness abuse');
   }
 
-  private handleSync(conn: Connection, room: RoomDocument, decoder: decoding.Decoder): void {
+  private handleSync(conn: Connection, room: RoomDocument, decoder: decoding.Decoder): void | Promise<void> {
     const syncType = decoding.readVarUint(decoder);
     switch (syncType) {
       case SYNC_STEP1: {
@@ -94,38 +97,49 @@ export class MessageHandler {
       }
       case SYNC_STEP2:
       case SYNC_UPDATE: {
-        const update = decoding.readVarUint8Array(decoder);
-        this.applyUpdate(conn, room, update);
-        return;
+        return this.applyUpdate(conn, room, decoding.readVarUint8Array(decoder));
       }
       default:
         throw malformed(`unknown sync message type ${syncType}`);
     }
   }
 
-  private applyUpdate(conn: Connection, room: RoomDocument, update: Uint8Array): void {
+  private applyUpdate(conn: Connection, room: RoomDocument, update: Uint8Array): void | Promise<void> {
+    let summary: UpdateSummary | Promise<UpdateSummary>;
+    try {
+      summary = this.decoder.summarize(update);
+    } catch {
+      throw malformed('undecodable update');
+    }
+    if (!(summary instanceof Promise)) return this.applySummarized(conn, room, update, summary);
+    return summary.then(
+      (s) => {
+        // The room may have been reset or the sender closed while the worker decoded.
+        if (!conn.closed && !room.destroyed && !room.poisoned) this.applySummarized(conn, room, update, s);
+      },
+      () => {
+        throw malformed('undecodable update');
+      },
+    );
+  }
+
+  private applySummarized(conn: Connection, room: RoomDocument, update: Uint8Array, summary: UpdateSummary): void {
     if (!conn.canWrite) {
       // A viewer's step 2 after connecting is usually empty: let that pass silently.
-      let decoded: ReturnType<typeof Y.decodeUpdate>;
-      try {
-        decoded = Y.decodeUpdate(update);
-      } catch {
-        throw malformed('undecodable update');
-      }
-      if (decoded.structs.length === 0 && decoded.ds.clients.size === 0) return;
+      if (summary.structCount === 0 && summary.ds.length === 0) return;
       this.metrics.rejectedMessages.inc({ reason: 'viewer_write' });
       conn.send(encodePermissionDenied('viewers cannot edit this room'));
       return;
     }
-    this.applyChecked(conn, room, update);
+    this.applyChecked(conn, room, update, summary);
     this.applyReadyPending(room);
   }
 
   /** Validates and applies one update of `sender`, or parks it until what it depends on arrives. */
-  private applyChecked(sender: Connection, room: RoomDocument, update: Uint8Array): void {
+  private applyChecked(sender: Connection, room: RoomDocument, update: Uint8Array, summary: UpdateSummary): void {
     const verdict = checkUpdate({
       doc: room.doc,
-      update,
+      update: summary,
       memberId: sender.claims.memberId,
       ownerOf: (client) => room.ownerOf(client),
       limits: this.limits,
@@ -135,7 +149,7 @@ export class MessageHandler {
         this.metrics.rejectedMessages.inc({ reason: 'invalid_update' });
         throw new ProtocolError(`update rejected: ${verdict.reason}`, CLOSE_CODES.updateRejected);
       case 'pending':
-        if (room.pending.add(sender, update, verdict.needs)) {
+        if (room.pending.add(sender, update, summary, verdict.needs)) {
           this.metrics.rejectedMessages.inc({ reason: 'pending_update' });
           return;
         }
@@ -158,7 +172,7 @@ export class MessageHandler {
       for (const entry of ready) {
         const sender = entry.sender as Connection;
         try {
-          this.applyChecked(sender, room, entry.update);
+          this.applyChecked(sender, room, entry.update, entry.summary);
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
           sender.close(err.closeCode, 'update rejected');
@@ -166,5 +180,4 @@ export class MessageHandler {
       }
     }
   }
-
 }

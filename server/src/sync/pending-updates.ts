@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import type { UpdateSummary } from './update-summary';
 
 export interface PendingLimits {
   /** Bytes of waiting updates one room holds. */
@@ -10,6 +11,8 @@ export interface PendingLimits {
 export interface PendingEntry<S> {
   sender: S;
   update: Uint8Array;
+  /** Its decoded form, kept so that applying it later does not decode it again. */
+  summary: UpdateSummary;
   /** Client → the state that client must reach before the update can be applied. */
   needs: Map<number, number>;
   expires: number;
@@ -42,9 +45,9 @@ export class PendingUpdates<S> {
   }
 
   /** Queues an update; false (and nothing queued) when the room's budget would be exceeded. */
-  add(sender: S, update: Uint8Array, needs: Map<number, number>): boolean {
+  add(sender: S, update: Uint8Array, summary: UpdateSummary, needs: Map<number, number>): boolean {
     if (this.bytes + update.byteLength > this.limits.maxBytes) return false;
-    this.entries.push({ sender, update, needs, expires: Date.now() + this.limits.ttlMs });
+    this.entries.push({ sender, update, summary, needs, expires: Date.now() + this.limits.ttlMs });
     this.bytes += update.byteLength;
     this.schedule();
     return true;

@@ -15,7 +15,8 @@ import { Connection } from './connection';
 import type { DocumentRegistry } from './document-registry';
 import { InboundBudget } from './inbound-budget';
 import { MessageHandler } from './message-handler';
-import { DocumentPoisonedError } from './room-document';
+import { UpdateDecoder } from './update-decoder';
+import { DocumentPoisonedError, type RoomDocument } from './room-document';
 import type { UpdateLimits } from './update-guard';
 import { ProtocolError, encodeAwareness, encodeSyncStep1 } from './protocol';
 
@@ -83,6 +84,7 @@ export class SyncServer {
   private readonly wss: WebSocketServer;
   private readonly handler: MessageHandler;
   private readonly inbound: InboundBudget;
+  private readonly decoder = new UpdateDecoder();
   private readonly connections = new Set<Connection>();
   private readonly pending = new Set<Duplex>();
   private readonly pingTimer: NodeJS.Timeout;
@@ -90,7 +92,7 @@ export class SyncServer {
 
   constructor(private readonly options: SyncServerOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
-    this.handler = new MessageHandler(options.metrics, options.updateLimits);
+    this.handler = new MessageHandler(options.metrics, options.updateLimits, this.decoder);
     this.inbound = new InboundBudget(options.inbound.bytesPerSec, options.inbound.burstBytes);
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
     this.pingTimer.unref();
@@ -250,24 +252,32 @@ export class SyncServer {
     );
   }
 
-  private dispatch(conn: Connection, message: Uint8Array): void {
+  private dispatch(conn: Connection, message: Uint8Array): void | Promise<void> {
     const room = conn.room;
     if (!room || conn.closed || room.poisoned) return;
+    let handled: void | Promise<void>;
     try {
-      this.handler.handle(conn, room, message);
+      handled = this.handler.handle(conn, room, message);
     } catch (err) {
-      if (err instanceof DocumentPoisonedError) {
-        // Yjs threw while applying this connection's update: reload the room, close the sender.
-        this.options.logger.error({ err: err.message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'update broke the document; reloading the room');
-        conn.close(CLOSE_CODES.updateRejected, 'update rejected');
-        this.options.registry.reset(room, err);
-        return;
-      }
-      const code = err instanceof ProtocolError ? err.closeCode : CLOSE_CODES.malformedMessage;
-      if (code !== CLOSE_CODES.updateRejected) this.options.metrics.rejectedMessages.inc({ reason: 'malformed' });
-      this.options.logger.debug({ err: (err as Error).message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'closing connection: bad frame');
-      conn.close(code, code === CLOSE_CODES.updateRejected ? 'update rejected' : 'malformed message');
+      this.refuse(conn, room, err);
+      return;
     }
+    if (handled instanceof Promise) return handled.catch((err: unknown) => this.refuse(conn, room, err));
+  }
+
+  /** A frame the handler refused, or whose update broke the document. */
+  private refuse(conn: Connection, room: RoomDocument, err: unknown): void {
+    if (err instanceof DocumentPoisonedError) {
+      // Yjs threw while applying this connection's update: reload the room, close the sender.
+      this.options.logger.error({ err: err.message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'update broke the document; reloading the room');
+      conn.close(CLOSE_CODES.updateRejected, 'update rejected');
+      this.options.registry.reset(room, err);
+      return;
+    }
+    const code = err instanceof ProtocolError ? err.closeCode : CLOSE_CODES.malformedMessage;
+    if (code !== CLOSE_CODES.updateRejected) this.options.metrics.rejectedMessages.inc({ reason: 'malformed' });
+    this.options.logger.debug({ err: (err as Error).message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'closing connection: bad frame');
+    conn.close(code, code === CLOSE_CODES.updateRejected ? 'update rejected' : 'malformed message');
   }
 
   private ping(): void {
@@ -292,6 +302,7 @@ export class SyncServer {
     for (const socket of this.pending) socket.destroy();
     this.pending.clear();
     for (const conn of this.connections) conn.close(CLOSE_CODES.goingAway, 'server shutting down');
+    void this.decoder.close();
   }
 
   /** Waits (bounded) until every socket has finished closing. */

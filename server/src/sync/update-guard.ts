@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { DOC_FIELDS } from '@ensemble/shared';
+import { CONTENT_SUBDOC, CONTENT_TYPE, ITEM, SKIP, type UpdateSummary } from './update-summary';
 
 /**
  * Checks a client's Yjs update against the room's document *before* it is applied, so that no
@@ -28,7 +29,8 @@ export type ClientOwner = { kind: 'member'; memberId: string } | { kind: 'server
 
 export interface GuardInput {
   doc: Y.Doc;
-  update: Uint8Array;
+  /** The update, decoded (summarizeUpdate, possibly on a worker thread). */
+  update: UpdateSummary;
   /** The member sending the update. */
   memberId: string;
   /** Who may write as a client id (from the server-written attribution). */
@@ -46,13 +48,14 @@ export type GuardVerdict =
 /** Roots no member may write: attribution is written by the server and the agent only. */
 const SERVER_ONLY_ROOTS: ReadonlySet<string> = new Set([DOC_FIELDS.authors]);
 
-type Struct = Y.Item | Y.GC | Y.Skip;
 interface Container {
   root: string;
   depth: number;
 }
 /** Where an item lands: a container, or nowhere (its parent is gone; Yjs turns it into a GC). */
 type Landing = Container | 'gone';
+/** A step of landing resolution: known, or decided by another struct of the update (its index). */
+type Step = Landing | { index: number };
 
 class Rejection extends Error {}
 const reject = (reason: string): never => {
@@ -70,38 +73,37 @@ export function checkUpdate(input: GuardInput): GuardVerdict {
 
 class UpdateCheck {
   private readonly store: Y.Doc['store'];
-  private readonly byClient = new Map<number, Struct[]>();
+  private readonly u: UpdateSummary;
+  /** Client → indices of its structs in the update, clocks ascending. */
+  private readonly byClient = new Map<number, number[]>();
   /** Each type's container, cached: a type never moves. */
   private readonly typeContainers = new WeakMap<Y.AbstractType<unknown>, Container>();
-  private readonly landings = new Map<Y.Item, Landing>();
+  private readonly landings = new Map<number, Landing>();
 
   constructor(private readonly input: GuardInput) {
     this.store = input.doc.store;
+    this.u = input.update;
   }
 
   run(): GuardVerdict {
-    const { update, limits } = this.input;
-    let decoded: ReturnType<typeof Y.decodeUpdate>;
-    try {
-      decoded = Y.decodeUpdate(update);
-    } catch {
-      return reject('undecodable update');
-    }
-    if (decoded.structs.length > limits.maxStructs) reject(`update holds ${decoded.structs.length} structs (limit ${limits.maxStructs})`);
-    for (const s of decoded.structs) {
-      const list = this.byClient.get(s.id.client);
+    const { u } = this;
+    const { limits } = this.input;
+    if (u.structCount > limits.maxStructs) reject(`update holds ${u.structCount} structs (limit ${limits.maxStructs})`);
+    for (let i = 0; i < u.structCount; i++) {
+      const client = u.client[i]!;
+      const list = this.byClient.get(client);
       if (list) {
-        if (s.id.clock < list[list.length - 1]!.id.clock) reject('structs out of order');
-        list.push(s);
-      } else this.byClient.set(s.id.client, [s]);
+        if (u.clock[i]! < u.clock[list[list.length - 1]!]!) reject('structs out of order');
+        list.push(i);
+      } else this.byClient.set(client, [i]);
     }
     const newClients = this.checkWriters();
     const needs = new Map<number, number>();
     const avail = this.integrableState(needs);
-    this.checkDeletes(decoded.ds, avail, needs);
+    this.checkDeletes(avail, needs);
     if (needs.size > 0) return { kind: 'pending', needs };
     this.checkLandings();
-    const empty = decoded.ds.clients.size === 0 && [...this.byClient].every(([client, list]) => endOf(list) <= this.state(client));
+    const empty = u.ds.length === 0 && [...this.byClient].every(([client, list]) => this.endOf(list) <= this.state(client));
     return { kind: 'apply', empty, newClients };
   }
 
@@ -109,12 +111,21 @@ class UpdateCheck {
     return Y.getState(this.store, client);
   }
 
+  private endOf(list: number[]): number {
+    const { u } = this;
+    for (let k = list.length - 1; k >= 0; k--) {
+      const i = list[k]!;
+      if (u.kind[i] !== SKIP) return u.clock[i]! + u.length[i]!;
+    }
+    return 0;
+  }
+
   /** New structs only for client ids the sender may write as; returns the client ids it introduces. */
   private checkWriters(): number[] {
     const { memberId, ownerOf, limits } = this.input;
     const fresh: number[] = [];
     for (const [client, list] of this.byClient) {
-      if (endOf(list) <= this.state(client)) continue; // nothing new for this client
+      if (this.endOf(list) <= this.state(client)) continue; // nothing new for this client
       if (client === this.input.doc.clientID) reject('writes as the server');
       const owner = ownerOf(client);
       if (owner.kind === 'server') reject(`writes as client ${client} of the server or the agent`);
@@ -131,6 +142,7 @@ class UpdateCheck {
    * Returns the state after integration; records in `needs` what the blocked structs wait for.
    */
   private integrableState(needs: Map<number, number>): Map<number, number> {
+    const { u } = this;
     const avail = new Map<number, number>();
     const availOf = (client: number) => avail.get(client) ?? this.state(client);
     const cursor = new Map<number, number>();
@@ -140,69 +152,77 @@ class UpdateCheck {
       const client = queue.pop()!;
       const list = this.byClient.get(client)!;
       const from = cursor.get(client) ?? 0;
-      let i = from;
+      let k = from;
       let blockedOn: number | null = null;
-      for (; i < list.length; i++) {
-        const s = list[i]!;
-        if (s instanceof Y.Skip) continue;
-        if (s.id.clock > availOf(client)) break; // a gap in the client's own clocks
-        const dep = s instanceof Y.Item ? this.missingDependency(s, availOf) : null;
+      for (; k < list.length; k++) {
+        const i = list[k]!;
+        if (u.kind[i] === SKIP) continue;
+        if (u.clock[i]! > availOf(client)) break; // a gap in the client's own clocks
+        const dep = u.kind[i] === ITEM ? this.missingDependency(i, availOf) : null;
         if (dep !== null) {
-          blockedOn = dep;
+          blockedOn = dep[0];
           break;
         }
-        const end = s.id.clock + s.length;
+        const end = u.clock[i]! + u.length[i]!;
         if (end > availOf(client)) avail.set(client, end);
       }
-      cursor.set(client, i);
+      cursor.set(client, k);
       if (blockedOn !== null) {
-        const list = waiting.get(blockedOn) ?? [];
-        list.push(client);
-        waiting.set(blockedOn, list);
+        const blocked = waiting.get(blockedOn) ?? [];
+        blocked.push(client);
+        waiting.set(blockedOn, blocked);
       }
       const woken = waiting.get(client);
-      if (woken && i > from) {
+      if (woken && k > from) {
         waiting.delete(client);
         queue.push(...woken);
       }
     }
     for (const [client, list] of this.byClient) {
-      const i = cursor.get(client)!;
-      if (i >= list.length) continue;
-      const s = list[i]!;
-      if (s.id.clock > availOf(client)) needs.set(client, Math.max(needs.get(client) ?? 0, s.id.clock));
-      else if (s instanceof Y.Item) {
-        const dep = this.missingDependency(s, availOf)!;
-        const ref = [s.origin, s.rightOrigin, s.parent].find((r): r is Y.ID => r instanceof Y.ID && r.client === dep)!;
-        needs.set(dep, Math.max(needs.get(dep) ?? 0, ref.clock + 1));
+      const k = cursor.get(client)!;
+      if (k >= list.length) continue;
+      const i = list[k]!;
+      if (u.clock[i]! > availOf(client)) needs.set(client, Math.max(needs.get(client) ?? 0, u.clock[i]!));
+      else {
+        const [dep, clock] = this.missingDependency(i, availOf)!;
+        needs.set(dep, Math.max(needs.get(dep) ?? 0, clock + 1));
       }
     }
     return avail;
   }
 
-  /** Yjs's getMissing: the client of a referenced struct that does not exist yet, or null. */
-  private missingDependency(item: Y.Item, availOf: (client: number) => number): number | null {
-    for (const ref of [item.origin, item.rightOrigin, item.parent instanceof Y.ID ? item.parent : null]) {
-      if (ref === null) continue;
-      if (ref.client === item.id.client) {
+  /** Yjs's getMissing: [client, clock] of a referenced struct that does not exist yet, or null. */
+  private missingDependency(i: number, availOf: (client: number) => number): [number, number] | null {
+    const { u } = this;
+    const own = u.client[i]!;
+    const refs: Array<[number, number]> = [
+      [u.originClient[i]!, u.originClock[i]!],
+      [u.rightClient[i]!, u.rightClock[i]!],
+      [u.parentClient[i]!, u.parentClock[i]!],
+    ];
+    for (const [client, clock] of refs) {
+      if (Number.isNaN(client)) continue;
+      if (client === own) {
         // Yjs assumes a client's own references point backwards; a forward one breaks integration.
-        if (ref.clock >= item.id.clock) reject('struct references a later clock of its own client');
+        if (clock >= u.clock[i]!) reject('struct references a later clock of its own client');
         continue;
       }
-      if (ref.clock >= availOf(ref.client)) return ref.client;
+      if (clock >= availOf(client)) return [client, clock];
     }
     return null;
   }
 
   /** Delete ranges must cover only what exists; deleting attribution is the server's alone. */
-  private checkDeletes(ds: ReturnType<typeof Y.decodeUpdate>['ds'], avail: Map<number, number>, needs: Map<number, number>): void {
-    for (const [client, ranges] of ds.clients) {
+  private checkDeletes(avail: Map<number, number>, needs: Map<number, number>): void {
+    const ds = this.u.ds;
+    for (let k = 0; k < ds.length; k += 3) {
+      const client = ds[k]!;
+      const clock = ds[k + 1]!;
+      const len = ds[k + 2]!;
       const end = avail.get(client) ?? this.state(client);
+      if (clock + len > end) needs.set(client, Math.max(needs.get(client) ?? 0, clock + len));
       const docState = this.state(client);
-      for (const { clock, len } of ranges) {
-        if (clock + len > end) needs.set(client, Math.max(needs.get(client) ?? 0, clock + len));
-        if (clock < docState) this.checkDeletedDocStructs(client, clock, Math.min(clock + len, docState));
-      }
+      if (clock < docState) this.checkDeletedDocStructs(client, clock, Math.min(clock + len, docState));
     }
   }
 
@@ -210,8 +230,8 @@ class UpdateCheck {
     const structs = this.store.clients.get(client);
     if (!structs) return;
     for (let i = Y.findIndexSS(structs, from); i < structs.length && structs[i]!.id.clock < to; i++) {
-      const s = structs[i]!;
-      if (s instanceof Y.Item && !s.deleted && SERVER_ONLY_ROOTS.has(this.typeContainer(s.parent as Y.AbstractType<unknown>).root)) {
+      const st = structs[i]!;
+      if (st instanceof Y.Item && !st.deleted && SERVER_ONLY_ROOTS.has(this.typeContainer(st.parent as Y.AbstractType<unknown>).root)) {
         reject('deletes attribution written by the server');
       }
     }
@@ -219,39 +239,43 @@ class UpdateCheck {
 
   /** Every new item must land in a root members may write, within the depth limit. */
   private checkLandings(): void {
+    const { u } = this;
     for (const [client, list] of this.byClient) {
       const known = this.state(client);
-      for (const s of list) {
-        if (!(s instanceof Y.Item) || s.id.clock + s.length <= known) continue;
-        if (s.content instanceof Y.ContentDoc) reject('subdocuments are not supported');
-        const landing = this.landing(s);
+      for (const i of list) {
+        if (u.kind[i] !== ITEM || u.clock[i]! + u.length[i]! <= known) continue;
+        if (u.content[i] === CONTENT_SUBDOC) reject('subdocuments are not supported');
+        const landing = this.landing(i);
         if (landing === 'gone') continue;
         if (SERVER_ONLY_ROOTS.has(landing.root)) reject(`writes to "${landing.root}", which only the server writes`);
-        if (s.content instanceof Y.ContentType && landing.depth + 1 > this.input.limits.maxDepth) {
+        if (u.content[i] === CONTENT_TYPE && landing.depth + 1 > this.input.limits.maxDepth) {
           reject(`nests shared types deeper than ${this.input.limits.maxDepth}`);
         }
       }
     }
   }
 
-  /** The struct an id refers to: in the document when it already exists there, else in the update. */
-  private structAt(id: Y.ID): Struct | undefined {
-    if (id.clock < this.state(id.client)) {
-      const structs = this.store.clients.get(id.client)!;
-      return structs[Y.findIndexSS(structs, id.clock)];
-    }
-    const list = this.byClient.get(id.client);
-    if (!list) return undefined;
+  /** The update's struct holding (client, clock), by binary search, or -1. */
+  private indexAt(client: number, clock: number): number {
+    const { u } = this;
+    const list = this.byClient.get(client);
+    if (!list) return -1;
     let lo = 0;
     let hi = list.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const s = list[mid]!;
-      if (id.clock < s.id.clock) hi = mid - 1;
-      else if (id.clock >= s.id.clock + s.length) lo = mid + 1;
-      else return s;
+      const i = list[mid]!;
+      if (clock < u.clock[i]!) hi = mid - 1;
+      else if (clock >= u.clock[i]! + u.length[i]!) lo = mid + 1;
+      else return u.kind[i] === SKIP ? -1 : i;
     }
-    return undefined;
+    return -1;
+  }
+
+  /** The document's struct holding (client, clock); only for clocks below the client's state. */
+  private docStructAt(client: number, clock: number): Y.Item | Y.GC {
+    const structs = this.store.clients.get(client)!;
+    return structs[Y.findIndexSS(structs, clock)] as Y.Item | Y.GC;
   }
 
   /**
@@ -259,26 +283,26 @@ class UpdateCheck {
    * its left (origin) or right neighbour. Chains of items in the update are followed iteratively,
    * so a hostile chain cannot overflow the stack here either.
    */
-  private landing(start: Y.Item): Landing {
-    const chain: Y.Item[] = [];
-    const visiting = new Set<Y.Item>();
-    let item = start;
+  private landing(start: number): Landing {
+    const chain: number[] = [];
+    const visiting = new Set<number>();
+    let i = start;
     let result: Landing;
     // True when the last item of the chain got its landing from another item (cached), not directly.
     let lastFromItem = false;
     for (;;) {
-      const cached = this.landings.get(item);
+      const cached = this.landings.get(i);
       if (cached !== undefined) {
         result = cached;
         lastFromItem = true;
         break;
       }
-      if (visiting.has(item)) reject('struct references form a cycle');
-      visiting.add(item);
-      chain.push(item);
-      const step = this.resolveStep(item);
-      if (step instanceof Y.Item) {
-        item = step;
+      if (visiting.has(i)) reject('struct references form a cycle');
+      visiting.add(i);
+      chain.push(i);
+      const step = this.resolveStep(i);
+      if (typeof step === 'object' && 'index' in step) {
+        i = step.index;
         continue;
       }
       result = step;
@@ -286,38 +310,48 @@ class UpdateCheck {
     }
     // Unwind: an item lands where the item it was resolved through lands, or one level inside it
     // when that item is its parent.
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const it = chain[i]!;
-      const viaItem = i < chain.length - 1 || lastFromItem;
-      if (viaItem && it.parent instanceof Y.ID && result !== 'gone') result = { root: result.root, depth: result.depth + 1 };
+    for (let k = chain.length - 1; k >= 0; k--) {
+      const it = chain[k]!;
+      const viaItem = k < chain.length - 1 || lastFromItem;
+      if (viaItem && !Number.isNaN(this.u.parentClient[it]!) && result !== 'gone') result = { root: result.root, depth: result.depth + 1 };
       this.landings.set(it, result);
     }
     return this.landings.get(start)!;
   }
 
-  /**
-   * One step of landing resolution: a Landing when it is known from the document, or the update
-   * item whose landing decides this one's (for a parent reference: the parent item itself).
-   */
-  private resolveStep(item: Y.Item): Landing | Y.Item {
-    const parent = item.parent;
-    if (typeof parent === 'string') return { root: parent, depth: 0 };
-    if (parent instanceof Y.ID) {
-      const target = this.structAt(parent);
-      if (target === undefined) return reject('parent does not exist');
+  /** One step of landing resolution (for a parent reference, the parent item itself). */
+  private resolveStep(i: number): Step {
+    const { u } = this;
+    if (u.parentRoot[i]! >= 0) return { root: u.roots[u.parentRoot[i]!]!, depth: 0 };
+    const pc = u.parentClient[i]!;
+    if (!Number.isNaN(pc)) {
+      const pk = u.parentClock[i]!;
       // Yjs turns a child of anything but a live shared type (a GC, a deleted type's leftover) into a GC.
-      if (!(target instanceof Y.Item) || !(target.content instanceof Y.ContentType)) return 'gone';
-      if (parent.clock < this.state(parent.client)) return this.typeContainer(target.content.type);
-      return target; // the caller adds one level for the parent
+      if (pk < this.state(pc)) {
+        const target = this.docStructAt(pc, pk);
+        if (!(target instanceof Y.Item) || !(target.content instanceof Y.ContentType)) return 'gone';
+        return this.typeContainer(target.content.type);
+      }
+      const j = this.indexAt(pc, pk);
+      if (j < 0) return reject('parent does not exist');
+      if (u.kind[j] !== ITEM || u.content[j] !== CONTENT_TYPE) return 'gone';
+      return { index: j };
     }
-    if (parent !== null) return reject('unexpected parent');
-    for (const ref of [item.origin, item.rightOrigin]) {
-      if (ref === null) continue;
-      const neighbour = this.structAt(ref);
-      if (neighbour === undefined) return reject('neighbour does not exist');
-      if (!(neighbour instanceof Y.Item)) return 'gone';
-      if (ref.clock < this.state(ref.client)) return this.typeContainer(neighbour.parent as Y.AbstractType<unknown>);
-      return neighbour;
+    const refs: Array<[number, number]> = [
+      [u.originClient[i]!, u.originClock[i]!],
+      [u.rightClient[i]!, u.rightClock[i]!],
+    ];
+    for (const [client, clock] of refs) {
+      if (Number.isNaN(client)) continue;
+      if (clock < this.state(client)) {
+        const neighbour = this.docStructAt(client, clock);
+        if (!(neighbour instanceof Y.Item)) return 'gone';
+        return this.typeContainer(neighbour.parent as Y.AbstractType<unknown>);
+      }
+      const j = this.indexAt(client, clock);
+      if (j < 0) return reject('neighbour does not exist');
+      if (u.kind[j] !== ITEM) return 'gone';
+      return { index: j };
     }
     return 'gone';
   }
@@ -339,18 +373,10 @@ class UpdateCheck {
       t = item.parent as Y.AbstractType<unknown> | null;
     }
     let container = base ?? { root: '', depth: -1 };
-    for (let i = path.length - 1; i >= 0; i--) {
+    for (let k = path.length - 1; k >= 0; k--) {
       container = { root: container.root, depth: container.depth + 1 };
-      this.typeContainers.set(path[i]!, container);
+      this.typeContainers.set(path[k]!, container);
     }
     return this.typeContainers.get(type)!;
   }
-}
-
-function endOf(list: Struct[]): number {
-  for (let i = list.length - 1; i >= 0; i--) {
-    const s = list[i]!;
-    if (!(s instanceof Y.Skip)) return s.id.clock + s.length;
-  }
-  return 0;
 }
