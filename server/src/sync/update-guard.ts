@@ -45,7 +45,9 @@ export type GuardVerdict =
   | { kind: 'pending'; needs: Map<number, number> }
   | { kind: 'reject'; reason: string };
 
-/** Roots no member may write: attribution is written by the server and the agent only. */
+/** Clients an update may wait on (see checkDeletes). */
+const MAX_WAITED_CLIENTS = 64;
+/** Roots no member may write (maps of plain values): attribution is written by the server and the agent only. */
 const SERVER_ONLY_ROOTS: ReadonlySet<string> = new Set([DOC_FIELDS.authors]);
 
 interface Container {
@@ -215,26 +217,36 @@ class UpdateCheck {
   /** Delete ranges must cover only what exists; deleting attribution is the server's alone. */
   private checkDeletes(avail: Map<number, number>, needs: Map<number, number>): void {
     const ds = this.u.ds;
+    if (ds.length === 0) return;
+    const protectedItems = this.serverOnlyItems();
     for (let k = 0; k < ds.length; k += 3) {
       const client = ds[k]!;
       const clock = ds[k + 1]!;
       const len = ds[k + 2]!;
       const end = avail.get(client) ?? this.state(client);
-      if (clock + len > end) needs.set(client, Math.max(needs.get(client) ?? 0, clock + len));
-      const docState = this.state(client);
-      if (clock < docState) this.checkDeletedDocStructs(client, clock, Math.min(clock + len, docState));
+      if (clock + len > end) {
+        needs.set(client, Math.max(needs.get(client) ?? 0, clock + len));
+        // A tab racing another tab waits on a few clients; waiting on many is never normal use.
+        if (needs.size > MAX_WAITED_CLIENTS) reject(`deletes from more than ${MAX_WAITED_CLIENTS} clients the server has not seen`);
+      }
+      for (const id of protectedItems.get(client) ?? []) if (id >= clock && id < clock + len) reject('deletes attribution written by the server');
     }
   }
 
-  private checkDeletedDocStructs(client: number, from: number, to: number): void {
-    const structs = this.store.clients.get(client);
-    if (!structs) return;
-    for (let i = Y.findIndexSS(structs, from); i < structs.length && structs[i]!.id.clock < to; i++) {
-      const st = structs[i]!;
-      if (st instanceof Y.Item && !st.deleted && SERVER_ONLY_ROOTS.has(this.typeContainer(st.parent as Y.AbstractType<unknown>).root)) {
-        reject('deletes attribution written by the server');
+  /** Live items of the server-only roots (the latest entry per key), by client → clocks. */
+  private serverOnlyItems(): Map<number, number[]> {
+    const out = new Map<number, number[]>();
+    for (const root of SERVER_ONLY_ROOTS) {
+      const type = this.input.doc.share.get(root);
+      if (!type) continue;
+      for (const item of type._map.values()) {
+        if (item.deleted) continue;
+        const clocks = out.get(item.id.client) ?? [];
+        for (let c = 0; c < item.length; c++) clocks.push(item.id.clock + c);
+        out.set(item.id.client, clocks);
       }
     }
+    return out;
   }
 
   /** Every new item must land in a root members may write, within the depth limit. */
