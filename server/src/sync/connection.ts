@@ -1,10 +1,12 @@
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, type TokenClaims } from '@ensemble/shared';
 import { AwarenessGuard, type AwarenessLimits } from './awareness-guard';
-import type { InboundBudget } from './inbound-budget';
+import type { KeyedBudget } from './keyed-budget';
 import type { Peer, RoomDocument } from './room-document';
 
 const OPEN = 1;
+/** How long a refused connection's close frame has to reach the peer before its socket is destroyed. */
+const REFUSE_GRACE_MS = 250;
 /** Resync requests one connection gets before it is closed. */
 const MAX_RESYNC_REQUESTS = 3;
 /** Frames (and bytes) a client may send before its room has loaded; more is abuse. */
@@ -19,7 +21,7 @@ export interface ConnectionOptions {
   /** Called once when the connection is dropped for that (for metrics). */
   onSlowConsumer?: (conn: Connection) => void;
   /** Bytes per second its member may send (shared by the member's connections). */
-  inbound?: InboundBudget;
+  inbound?: KeyedBudget;
   /** Called when reading pauses because the member's inbound budget is spent (for metrics). */
   onThrottled?: (conn: Connection, ms: number) => void;
 }
@@ -89,25 +91,25 @@ export class Connection implements Peer {
    * client send everything the server lacks. A connection that keeps needing it is closed.
    */
   requestResync(syncStep1: Uint8Array): void {
-    if (++this.resyncRequests > MAX_RESYNC_REQUESTS) this.close(CLOSE_CODES.resync, 'updates depend on data the server does not have');
+    if (++this.resyncRequests > MAX_RESYNC_REQUESTS) this.refuse(CLOSE_CODES.resync, 'updates depend on data the server does not have');
     else this.send(syncStep1);
   }
 
   receive(message: Uint8Array): void {
     if (this.closed) return;
     const wait = this.options.inbound?.charge(this.memberId, message.byteLength) ?? 0;
-    if (wait > 0) this.pauseReading(wait);
+    if (wait > 0) this.throttle(wait);
     if (this.room === null || this.holding) {
       this.queuedBytes += message.byteLength;
-      if (this.queue.length >= MAX_QUEUED || this.queuedBytes > MAX_QUEUED_BYTES) this.close(1008, 'too many messages before sync');
+      if (this.queue.length >= MAX_QUEUED || this.queuedBytes > MAX_QUEUED_BYTES) this.refuse(1008, 'too many messages before sync');
       else this.queue.push(message);
       return;
     }
     this.process(message);
   }
 
-  /** Stops reading the socket for `ms` (the frame at hand is still processed). */
-  private pauseReading(ms: number): void {
+  /** Stops reading the socket for `ms` (a frame at hand is still processed). */
+  throttle(ms: number): void {
     if (this.resumeTimer !== null) return;
     this.socket.pause();
     this.options.onThrottled?.(this, ms);
@@ -158,5 +160,26 @@ export class Connection implements Peer {
     } catch {
       this.socket.terminate();
     }
+  }
+
+  /**
+   * Closes a connection that broke the rules. A graceful close would read (and unmask) everything
+   * the peer still has queued until its close frame arrives — megabytes, from a flooder. So the
+   * socket is no longer read: the close frame with `code` is sent, and the socket is destroyed
+   * shortly after without waiting for the peer's reply.
+   */
+  refuse(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = [];
+    if (this.resumeTimer !== null) clearTimeout(this.resumeTimer);
+    this.resumeTimer = null;
+    this.socket.pause();
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      /* terminated below */
+    }
+    setTimeout(() => this.socket.terminate(), REFUSE_GRACE_MS).unref();
   }
 }

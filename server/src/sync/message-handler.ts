@@ -84,7 +84,7 @@ export class MessageHandler {
 
   private closeForAwarenessAbuse(conn: Connection): void {
     this.metrics.disconnects.inc({ reason: 'awareness_abuse' });
-    conn.close(CLOSE_CODES.awarenessAbuse, 'awareness abuse');
+    conn.refuse(CLOSE_CODES.awarenessAbuse, 'awareness abuse');
   }
 
   private handleSync(conn: Connection, room: RoomDocument, decoder: decoding.Decoder): void | Promise<void> {
@@ -175,7 +175,7 @@ export class MessageHandler {
           this.applyChecked(sender, room, entry.update, entry.summary);
         } catch (err) {
           if (!(err instanceof ProtocolError)) throw err;
-          sender.close(err.closeCode, 'update rejected');
+          sender.refuse(err.closeCode, 'update rejected');
         }
       }
     }

@@ -13,7 +13,7 @@ import { whenExpired } from '../auth/expiry-timer';
 import type { SocketLimiter } from '../auth/socket-limiter';
 import { Connection } from './connection';
 import type { DocumentRegistry } from './document-registry';
-import { InboundBudget } from './inbound-budget';
+import { KeyedBudget } from './keyed-budget';
 import { MessageHandler } from './message-handler';
 import { UpdateDecoder } from './update-decoder';
 import { DocumentPoisonedError, type RoomDocument } from './room-document';
@@ -83,8 +83,10 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
 export class SyncServer {
   private readonly wss: WebSocketServer;
   private readonly handler: MessageHandler;
-  private readonly inbound: InboundBudget;
+  private readonly inbound: KeyedBudget;
   private readonly decoder = new UpdateDecoder();
+  /** Websocket upgrades per member: a burst of 20 (tabs, reloads), then 2 per second. */
+  private readonly upgrades = new KeyedBudget(2, 20);
   private readonly connections = new Set<Connection>();
   private readonly pending = new Set<Duplex>();
   private readonly pingTimer: NodeJS.Timeout;
@@ -93,7 +95,7 @@ export class SyncServer {
   constructor(private readonly options: SyncServerOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     this.handler = new MessageHandler(options.metrics, options.updateLimits, this.decoder);
-    this.inbound = new InboundBudget(options.inbound.bytesPerSec, options.inbound.burstBytes);
+    this.inbound = new KeyedBudget(options.inbound.bytesPerSec, options.inbound.burstBytes);
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
     this.pingTimer.unref();
   }
@@ -159,6 +161,8 @@ export class SyncServer {
       throw new UpgradeRefused(401, err instanceof AuthError && err.code === 'expired_token' ? 'token expired' : 'token invalid');
     }
     if (claims.roomId !== roomId) throw new UpgradeRefused(403, 'token is for another room');
+    // Reconnecting must not buy a fresh inbound budget, nor cost the store a lookup each time.
+    if (this.upgrades.charge(claims.memberId, 1) > 0) throw new UpgradeRefused(429, 'reconnecting too often; retry in a moment');
     let exists: boolean;
     try {
       exists = this.options.registry.peek(roomId) !== undefined || (await this.options.store.getRoom(roomId)) !== null;
@@ -213,6 +217,9 @@ export class SyncServer {
     });
     this.connections.add(conn);
     metrics.connections.inc();
+    // A member still in debt with its inbound budget (it just flooded another connection) is not read yet.
+    const owed = this.inbound.waitMs(claims.memberId);
+    if (owed > 0) conn.throttle(owed);
     const cancelExpiry = whenExpired(expiresAt, () => conn.close(CLOSE_CODES.tokenExpired, 'token expired'));
     this.recheckMember(conn);
 
@@ -270,14 +277,14 @@ export class SyncServer {
     if (err instanceof DocumentPoisonedError) {
       // Yjs threw while applying this connection's update: reload the room, close the sender.
       this.options.logger.error({ err: err.message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'update broke the document; reloading the room');
-      conn.close(CLOSE_CODES.updateRejected, 'update rejected');
+      conn.refuse(CLOSE_CODES.updateRejected, 'update rejected');
       this.options.registry.reset(room, err);
       return;
     }
     const code = err instanceof ProtocolError ? err.closeCode : CLOSE_CODES.malformedMessage;
     if (code !== CLOSE_CODES.updateRejected) this.options.metrics.rejectedMessages.inc({ reason: 'malformed' });
     this.options.logger.debug({ err: (err as Error).message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'closing connection: bad frame');
-    conn.close(code, code === CLOSE_CODES.updateRejected ? 'update rejected' : 'malformed message');
+    conn.refuse(code, code === CLOSE_CODES.updateRejected ? 'update rejected' : 'malformed message');
   }
 
   private ping(): void {

@@ -196,22 +196,21 @@ class UpdateCheck {
   /** Yjs's getMissing: [client, clock] of a referenced struct that does not exist yet, or null. */
   private missingDependency(i: number, availOf: (client: number) => number): [number, number] | null {
     const { u } = this;
-    const own = u.client[i]!;
-    const refs: Array<[number, number]> = [
-      [u.originClient[i]!, u.originClock[i]!],
-      [u.rightClient[i]!, u.rightClock[i]!],
-      [u.parentClient[i]!, u.parentClock[i]!],
-    ];
-    for (const [client, clock] of refs) {
-      if (Number.isNaN(client)) continue;
-      if (client === own) {
-        // Yjs assumes a client's own references point backwards; a forward one breaks integration.
-        if (clock >= u.clock[i]!) reject('struct references a later clock of its own client');
-        continue;
-      }
-      if (clock >= availOf(client)) return [client, clock];
+    return (
+      this.missingRef(i, u.originClient[i]!, u.originClock[i]!, availOf) ??
+      this.missingRef(i, u.rightClient[i]!, u.rightClock[i]!, availOf) ??
+      this.missingRef(i, u.parentClient[i]!, u.parentClock[i]!, availOf)
+    );
+  }
+
+  private missingRef(i: number, client: number, clock: number, availOf: (client: number) => number): [number, number] | null {
+    if (Number.isNaN(client)) return null;
+    if (client === this.u.client[i]) {
+      // Yjs assumes a client's own references point backwards; a forward one breaks integration.
+      if (clock >= this.u.clock[i]!) reject('struct references a later clock of its own client');
+      return null;
     }
-    return null;
+    return clock >= availOf(client) ? [client, clock] : null;
   }
 
   /** Delete ranges must cover only what exists; deleting attribution is the server's alone. */

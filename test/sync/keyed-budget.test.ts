@@ -1,13 +1,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InboundBudget } from '../../server/src/sync/inbound-budget';
+import { KeyedBudget } from '../../server/src/sync/keyed-budget';
 import { connectClient, createRoom, joinRoom, startServer, waitFor, type TestServer } from '../helpers/index';
 import { connectHostile, craft } from '../helpers/hostile';
 
-describe('InboundBudget', () => {
+describe('KeyedBudget', () => {
   it('lets a burst through, then asks to wait in proportion to the debt; members are separate', () => {
     let t = 0;
-    const budget = new InboundBudget(1000, 5000, () => t);
+    const budget = new KeyedBudget(1000, 5000, () => t);
     expect(budget.charge('a', 5000)).toBe(0);
     expect(budget.charge('a', 2000)).toBe(2000); // 2000 bytes of debt at 1000 B/s
     expect(budget.charge('b', 5000)).toBe(0);
