@@ -76,7 +76,12 @@ export function spawnScript(script: string, env: Record<string, string>): Promis
 export async function startEnsemble(env: Record<string, string> = {}): Promise<ChildServer & { url: string; dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-bench-'));
   // Every simulated client connects from 127.0.0.1, often with one token: lift the socket caps.
-  const unlimited = { ENSEMBLE_RATE_LIMIT_PER_MIN: '100000', ENSEMBLE_MAX_SOCKETS_PER_MEMBER: '100000', ENSEMBLE_MAX_SOCKETS_PER_ADDRESS: '100000' };
+  const unlimited = {
+    ENSEMBLE_RATE_LIMIT_PER_MIN: '100000',
+    ENSEMBLE_MAX_SOCKETS_PER_MEMBER: '100000',
+    ENSEMBLE_MAX_SOCKETS_PER_ADDRESS: '100000',
+    ENSEMBLE_SYNC_CONNECTS_PER_SEC: '100000',
+  };
   const server = await spawnScript('server/src/main.ts', { ENSEMBLE_DATA_DIR: dataDir, ...unlimited, ...env });
   return {
     ...server,

@@ -78,7 +78,8 @@ async function measure(label: string, url: string, syncUrl: string, room: { room
   };
 }
 
-const server = await startEnsemble();
+// The per-member protections stay at their defaults (only the caps for one address are lifted).
+const server = await startEnsemble({ ENSEMBLE_SYNC_CONNECTS_PER_SEC: '2' });
 (globalThis as { benchPid?: number }).benchPid = server.child.pid!;
 const syncUrl = `ws://127.0.0.1:${server.port}/sync`;
 try {

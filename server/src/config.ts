@@ -30,6 +30,8 @@ export const ConfigSchema = z.object({
   /** Bytes per second one member may send on /sync (all its connections); past the burst its sockets are read slower. */
   ENSEMBLE_INBOUND_BYTES_PER_SEC: z.coerce.number().int().min(64 * 1024).default(1024 * 1024),
   ENSEMBLE_INBOUND_BURST_BYTES: z.coerce.number().int().min(1024 * 1024).default(4 * 1024 * 1024),
+  /** New /sync connections per member per second (bursts of ten times that); more get 429. */
+  ENSEMBLE_SYNC_CONNECTS_PER_SEC: z.coerce.number().min(0.1).default(2),
   /** How long such an update waits before its sender is asked to resync. */
   ENSEMBLE_PENDING_TTL_MS: z.coerce.number().int().min(100).default(10_000),
   /** Largest awareness state (serialized JSON) a client may set; bigger ones are dropped. */

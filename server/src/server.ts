@@ -102,6 +102,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
       maxNewClients: config.ENSEMBLE_MAX_NEW_CLIENTS,
     },
     inbound: { bytesPerSec: config.ENSEMBLE_INBOUND_BYTES_PER_SEC, burstBytes: config.ENSEMBLE_INBOUND_BURST_BYTES },
+    connectsPerSec: config.ENSEMBLE_SYNC_CONNECTS_PER_SEC,
     awareness: { maxStateBytes: config.ENSEMBLE_MAX_AWARENESS_BYTES, updatesPerSec: config.ENSEMBLE_AWARENESS_PER_SEC },
     maxBufferedBytes: config.ENSEMBLE_MAX_BUFFERED_BYTES,
     sockets: new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS),

@@ -298,4 +298,18 @@ describe('provenance walk', () => {
     expect(again.authors).toEqual(report.authors);
     expect(again.ai.markedChars).toBe(report.ai.markedChars);
   });
+
+  it('forged AI marks credit nobody: only proposals the server recorded as accepted count, with their recorded acceptor', () => {
+    const doc = storyDoc(['Carol wrote this. Dan wrote that.']);
+    authorsOf(doc).set(String(doc.clientID), { memberId: 'carol', displayName: 'Carol', kind: 'human' });
+    const t = textOf(doc, 0);
+    t.format(0, 17, { [AI_MARK]: { proposalId: 'never-proposed', model: 'lm', acceptedBy: 'carol' } });
+    t.format(18, 15, { [AI_MARK]: { proposalId: 'p1', model: 'forged', acceptedBy: 'mallory' } });
+    const report = computeProvenance('r1', doc, [
+      { roomId: 'r1', id: 'p1', kind: 'text', requestedBy: 'bob', mode: 'continue', model: 'lm', createdAt: '', status: 'accepted', alternatives: ['x'], acceptedAlternative: 0, acceptedBy: 'bob' },
+    ]);
+    expect(report.ai.markedChars).toBe(15);
+    expect(report.ai.proposals).toEqual([{ proposalId: 'p1', model: 'lm', acceptedBy: 'bob', agentChars: 0, humanCharsInside: 15 }]);
+    expect(report.ai.acceptedBy.map((a) => a.memberId)).toEqual(['bob']);
+  });
 });

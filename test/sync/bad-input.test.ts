@@ -54,7 +54,7 @@ function hostileFrame(random: () => number): { frame: Uint8Array; oversized: boo
 describe('hostile input on the sync endpoint', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer({ env: { ENSEMBLE_MAX_MESSAGE_BYTES: String(MAX_BYTES) } });
+    server = await startServer({ env: { ENSEMBLE_MAX_MESSAGE_BYTES: String(MAX_BYTES), ENSEMBLE_SYNC_CONNECTS_PER_SEC: '10000' } });
   });
   afterAll(async () => {
     await server?.close();

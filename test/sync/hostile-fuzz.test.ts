@@ -117,7 +117,7 @@ const snapshotOf = (doc: Y.Doc) =>
 describe('randomized hostile updates', () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer({ env: { ENSEMBLE_FLUSH_MS: '10', ENSEMBLE_PENDING_TTL_MS: '500', ENSEMBLE_COMPACT_EVERY: '200' } });
+    server = await startServer({ env: { ENSEMBLE_FLUSH_MS: '10', ENSEMBLE_PENDING_TTL_MS: '500', ENSEMBLE_COMPACT_EVERY: '200', ENSEMBLE_SYNC_CONNECTS_PER_SEC: '10000' } });
   });
   afterAll(async () => {
     await server?.close();

@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 async function start(env: Record<string, string> = {}, dataDir?: string): Promise<TestServer> {
-  const server = await startServer({ env: { ENSEMBLE_FLUSH_MS: '10', ...env }, dataDir, keepData: true });
+  const server = await startServer({ env: { ENSEMBLE_FLUSH_MS: '10', ENSEMBLE_SYNC_CONNECTS_PER_SEC: '10000', ...env }, dataDir, keepData: true });
   servers.push(server);
   envOf.set(server, env);
   return server;

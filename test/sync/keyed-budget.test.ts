@@ -1,7 +1,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeyedBudget } from '../../server/src/sync/keyed-budget';
-import { connectClient, createRoom, joinRoom, startServer, waitFor, type TestServer } from '../helpers/index';
+import { connectClient, createRoom, joinRoom, openRaw, startServer, waitFor, type TestServer } from '../helpers/index';
 import { connectHostile, craft } from '../helpers/hostile';
 
 describe('KeyedBudget', () => {
@@ -53,3 +53,33 @@ describe('a member flooding the sync endpoint', () => {
   });
 });
 
+
+describe('a member reconnecting in a loop', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer({ env: { ENSEMBLE_SYNC_CONNECTS_PER_SEC: '1' } });
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('gets 429 after a burst of ten connections; other members still connect', async () => {
+    const owner = await createRoom(server.url);
+    const looper = await joinRoom(server.url, owner.room.joinCode, 'Looper');
+    const url = `${server.syncUrl}/${owner.room.id}?token=${looper.token}`;
+    const statuses: Array<number | 'open'> = [];
+    for (let i = 0; i < 14; i++) {
+      const outcome = await openRaw(url);
+      if (outcome.kind === 'open') {
+        statuses.push('open');
+        outcome.socket.close();
+      } else statuses.push(outcome.status);
+    }
+    expect(statuses.filter((s) => s === 'open').length).toBeGreaterThanOrEqual(10);
+    expect(statuses.filter((s) => s === 'open').length).toBeLessThan(14);
+    expect(statuses.slice(-1)).toEqual([429]);
+    const other = connectClient(server.syncUrl, owner.room.id, owner.token);
+    await other.synced;
+    other.destroy();
+  });
+});

@@ -10,8 +10,11 @@ import type { ProposalRecord } from '../storage/store';
  *   through the document's `authors` map (client id → { memberId, displayName, kind }); client ids
  *   missing from the map are reported as kind 'unknown'. Several client ids of one member (one per
  *   browser session) are summed.
- * - AI text: visible characters whose formatting carries the AI mark (`aiAuthored`, attrs
- *   { proposalId, model, acceptedBy }), grouped by proposal and by the member who accepted it.
+ * - AI text: visible characters whose formatting carries the AI mark (`aiAuthored`) naming a
+ *   proposal the server recorded as accepted, grouped by proposal and by the member who accepted
+ *   it. The mark is only a pointer: model and acceptor come from the stored proposal, because any
+ *   editor can write format attributes (a mark naming no accepted proposal is ignored), while
+ *   `authors` and the proposal records are written by the server alone.
  * - AI text later edited by humans, precisely:
  *     humanCharsInside   visible characters written by a human client that carry the AI mark,
  *                        i.e. were typed inside an AI-marked run (the editor extends the mark);
@@ -25,6 +28,8 @@ import type { ProposalRecord } from '../storage/store';
  */
 export function computeProvenance(roomId: string, doc: Y.Doc, proposals: ProposalRecord[], memberNames: Map<string, string> = new Map()): ProvenanceReport {
   const authors = authorsOf(doc);
+  const accepted = new Map<string, ProposalRecord>();
+  for (const p of proposals) if (p.kind === 'text' && p.acceptedAlternative !== undefined && p.acceptedAlternative !== null) accepted.set(p.id, p);
   const entryOf = (client: number): AuthorEntry | undefined => authors.get(String(client));
   const perClient = new Map<number, number>();
   const perProposal = new Map<string, { model: string; acceptedBy: string; agentChars: number; humanCharsInside: number }>();
@@ -54,13 +59,14 @@ export function computeProvenance(roomId: string, doc: Y.Doc, proposals: Proposa
       totalChars += item.length;
       perClient.set(item.id.client, (perClient.get(item.id.client) ?? 0) + item.length);
       const mark = attrs.get(AI_MARK) as Partial<AiMarkAttrs> | undefined;
-      if (mark && typeof mark === 'object' && typeof mark.proposalId === 'string') {
+      const record = mark && typeof mark === 'object' && typeof mark.proposalId === 'string' ? accepted.get(mark.proposalId) : undefined;
+      if (record) {
         markedChars += item.length;
-        const p = perProposal.get(mark.proposalId) ?? { model: String(mark.model ?? ''), acceptedBy: String(mark.acceptedBy ?? ''), agentChars: 0, humanCharsInside: 0 };
-        perProposal.set(mark.proposalId, p);
+        const p = perProposal.get(record.id) ?? { model: record.model, acceptedBy: record.acceptedBy ?? '', agentChars: 0, humanCharsInside: 0 };
+        perProposal.set(record.id, p);
         const a = acceptedBy.get(p.acceptedBy) ?? { chars: 0, proposals: new Set<string>() };
         a.chars += item.length;
-        a.proposals.add(mark.proposalId);
+        a.proposals.add(record.id);
         acceptedBy.set(p.acceptedBy, a);
         if (isAgent) p.agentChars += item.length;
         else {
@@ -85,10 +91,7 @@ export function computeProvenance(roomId: string, doc: Y.Doc, proposals: Proposa
   // agent's deleted characters are what it inserted (the stored text of each accepted proposal, as
   // inserted) minus what of it is still visible.
   let agentInserted = 0;
-  for (const p of proposals) {
-    if (p.kind !== 'text' || p.acceptedAlternative === undefined || p.acceptedAlternative === null) continue;
-    agentInserted += (p.alternatives[p.acceptedAlternative] ?? '').replace(/\n/g, '').length;
-  }
+  for (const p of accepted.values()) agentInserted += (p.alternatives[p.acceptedAlternative!] ?? '').replace(/\n/g, '').length;
   const agentCharsDeleted = Math.max(0, agentInserted - agentVisible);
 
   const nameOf = (memberId: string): string => memberNames.get(memberId) ?? memberId;

@@ -22,6 +22,8 @@ export interface ConnectionOptions {
   onSlowConsumer?: (conn: Connection) => void;
   /** Bytes per second its member may send (shared by the member's connections). */
   inbound?: KeyedBudget;
+  /** Called when the connection is refused (closed for breaking the rules). */
+  onRefused?: () => void;
   /** Called when reading pauses because the member's inbound budget is spent (for metrics). */
   onThrottled?: (conn: Connection, ms: number) => void;
 }
@@ -165,8 +167,9 @@ export class Connection implements Peer {
   /**
    * Closes a connection that broke the rules. A graceful close would read (and unmask) everything
    * the peer still has queued until its close frame arrives — megabytes, from a flooder. So the
-   * socket is no longer read: the close frame with `code` is sent, and the socket is destroyed
-   * shortly after without waiting for the peer's reply.
+   * socket is no longer read: the close frame with `code` is sent, our side of the TCP stream is
+   * ended right behind it (the peer sees the code at once), and the socket is destroyed shortly
+   * after without waiting for the peer's reply.
    */
   refuse(code: number, reason: string): void {
     if (this.closed) return;
@@ -177,9 +180,11 @@ export class Connection implements Peer {
     this.socket.pause();
     try {
       this.socket.close(code, reason);
+      this.socket._socket?.end();
     } catch {
       /* terminated below */
     }
     setTimeout(() => this.socket.terminate(), REFUSE_GRACE_MS).unref();
+    this.options.onRefused?.();
   }
 }

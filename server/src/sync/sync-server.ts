@@ -28,6 +28,8 @@ export interface SyncServerOptions {
   metrics: Metrics;
   maxMessageBytes: number;
   updateLimits: UpdateLimits;
+  /** New connections per member per second (bursts of ten times that). */
+  connectsPerSec: number;
   /** Bytes per second (and burst) one member may send, across its connections. */
   inbound: { bytesPerSec: number; burstBytes: number };
   /** Per-connection awareness limits (default DEFAULT_AWARENESS_LIMITS). */
@@ -85,8 +87,8 @@ export class SyncServer {
   private readonly handler: MessageHandler;
   private readonly inbound: KeyedBudget;
   private readonly decoder = new UpdateDecoder();
-  /** Websocket upgrades per member: a burst of 20 (tabs, reloads), then 2 per second. */
-  private readonly upgrades = new KeyedBudget(2, 20);
+  /** Websocket upgrades per member: a burst (tabs, reloads, reconnects), then a steady rate. */
+  private readonly upgrades: KeyedBudget;
   private readonly connections = new Set<Connection>();
   private readonly pending = new Set<Duplex>();
   private readonly pingTimer: NodeJS.Timeout;
@@ -96,6 +98,7 @@ export class SyncServer {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
     this.handler = new MessageHandler(options.metrics, options.updateLimits, this.decoder);
     this.inbound = new KeyedBudget(options.inbound.bytesPerSec, options.inbound.burstBytes);
+    this.upgrades = new KeyedBudget(options.connectsPerSec, options.connectsPerSec * 10);
     this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
     this.pingTimer.unref();
   }
@@ -133,7 +136,7 @@ export class SyncServer {
         if ('refused' in taken) throw new UpgradeRefused(429, taken.refused);
         // The raw socket closes however the upgrade or the websocket ends: the one place to give the slot back.
         socket.once('close', taken.slot);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomId, claims, expiresAt));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomId, claims, expiresAt, taken.slot));
       })
       .catch((err: unknown) => {
         this.pending.delete(socket);
@@ -202,13 +205,15 @@ export class SyncServer {
     }
   }
 
-  private onConnection(ws: WebSocket, roomId: string, claims: TokenClaims, expiresAt: number): void {
+  private onConnection(ws: WebSocket, roomId: string, claims: TokenClaims, expiresAt: number, slot: () => void): void {
     const { registry, logger, metrics } = this.options;
     ws.binaryType = 'nodebuffer';
     const conn = new Connection(ws, roomId, claims, (c, message) => this.dispatch(c, message), {
       awareness: this.options.awareness,
       maxBufferedBytes: this.options.maxBufferedBytes,
       inbound: this.inbound,
+      // A refused socket is still being torn down, but no longer counts against the member's cap.
+      onRefused: slot,
       onThrottled: () => metrics.inboundThrottles.inc(),
       onSlowConsumer: () => {
         metrics.disconnects.inc({ reason: 'slow_consumer' });

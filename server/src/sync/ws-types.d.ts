@@ -31,6 +31,8 @@ declare module 'ws' {
     onmessage: ((event: { data: unknown }) => void) | null;
     close(code?: number, reason?: string | Buffer): void;
     terminate(): void;
+    /** The underlying TCP socket (ws-internal, but stable across ws 8). */
+    readonly _socket?: import('node:net').Socket;
     /** Stops (and restarts) reading from the socket: no message events meanwhile. */
     pause(): void;
     resume(): void;
