@@ -4,7 +4,7 @@ import { Registry } from '../../server/src/inference/metrics';
 import { InferenceEngine } from '../../server/src/inference/engine';
 import { InferenceError } from '../../server/src/inference/errors';
 import type { CausalLM } from '../../server/src/inference/causal-lm';
-import type { SequenceRequest } from '../../server/src/inference/scheduler';
+import { firstStop, type SequenceRequest } from '../../server/src/inference/scheduler';
 import type { GenerationResult } from '../../server/src/inference/stream';
 import { argmax } from '../../server/src/inference/sampling';
 import { MODELS_DIR, firstId, forwardFromScratch } from './helpers';
@@ -148,6 +148,15 @@ describe('text generation', () => {
     expect(free.some((r) => r.finishReason === 'stop' && r.tokens < 6)).toBe(true); // the case minTokens exists for
     const held = await Promise.all(seeds.map((seed) => run(seed, 6)));
     for (const r of held) expect(r.tokens).toBeGreaterThanOrEqual(6);
+  });
+
+  it('a stop sequence in the whitespace before the first visible character does not count', () => {
+    // A paragraph-ending prompt makes the model open with "\n\n": that must not end the output empty.
+    expect(firstStop('', '\n\nThe end', ['\n\n'])).toBe(-1);
+    expect(firstStop('', '\n\n', ['\n\n'])).toBe(-1);
+    expect(firstStop('', ' \n\nA\n\nB', ['\n\n'])).toBe(4);
+    expect(firstStop('Once', '\n\n', ['\n\n'])).toBe(0);
+    expect(firstStop('', 'abc. The', ['xyz', '. T'])).toBe(3);
   });
 
   it('stop sequences end the text before the stop string', async () => {

@@ -524,12 +524,7 @@ export class Scheduler {
   private releaseText(seq: Sequence, tokenId: number): boolean {
     const stops = seq.req.stop;
     if (stops.length) {
-      let cut = -1;
-      for (const stop of stops) {
-        if (!stop) continue;
-        const i = seq.pending.indexOf(stop);
-        if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-      }
+      const cut = firstStop(seq.text, seq.pending, stops);
       if (cut >= 0) {
         this.emit(seq, seq.pending.slice(0, cut), tokenId);
         seq.pending = '';
@@ -568,11 +563,7 @@ export class Scheduler {
       const last = seq.generatedIds[seq.generatedIds.length - 1] ?? -1;
       // A stop sequence may still complete inside the flushed text.
       if (seq.req.stop.length && seq.pending) {
-        let cut = -1;
-        for (const stop of seq.req.stop) {
-          const i = stop ? seq.pending.indexOf(stop) : -1;
-          if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-        }
+        const cut = firstStop(seq.text, seq.pending, seq.req.stop);
         if (cut >= 0) {
           seq.pending = seq.pending.slice(0, cut);
           if (reason === 'length') reason = 'stop';
@@ -626,4 +617,20 @@ export class Scheduler {
     m.queueDepth.set({ model: this.modelId }, this.waitingCount);
     m.activeSequences.set({ model: this.modelId }, this.batch.filter((s) => s.state === 'running').length);
   }
+}
+
+/**
+ * Where the first stop sequence starts in `pending` (-1: none). Whitespace before the output's
+ * first visible character does not count: a prompt that ends a paragraph makes a model open with
+ * "\n\n", and a stop sequence found there would end the output before it has said anything.
+ */
+export function firstStop(emitted: string, pending: string, stops: string[]): number {
+  const from = /\S/.test(emitted) ? 0 : pending.search(/\S/) < 0 ? pending.length : pending.search(/\S/);
+  let cut = -1;
+  for (const stop of stops) {
+    if (!stop) continue;
+    const i = pending.indexOf(stop, from);
+    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+  }
+  return cut;
 }
