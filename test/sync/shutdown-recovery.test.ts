@@ -54,6 +54,16 @@ describe('shutdown never lies (child process)', () => {
     return proc;
   }
 
+  /** A server, a room, and two stock clients in it (a writer and an observer), synced. */
+  async function roomWithClients(env: Record<string, string>) {
+    const first = await start(env);
+    const room = await createRoom(first.url);
+    const writer = client(first, room.room.id, room.token);
+    const observer = client(first, room.room.id, room.token);
+    await Promise.all([writer.synced, observer.synced]);
+    return { first, room, writer, observer };
+  }
+
   function client(proc: ServerProcess, roomId: string, token: string): TestClient {
     const c = connectClient(proc.syncUrl, roomId, token);
     cleanup.push(() => c.destroy());
@@ -79,11 +89,7 @@ describe('shutdown never lies (child process)', () => {
 
   it('SIGTERM while the store fails: retries for the grace period, exits 3 naming the rooms and the recovery file; the next start refuses while the store still fails, then replays it', async () => {
     const { dataDir, faultSwitch, env } = workspace();
-    const first = await start(env);
-    const room = await createRoom(first.url);
-    const writer = client(first, room.room.id, room.token);
-    const observer = client(first, room.room.id, room.token);
-    await Promise.all([writer.synced, observer.synced]);
+    const { first, room, writer, observer } = await roomWithClients(env);
     await typeAndWait(writer, observer, 0, 20);
     await sleep(300); // stored (group commit runs within 50 ms)
 
@@ -138,11 +144,7 @@ describe('shutdown never lies (child process)', () => {
 
   it('SIGINT while the store fails but recovers within the grace period: everything is stored, exit 0, no recovery file', async () => {
     const { dataDir, faultSwitch, env } = workspace();
-    const first = await start(env);
-    const room = await createRoom(first.url);
-    const writer = client(first, room.room.id, room.token);
-    const observer = client(first, room.room.id, room.token);
-    await Promise.all([writer.synced, observer.synced]);
+    const { first, room, writer, observer } = await roomWithClients(env);
     fs.writeFileSync(faultSwitch, '');
     const expected = await typeAndWait(writer, observer, 0, 100);
     await waitFor(() => first.output().includes('appending updates failed'), { message: 'the store never failed' });
@@ -165,11 +167,7 @@ describe('shutdown never lies (child process)', () => {
 
   it('a clean SIGTERM exits 0 with "shutdown complete" and leaves no recovery file', async () => {
     const { dataDir, env } = workspace();
-    const first = await start(env);
-    const room = await createRoom(first.url);
-    const writer = client(first, room.room.id, room.token);
-    const observer = client(first, room.room.id, room.token);
-    await Promise.all([writer.synced, observer.synced]);
+    const { first, room, writer, observer } = await roomWithClients(env);
     await typeAndWait(writer, observer, 0, 50);
 
     const { code, tookMs } = await stop(first);
@@ -206,11 +204,7 @@ describe('shutdown never lies (child process)', () => {
 
   it('when the recovery file cannot be written either: exit 4 and a fatal log naming the rooms and the file', async () => {
     const { dataDir, faultSwitch, env } = workspace();
-    const first = await start(env);
-    const room = await createRoom(first.url);
-    const writer = client(first, room.room.id, room.token);
-    const observer = client(first, room.room.id, room.token);
-    await Promise.all([writer.synced, observer.synced]);
+    const { first, room, writer, observer } = await roomWithClients(env);
     fs.writeFileSync(faultSwitch, '');
     await typeAndWait(writer, observer, 0, 30);
     // A plain file where the recovery directory should be: nothing can be written there, even as root.
