@@ -59,6 +59,9 @@ type Landing = Container | 'gone';
 /** A step of landing resolution: known, or decided by another struct of the update (its index). */
 type Step = Landing | { index: number };
 
+/** Each shared type's container, cached across checks: a type never moves. */
+const typeContainers = new WeakMap<Y.AbstractType<unknown>, Container>();
+
 class Rejection extends Error {}
 const reject = (reason: string): never => {
   throw new Rejection(reason);
@@ -78,8 +81,6 @@ class UpdateCheck {
   private readonly u: UpdateSummary;
   /** Client → indices of its structs in the update, clocks ascending. */
   private readonly byClient = new Map<number, number[]>();
-  /** Each type's container, cached: a type never moves. */
-  private readonly typeContainers = new WeakMap<Y.AbstractType<unknown>, Container>();
   private readonly landings = new Map<number, Landing>();
 
   constructor(private readonly input: GuardInput) {
@@ -92,10 +93,10 @@ class UpdateCheck {
     const { limits } = this.input;
     if (u.structCount > limits.maxStructs) reject(`update holds ${u.structCount} structs (limit ${limits.maxStructs})`);
     for (let i = 0; i < u.structCount; i++) {
-      const client = u.client[i]!;
+      const client = u.ids[3 * i]!;
       const list = this.byClient.get(client);
       if (list) {
-        if (u.clock[i]! < u.clock[list[list.length - 1]!]!) reject('structs out of order');
+        if (u.ids[3 * i + 1]! < u.ids[3 * list[list.length - 1]! + 1]!) reject('structs out of order');
         list.push(i);
       } else this.byClient.set(client, [i]);
     }
@@ -117,7 +118,7 @@ class UpdateCheck {
     const { u } = this;
     for (let k = list.length - 1; k >= 0; k--) {
       const i = list[k]!;
-      if (u.kind[i] !== SKIP) return u.clock[i]! + u.length[i]!;
+      if (u.kinds[2 * i] !== SKIP) return u.ids[3 * i + 1]! + u.ids[3 * i + 2]!;
     }
     return 0;
   }
@@ -158,14 +159,14 @@ class UpdateCheck {
       let blockedOn: number | null = null;
       for (; k < list.length; k++) {
         const i = list[k]!;
-        if (u.kind[i] === SKIP) continue;
-        if (u.clock[i]! > availOf(client)) break; // a gap in the client's own clocks
-        const dep = u.kind[i] === ITEM ? this.missingDependency(i, availOf) : null;
+        if (u.kinds[2 * i] === SKIP) continue;
+        if (u.ids[3 * i + 1]! > availOf(client)) break; // a gap in the client's own clocks
+        const dep = u.kinds[2 * i] === ITEM ? this.missingDependency(i, availOf) : null;
         if (dep !== null) {
           blockedOn = dep[0];
           break;
         }
-        const end = u.clock[i]! + u.length[i]!;
+        const end = u.ids[3 * i + 1]! + u.ids[3 * i + 2]!;
         if (end > availOf(client)) avail.set(client, end);
       }
       cursor.set(client, k);
@@ -184,7 +185,7 @@ class UpdateCheck {
       const k = cursor.get(client)!;
       if (k >= list.length) continue;
       const i = list[k]!;
-      if (u.clock[i]! > availOf(client)) needs.set(client, Math.max(needs.get(client) ?? 0, u.clock[i]!));
+      if (u.ids[3 * i + 1]! > availOf(client)) needs.set(client, Math.max(needs.get(client) ?? 0, u.ids[3 * i + 1]!));
       else {
         const [dep, clock] = this.missingDependency(i, availOf)!;
         needs.set(dep, Math.max(needs.get(dep) ?? 0, clock + 1));
@@ -197,17 +198,17 @@ class UpdateCheck {
   private missingDependency(i: number, availOf: (client: number) => number): [number, number] | null {
     const { u } = this;
     return (
-      this.missingRef(i, u.originClient[i]!, u.originClock[i]!, availOf) ??
-      this.missingRef(i, u.rightClient[i]!, u.rightClock[i]!, availOf) ??
-      this.missingRef(i, u.parentClient[i]!, u.parentClock[i]!, availOf)
+      this.missingRef(i, u.refs[6 * i]!, u.refs[6 * i + 1]!, availOf) ??
+      this.missingRef(i, u.refs[6 * i + 2]!, u.refs[6 * i + 3]!, availOf) ??
+      this.missingRef(i, u.refs[6 * i + 4]!, u.refs[6 * i + 5]!, availOf)
     );
   }
 
   private missingRef(i: number, client: number, clock: number, availOf: (client: number) => number): [number, number] | null {
     if (Number.isNaN(client)) return null;
-    if (client === this.u.client[i]) {
+    if (client === this.u.ids[3 * i]) {
       // Yjs assumes a client's own references point backwards; a forward one breaks integration.
-      if (clock >= this.u.clock[i]!) reject('struct references a later clock of its own client');
+      if (clock >= this.u.ids[3 * i + 1]!) reject('struct references a later clock of its own client');
       return null;
     }
     return clock >= availOf(client) ? [client, clock] : null;
@@ -254,12 +255,12 @@ class UpdateCheck {
     for (const [client, list] of this.byClient) {
       const known = this.state(client);
       for (const i of list) {
-        if (u.kind[i] !== ITEM || u.clock[i]! + u.length[i]! <= known) continue;
-        if (u.content[i] === CONTENT_SUBDOC) reject('subdocuments are not supported');
+        if (u.kinds[2 * i] !== ITEM || u.ids[3 * i + 1]! + u.ids[3 * i + 2]! <= known) continue;
+        if (u.kinds[2 * i + 1] === CONTENT_SUBDOC) reject('subdocuments are not supported');
         const landing = this.landing(i);
         if (landing === 'gone') continue;
         if (SERVER_ONLY_ROOTS.has(landing.root)) reject(`writes to "${landing.root}", which only the server writes`);
-        if (u.content[i] === CONTENT_TYPE && landing.depth + 1 > this.input.limits.maxDepth) {
+        if (u.kinds[2 * i + 1] === CONTENT_TYPE && landing.depth + 1 > this.input.limits.maxDepth) {
           reject(`nests shared types deeper than ${this.input.limits.maxDepth}`);
         }
       }
@@ -276,9 +277,9 @@ class UpdateCheck {
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const i = list[mid]!;
-      if (clock < u.clock[i]!) hi = mid - 1;
-      else if (clock >= u.clock[i]! + u.length[i]!) lo = mid + 1;
-      else return u.kind[i] === SKIP ? -1 : i;
+      if (clock < u.ids[3 * i + 1]!) hi = mid - 1;
+      else if (clock >= u.ids[3 * i + 1]! + u.ids[3 * i + 2]!) lo = mid + 1;
+      else return u.kinds[2 * i] === SKIP ? -1 : i;
     }
     return -1;
   }
@@ -324,7 +325,7 @@ class UpdateCheck {
     for (let k = chain.length - 1; k >= 0; k--) {
       const it = chain[k]!;
       const viaItem = k < chain.length - 1 || lastFromItem;
-      if (viaItem && !Number.isNaN(this.u.parentClient[it]!) && result !== 'gone') result = { root: result.root, depth: result.depth + 1 };
+      if (viaItem && !Number.isNaN(this.u.refs[6 * it + 4]!) && result !== 'gone') result = { root: result.root, depth: result.depth + 1 };
       this.landings.set(it, result);
     }
     return this.landings.get(start)!;
@@ -334,9 +335,9 @@ class UpdateCheck {
   private resolveStep(i: number): Step {
     const { u } = this;
     if (u.parentRoot[i]! >= 0) return { root: u.roots[u.parentRoot[i]!]!, depth: 0 };
-    const pc = u.parentClient[i]!;
+    const pc = u.refs[6 * i + 4]!;
     if (!Number.isNaN(pc)) {
-      const pk = u.parentClock[i]!;
+      const pk = u.refs[6 * i + 5]!;
       // Yjs turns a child of anything but a live shared type (a GC, a deleted type's leftover) into a GC.
       if (pk < this.state(pc)) {
         const target = this.docStructAt(pc, pk);
@@ -345,12 +346,12 @@ class UpdateCheck {
       }
       const j = this.indexAt(pc, pk);
       if (j < 0) return reject('parent does not exist');
-      if (u.kind[j] !== ITEM || u.content[j] !== CONTENT_TYPE) return 'gone';
+      if (u.kinds[2 * j] !== ITEM || u.kinds[2 * j + 1] !== CONTENT_TYPE) return 'gone';
       return { index: j };
     }
     const refs: Array<[number, number]> = [
-      [u.originClient[i]!, u.originClock[i]!],
-      [u.rightClient[i]!, u.rightClock[i]!],
+      [u.refs[6 * i]!, u.refs[6 * i + 1]!],
+      [u.refs[6 * i + 2]!, u.refs[6 * i + 3]!],
     ];
     for (const [client, clock] of refs) {
       if (Number.isNaN(client)) continue;
@@ -361,7 +362,7 @@ class UpdateCheck {
       }
       const j = this.indexAt(client, clock);
       if (j < 0) return reject('neighbour does not exist');
-      if (u.kind[j] !== ITEM) return 'gone';
+      if (u.kinds[2 * j] !== ITEM) return 'gone';
       return { index: j };
     }
     return 'gone';
@@ -373,7 +374,7 @@ class UpdateCheck {
     let t: Y.AbstractType<unknown> | null = type;
     let base: Container | undefined;
     while (t !== null) {
-      base = this.typeContainers.get(t);
+      base = typeContainers.get(t);
       if (base) break;
       path.push(t);
       const item: Y.Item | null = t._item;
@@ -386,8 +387,8 @@ class UpdateCheck {
     let container = base ?? { root: '', depth: -1 };
     for (let k = path.length - 1; k >= 0; k--) {
       container = { root: container.root, depth: container.depth + 1 };
-      this.typeContainers.set(path[k]!, container);
+      typeContainers.set(path[k]!, container);
     }
-    return this.typeContainers.get(type)!;
+    return typeContainers.get(type)!;
   }
 }

@@ -6,24 +6,18 @@ import * as Y from 'yjs';
  * of ms for a hostile megabyte), so that part can run on a worker thread (UpdateDecoder) while
  * the checks against the room's document stay on the thread that owns it.
  *
- * Per struct i, in decode order (grouped by client, clocks ascending): `client[i]`, `clock[i]`,
- * `length[i]`, `kind[i]` (ITEM | GC | SKIP), `content[i]` (TYPE | SUBDOC | OTHER); references as
- * client/clock pairs, NaN where absent; `parentRoot[i]` indexes `roots` for a root-type parent
- * (-1 otherwise). `ds` holds the delete set as (client, clock, len) triples.
+ * Struct i (in decode order: grouped by client, clocks ascending) is
+ *   ids[3i..3i+2]     client, clock, length
+ *   kinds[2i..2i+1]   ITEM | GC | SKIP, and its content: CONTENT_TYPE | CONTENT_SUBDOC | CONTENT_OTHER
+ *   refs[6i..6i+5]    origin, right origin and parent as client/clock pairs (NaN where absent)
+ *   parentRoot[i]     index into `roots` of a root-type parent (-1 otherwise)
+ * and `ds` holds the delete set as (client, clock, len) triples.
  */
 export interface UpdateSummary {
   structCount: number;
-  client: Float64Array;
-  clock: Float64Array;
-  length: Float64Array;
-  kind: Uint8Array;
-  content: Uint8Array;
-  originClient: Float64Array;
-  originClock: Float64Array;
-  rightClient: Float64Array;
-  rightClock: Float64Array;
-  parentClient: Float64Array;
-  parentClock: Float64Array;
+  ids: Float64Array;
+  kinds: Uint8Array;
+  refs: Float64Array;
   parentRoot: Int32Array;
   roots: string[];
   ds: Float64Array;
@@ -40,20 +34,11 @@ export const CONTENT_SUBDOC = 2;
 export function summarizeUpdate(update: Uint8Array): UpdateSummary {
   const { structs, ds } = Y.decodeUpdate(update);
   const n = structs.length;
-  const f64 = () => new Float64Array(n);
   const s: UpdateSummary = {
     structCount: n,
-    client: f64(),
-    clock: f64(),
-    length: f64(),
-    kind: new Uint8Array(n),
-    content: new Uint8Array(n),
-    originClient: f64().fill(NaN),
-    originClock: f64().fill(NaN),
-    rightClient: f64().fill(NaN),
-    rightClock: f64().fill(NaN),
-    parentClient: f64().fill(NaN),
-    parentClock: f64().fill(NaN),
+    ids: new Float64Array(3 * n),
+    kinds: new Uint8Array(2 * n),
+    refs: new Float64Array(6 * n).fill(NaN),
     parentRoot: new Int32Array(n).fill(-1),
     roots: [],
     ds: new Float64Array(0),
@@ -61,22 +46,22 @@ export function summarizeUpdate(update: Uint8Array): UpdateSummary {
   const rootIndex = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const st = structs[i]!;
-    s.client[i] = st.id.client;
-    s.clock[i] = st.id.clock;
-    s.length[i] = st.length;
-    if (st instanceof Y.Skip) s.kind[i] = SKIP;
-    else if (st instanceof Y.GC) s.kind[i] = GC;
+    s.ids[3 * i] = st.id.client;
+    s.ids[3 * i + 1] = st.id.clock;
+    s.ids[3 * i + 2] = st.length;
+    if (st instanceof Y.Skip) s.kinds[2 * i] = SKIP;
+    else if (st instanceof Y.GC) s.kinds[2 * i] = GC;
     else {
       const item = st as Y.Item;
-      s.kind[i] = ITEM;
-      s.content[i] = item.content instanceof Y.ContentDoc ? CONTENT_SUBDOC : item.content instanceof Y.ContentType ? CONTENT_TYPE : CONTENT_OTHER;
+      s.kinds[2 * i] = ITEM;
+      s.kinds[2 * i + 1] = item.content instanceof Y.ContentDoc ? CONTENT_SUBDOC : item.content instanceof Y.ContentType ? CONTENT_TYPE : CONTENT_OTHER;
       if (item.origin) {
-        s.originClient[i] = item.origin.client;
-        s.originClock[i] = item.origin.clock;
+        s.refs[6 * i] = item.origin.client;
+        s.refs[6 * i + 1] = item.origin.clock;
       }
       if (item.rightOrigin) {
-        s.rightClient[i] = item.rightOrigin.client;
-        s.rightClock[i] = item.rightOrigin.clock;
+        s.refs[6 * i + 2] = item.rightOrigin.client;
+        s.refs[6 * i + 3] = item.rightOrigin.clock;
       }
       const parent = item.parent as unknown;
       if (typeof parent === 'string') {
@@ -88,8 +73,8 @@ export function summarizeUpdate(update: Uint8Array): UpdateSummary {
         }
         s.parentRoot[i] = r;
       } else if (parent instanceof Y.ID) {
-        s.parentClient[i] = parent.client;
-        s.parentClock[i] = parent.clock;
+        s.refs[6 * i + 4] = parent.client;
+        s.refs[6 * i + 5] = parent.clock;
       }
     }
   }
@@ -109,7 +94,5 @@ export function summarizeUpdate(update: Uint8Array): UpdateSummary {
 
 /** The typed arrays of a summary, to transfer rather than copy to another thread. */
 export function transferables(s: UpdateSummary): ArrayBuffer[] {
-  return [s.client, s.clock, s.length, s.kind, s.content, s.originClient, s.originClock, s.rightClient, s.rightClock, s.parentClient, s.parentClock, s.parentRoot, s.ds].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  return [s.ids, s.kinds, s.refs, s.parentRoot, s.ds].map((a) => a.buffer as ArrayBuffer);
 }
