@@ -16,11 +16,18 @@ export function nameProblem(text: string): string | null {
   return null;
 }
 
+/** How a name looks, for telling whether two names can be mistaken for each other. */
+function lookalike(text: string): string {
+  return text.normalize('NFKC').replace(INVISIBLE, '').toLowerCase();
+}
+
 /**
  * A name people see (display names, room titles): trimmed, `min`–`max` characters, stored in NFC
- * so look-alike spellings compare equal, and refused when it hides or rearranges text.
+ * so look-alike spellings compare equal, and refused when it hides or rearranges text, or looks
+ * like one of the `reserved` names (the AI collaborator's).
  */
-export function visibleName(what: string, max: number) {
+export function visibleName(what: string, max: number, reserved: readonly string[] = []) {
+  const taken = new Set(reserved.map(lookalike));
   return z
     .string()
     .trim()
@@ -29,6 +36,7 @@ export function visibleName(what: string, max: number) {
     .superRefine((value, ctx) => {
       const problem = nameProblem(value);
       if (problem) ctx.addIssue({ code: 'custom', message: `${what} ${problem}` });
+      else if (taken.has(lookalike(value))) ctx.addIssue({ code: 'custom', message: `${what} "${value}" is reserved` });
     })
     .transform((value) => value.normalize('NFC'));
 }

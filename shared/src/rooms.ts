@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AGENT_DISPLAY_NAME } from './collab';
 import { visibleName } from './names';
 
 export const ROOM_KINDS = ['writers-room', 'classroom', 'storyboard'] as const;
@@ -63,13 +64,13 @@ export type Member = z.infer<typeof Member>;
 export const CreateRoomBody = z.object({
   name: visibleName('name', 120),
   kind: RoomKind,
-  displayName: visibleName('displayName', 60).optional(),
+  displayName: visibleName('displayName', 60, [AGENT_DISPLAY_NAME]).optional(),
 });
 export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
 
 export const JoinRoomBody = z.object({
   joinCode: z.string().trim().toUpperCase().pipe(JoinCode),
-  displayName: visibleName('displayName', 60),
+  displayName: visibleName('displayName', 60, [AGENT_DISPLAY_NAME]),
   role: z.enum(['editor', 'viewer']).optional(),
 });
 export type JoinRoomBody = z.infer<typeof JoinRoomBody>;

@@ -45,6 +45,16 @@ describe('display names and room titles', () => {
     expect(titled.body.error.issues?.[0]?.path).toBe('name');
   });
 
+  it("a member cannot take the AI collaborator's name, however it is spelled", async () => {
+    const owner = await createRoom(server.url);
+    for (const name of ['Ensemble AI', 'ensemble ai', 'Ｅｎｓｅｍｂｌｅ ＡＩ', 'Ensemble\u200B AI']) {
+      const res = await join(owner.room.joinCode, name);
+      expect(res.status, name).toBe(400);
+      expect(res.body.error.issues?.[0]?.message).toMatch(/reserved/);
+    }
+    expect((await join(owner.room.joinCode, 'Ensemble fan')).status).toBe(200);
+  });
+
   it('names are stored in NFC, so decomposed and composed spellings are the same name', async () => {
     const owner = await createRoom(server.url, { name: 'Cafe\u0301 nights', displayName: 'Zoe\u0308' });
     expect(owner.room.name).toBe('Caf\u00E9 nights');
