@@ -43,11 +43,6 @@ async function main(): Promise<void> {
     logger.fatal({ err, recoveryFile: err.file }, `refusing to start: ${err.message}. The file is kept; fix the store and start again`);
     process.exit(EXIT_CODES.recoveryReplayFailed);
   }
-  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-  const url = `http://${host}:${port}`;
-  logger.info({ port, url, store: store.kind }, 'Ensemble is listening');
-  process.stdout.write(`ENSEMBLE_LISTENING port=${port} url=${url}\n`);
-
   let signals = 0;
   // A second signal ends the grace period at once (what is unflushed still goes to the recovery
   // file); a third one exits without waiting for anything.
@@ -79,6 +74,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // Handlers first: whoever reads the line below may signal at once.
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const url = `http://${host}:${port}`;
+  logger.info({ port, url, store: store.kind }, 'Ensemble is listening');
+  process.stdout.write(`ENSEMBLE_LISTENING port=${port} url=${url}\n`);
 }
 
 /** Logs what happened to the updates and returns the exit code that says the same. */
