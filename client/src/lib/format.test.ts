@@ -21,6 +21,9 @@ describe('format', () => {
     expect(describeCloseCode(4404)).toMatch(/does not exist/);
     expect(describeCloseCode(4410)).toMatch(/removed you/);
     expect(describeCloseCode(4440)).toMatch(/expired/);
+    expect(describeCloseCode(4422)).toMatch(/refused a change.*reload/);
+    expect(describeCloseCode(4429)).toMatch(/too fast/);
+    expect(describeCloseCode(4509)).toMatch(/Reconnecting/);
     expect(describeCloseCode(3000, 'bye')).toBe('Connection closed: bye');
   });
   it('formats small things', () => {

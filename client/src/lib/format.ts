@@ -92,6 +92,12 @@ export function describeCloseCode(code: number, reason = ''): string {
       return 'The server could not read a message from this tab and closed the connection.';
     case 1009:
       return 'A change was too large to send.';
+    case 4422:
+      return 'The server refused a change from this tab (it breaks the room’s limits, e.g. nesting too deep), so this tab stopped syncing. Copy anything you still need, then reload.';
+    case 4429:
+      return 'This tab sent presence updates too fast and was disconnected. Reload to rejoin.';
+    case 4509:
+      return 'The room was reloaded on the server. Reconnecting…';
     case 4500:
       return 'The server could not load the document. It will retry.';
     case 1001:
