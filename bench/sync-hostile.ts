@@ -64,7 +64,6 @@ async function measure(label: string, url: string, syncUrl: string, room: { room
   await waitUntil(() => seen.size >= EDITS, 30_000, 'every marker at the reader');
   attacker?.kill();
   const latencies = [...sentAt].map(([m, t]) => seen.get(m)! - t);
-  if (process.env.BENCH_DEBUG) console.log(label, latencies.map((l, i) => [i, Math.round(l)]).filter(([, l]) => l! > 10).map((x) => x.join(":")).join(" "));
   writer.destroy();
   reader.destroy();
   return {
