@@ -1,6 +1,6 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KeyedBudget } from '../../server/src/sync/keyed-budget';
+import { KeyedBudget } from '../../server/src/limits/keyed-budget';
 import { connectClient, createRoom, joinRoom, openRaw, startServer, waitFor, type TestServer } from '../helpers/index';
 import { connectHostile, craft } from '../helpers/hostile';
 

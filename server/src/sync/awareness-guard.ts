@@ -3,7 +3,7 @@ import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 import type { Awareness } from 'y-protocols/awareness';
 import type { PresenceUser, TokenClaims } from '@ensemble/shared';
-import { TokenBucket } from './token-bucket';
+import { TokenBucket } from '../limits/token-bucket';
 
 export interface AwarenessLimits {
   /** Largest serialized (JSON, UTF-8) state a client may set. */

@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 import { CLOSE_CODES, type TokenClaims } from '@ensemble/shared';
 import { AwarenessGuard, type AwarenessLimits } from './awareness-guard';
-import type { KeyedBudget } from './keyed-budget';
+import type { KeyedBudget } from '../limits/keyed-budget';
 import type { Peer, RoomDocument } from './room-document';
 
 const OPEN = 1;

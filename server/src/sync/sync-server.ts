@@ -13,7 +13,7 @@ import { whenExpired } from '../auth/expiry-timer';
 import type { SocketLimiter } from '../auth/socket-limiter';
 import { Connection } from './connection';
 import type { DocumentRegistry } from './document-registry';
-import { KeyedBudget } from './keyed-budget';
+import { KeyedBudget } from '../limits/keyed-budget';
 import { MessageHandler } from './message-handler';
 import { UpdateDecoder } from './update-decoder';
 import { DocumentPoisonedError, type RoomDocument } from './room-document';
