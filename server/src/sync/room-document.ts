@@ -21,6 +21,8 @@ export interface Peer {
   /** The member behind the peer: a member's new connection may take over its old one's awareness. */
   readonly memberId?: string;
   close(code: number, reason: string): void;
+  /** Closes it for breaking the rules (without reading what it still has queued). */
+  refuse(code: number, reason: string): void;
   /** Its updates wait for structs the room lacks: send it `syncStep1` (or close it when that keeps happening). */
   requestResync(syncStep1: Uint8Array): void;
 }
@@ -33,6 +35,8 @@ export class DocumentPoisonedError extends Error {
   constructor(
     readonly roomId: string,
     cause: unknown,
+    /** Whose update it was (none for a restore). */
+    readonly offender?: Peer,
   ) {
     super(`applying an update to room ${roomId} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
     this.name = 'DocumentPoisonedError';
@@ -112,7 +116,7 @@ export class RoomDocument implements RoomDocumentApi {
    * introduces are attributed to `author` (only the server writes `authors`).
    */
   applyClientUpdate(update: Uint8Array, origin: Peer, author: AuthorEntry, newClients: number[]): boolean {
-    this.atomically(() => Y.applyUpdate(this.doc, update, origin));
+    this.atomically(() => Y.applyUpdate(this.doc, update, origin), origin);
     // The guard lets through only what integrates completely; anything Yjs still parks means the
     // guard and Yjs disagree, and parked structs would otherwise be persisted and sent to joiners.
     const store = this.doc.store;
@@ -124,7 +128,7 @@ export class RoomDocument implements RoomDocumentApi {
   }
 
   /** Runs `change`, publishing its updates only if Yjs finished cleanly (else the room is poisoned). */
-  private atomically(change: () => void): void {
+  private atomically(change: () => void, offender?: Peer): void {
     if (this.poisoned) throw new DocumentPoisonedError(this.roomId, new Error('room is being reloaded'));
     const captured: Array<[Uint8Array, unknown]> = [];
     this.captured = captured;
@@ -133,7 +137,7 @@ export class RoomDocument implements RoomDocumentApi {
       if (this.doc._transaction !== null) throw new Error('transaction left open');
     } catch (err) {
       this.poisoned = true;
-      throw new DocumentPoisonedError(this.roomId, err);
+      throw new DocumentPoisonedError(this.roomId, err, offender);
     } finally {
       this.captured = null;
     }

@@ -271,18 +271,20 @@ export class SyncServer {
     try {
       handled = this.handler.handle(conn, room, message);
     } catch (err) {
-      this.refuse(conn, room, err);
+      this.closeOnError(conn, room, err);
       return;
     }
-    if (handled instanceof Promise) return handled.catch((err: unknown) => this.refuse(conn, room, err));
+    if (handled instanceof Promise) return handled.catch((err: unknown) => this.closeOnError(conn, room, err));
   }
 
-  /** A frame the handler refused, or whose update broke the document. */
-  private refuse(conn: Connection, room: RoomDocument, err: unknown): void {
+  /** A frame the handler refused, or an update (this frame's, or one it let through) that broke the document. */
+  private closeOnError(conn: Connection, room: RoomDocument, err: unknown): void {
     if (err instanceof DocumentPoisonedError) {
-      // Yjs threw while applying this connection's update: reload the room, close the sender.
-      this.options.logger.error({ err: err.message, roomId: conn.roomId, memberId: conn.claims.memberId }, 'update broke the document; reloading the room');
-      conn.refuse(CLOSE_CODES.updateRejected, 'update rejected');
+      // Yjs threw applying someone's update (possibly a parked one this frame unblocked): close
+      // whoever sent it, reload the room.
+      const offender = err.offender ?? conn;
+      this.options.logger.error({ err: err.message, roomId: conn.roomId, memberId: offender.memberId }, 'update broke the document; reloading the room');
+      offender.refuse(CLOSE_CODES.updateRejected, 'update rejected');
       this.options.registry.reset(room, err);
       return;
     }
