@@ -106,7 +106,7 @@ export class DocumentRegistry implements DocumentRegistryApi {
    * longer be trusted (it may be half-changed, and Yjs may never emit an update again). Nothing of
    * the failed change was published; everything before it was broadcast and is in the update
    * log. So: write that log out, drop the document (extensions see `unloaded`), and close every
-   * connection with 4409 so their clients reconnect and resync against the reloaded document —
+   * connection with 4509 so their clients reconnect and resync against the reloaded document —
    * which has everything they had sent. A new claim waits until the log is written.
    */
   reset(room: RoomDocument, cause: unknown): void {
