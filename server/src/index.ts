@@ -3,4 +3,6 @@ export { loadConfig, ConfigSchema, ConfigError, type Config } from './config';
 export type { ServerContext, Extension, TokenService, RoomDocument, DocumentRegistry, DocumentEvents } from './context';
 export { createLogger } from './logger';
 export { Metrics, instrumentStore } from './metrics';
-export { AuthError, JwtTokenService, createTokenService, claimsOf } from './auth/index';
+export { AuthError, RoomError } from './errors';
+export { JwtTokenService, createTokenService } from './auth/tokens';
+export { claimsOf } from './auth/middleware';

@@ -10,11 +10,15 @@ import { SocketLimiter } from './auth/socket-limiter';
 import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
+import { provenanceRoutes } from './provenance/route';
 import { RoomService } from './rooms/room-service';
+import { roomRoutes } from './rooms/routes';
 import type { Store } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
 import { RecoveryFileError, replayRecoveryFiles, writeRecoveryFile } from './sync/recovery-file';
 import { SyncServer } from './sync/sync-server';
+import { VersionService } from './versions/version-service';
+import { versionRoutes } from './versions/routes';
 
 export interface EnsembleServerOptions {
   extensions?: Extension[];
@@ -78,16 +82,17 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     pending: { maxBytes: config.ENSEMBLE_PENDING_BYTES, ttlMs: config.ENSEMBLE_PENDING_TTL_MS },
   });
   const requireToken = createRequireToken(tokens, store);
-  const rooms = new RoomService(store, tokens, registry, resolveTokenSecret(config));
+  const rooms = new RoomService(store, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
-    rooms,
-    requireToken,
-    metrics,
-    store,
+    metrics: metrics.registry,
+    health: () => ({ store: store.kind }),
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
-    ratePerMinute: config.ENSEMBLE_RATE_LIMIT_PER_MIN,
   });
+  // The feature routers; extensions mount theirs on `api` after these (ctx.api).
+  api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));
+  api.use(versionRoutes(new VersionService(store, registry), requireToken));
+  api.use(provenanceRoutes({ store, documents: registry, requireToken }));
   const httpServer = http.createServer(app);
   const sync = new SyncServer({
     registry,

@@ -27,7 +27,6 @@ import { currentMember } from '../auth/current-member';
 import { whenExpired } from '../auth/expiry-timer';
 import { SocketLimiter, type SocketSlot } from '../auth/socket-limiter';
 import { FallbackEmbedder, RecommendationService, type Embedder, type LibraryPassage } from '../recommendation';
-import { provenanceRoute } from '../provenance/route';
 import { linearizeStory } from './anchor';
 import type { EngineLike } from './engine';
 import { AgentError, toErrorBody } from './errors';
@@ -192,7 +191,6 @@ export class AgentExtension implements Extension {
     );
 
     ctx.api.get('/rooms/:id/images/:imageId', ctx.requireToken, (req, res) => void this.serveImage(req, res));
-    provenanceRoute(ctx);
   }
 
   async stop(): Promise<void> {

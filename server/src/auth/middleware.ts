@@ -2,7 +2,7 @@ import type { Request, RequestHandler, Response } from 'express';
 import type { TokenClaims } from '@ensemble/shared';
 import type { TokenService } from '../context';
 import type { Store } from '../storage/store';
-import { AuthError } from './tokens';
+import { AuthError } from '../errors';
 import { currentMember } from './current-member';
 import { sendError } from '../http/errors';
 

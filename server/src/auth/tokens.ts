@@ -6,18 +6,7 @@ import { z } from 'zod';
 import { Role, type TokenClaims } from '@ensemble/shared';
 import type { Config } from '../config';
 import type { TokenService } from '../context';
-
-export type AuthErrorCode = 'invalid_token' | 'expired_token';
-
-export class AuthError extends Error {
-  constructor(
-    readonly code: AuthErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'AuthError';
-  }
-}
+import { AuthError } from '../errors';
 
 const ClaimsSchema = z.object({
   roomId: z.string().min(1),

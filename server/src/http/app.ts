@@ -1,22 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import express, { Router, type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import express, { Router, type Express } from 'express';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { SYNC_PATH } from '@ensemble/shared';
-import type { Metrics } from '../metrics';
-import type { Store } from '../storage/store';
-import { roomRoutes } from '../rooms/routes';
-import type { RoomService } from '../rooms/room-service';
-import { HttpError, sendError } from './errors';
+import { errorSender, sendError } from './errors';
 
 export interface AppOptions {
-  rooms: RoomService;
-  requireToken: RequestHandler;
-  metrics: Metrics;
-  store: Store;
+  /** Served at /metrics. */
+  metrics: Registry;
+  /** Extra fields of the /healthz answer (e.g. which store). */
+  health: () => Record<string, unknown>;
   logger: Logger;
   clientDir: string;
-  ratePerMinute: number;
   /** Largest JSON body accepted by /api. */
   jsonLimit?: string;
 }
@@ -31,8 +27,9 @@ const PLACEHOLDER = `<!doctype html>
 </body></html>`;
 
 /**
- * The express app: core routes under /api, then `api` (the router extensions add to), then a JSON
- * 404 for the rest of /api; /healthz, /metrics; the web client (or a placeholder page) at /.
+ * The express app, which knows no feature: `api` (mounted at /api, JSON bodies parsed) is where
+ * server.ts mounts the feature routers and extensions add theirs; then a JSON 404 for the rest of
+ * /api; /healthz, /metrics; the web client (or a placeholder page) at /; one error sender.
  */
 export function createApp(options: AppOptions): { app: Express; api: Router } {
   const app = express();
@@ -40,15 +37,14 @@ export function createApp(options: AppOptions): { app: Express; api: Router } {
   app.set('trust proxy', false);
 
   app.get('/healthz', (_req, res) => {
-    res.json({ ok: true, store: options.store.kind });
+    res.json({ ok: true, ...options.health() });
   });
   app.get('/metrics', async (_req, res) => {
-    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+    res.type(options.metrics.contentType).send(await options.metrics.metrics());
   });
 
   const api = Router();
   app.use('/api', express.json({ limit: options.jsonLimit ?? '256kb' }));
-  app.use('/api', roomRoutes(options.rooms, options.requireToken, options.ratePerMinute));
   app.use('/api', api);
   app.use('/api', (req, res) => sendError(res, 404, 'not_found', `no route ${req.method} /api${req.path}`));
 
@@ -67,21 +63,6 @@ export function createApp(options: AppOptions): { app: Express; api: Router } {
     });
   }
 
-  const onError: ErrorRequestHandler = (err: unknown, _req, res, next) => {
-    if (res.headersSent) return next(err);
-    const e = err as { type?: string; status?: number; code?: string; message?: string };
-    if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
-    if (e.type === 'entity.parse.failed') return sendError(res, 400, 'invalid_json', 'request body is not valid JSON');
-    if (e.type === 'entity.too.large') return sendError(res, 413, 'payload_too_large', 'request body is too large');
-    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return sendError(res, e.status, 'bad_request', e.message ?? 'bad request');
-    if ((err as Error)?.name === 'StoreError') {
-      if (e.code === 'conflict') return sendError(res, 409, 'conflict', e.message ?? 'conflict');
-      options.logger.error({ err }, 'store error in request');
-      return sendError(res, 503, 'storage_unavailable', 'storage is unavailable; try again');
-    }
-    options.logger.error({ err }, 'unhandled error in request');
-    sendError(res, 500, 'internal', 'internal server error');
-  };
-  app.use(onError);
+  app.use(errorSender(options.logger));
   return { app, api };
 }

@@ -1,6 +1,5 @@
 import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import * as Y from 'yjs';
 import {
   defaultRoomSettings,
   type CreateRoomBody,
@@ -12,24 +11,22 @@ import {
   type RoomSettings,
   type TokenClaims,
   type UpdateRoomSettingsBody,
-  type VersionInfo,
 } from '@ensemble/shared';
 import type { RoomEventSource, RoomEvents, TokenService } from '../context';
-import { HttpError } from '../http/errors';
-import type { DocumentRegistry } from '../sync/document-registry';
-import type { MemberRecord, RoomRecord, Store, VersionRecord } from '../storage/store';
+import { RoomError } from '../errors';
+import type { MemberRecord, RoomRecord, Store } from '../storage/store';
+import { requireRole, requireRoom } from './access';
 import { newId, newJoinCode } from './ids';
 
 const isConflict = (err: unknown) => (err as { code?: unknown })?.code === 'conflict';
 
-/** Rooms, members, join codes and named versions: what the REST routes do, without HTTP. */
+/** Rooms, members and join codes: what the rooms REST routes do, without HTTP. */
 export class RoomService implements RoomEventSource {
   private readonly events = new EventEmitter();
 
   constructor(
     private readonly store: Store,
     private readonly tokens: TokenService,
-    private readonly documents: DocumentRegistry,
     /** Key for the per-room viewer join code shown to viewers (derived, so it needs no listing). */
     private readonly codeKey: string,
   ) {}
@@ -70,7 +67,7 @@ export class RoomService implements RoomEventSource {
   async join(body: JoinRoomBody): Promise<RoomResponse> {
     const code = await this.store.findJoinCode(body.joinCode);
     const record = code ? await this.store.getRoom(code.roomId) : null;
-    if (!code || !record) throw new HttpError(404, 'join_code_not_found', 'no room has this join code');
+    if (!code || !record) throw new RoomError('not_found', 'join_code_not_found', 'no room has this join code');
     // A viewer-only code grants viewer whatever was asked for.
     const role: Role = code.role === 'viewer' ? 'viewer' : (body.role ?? 'editor');
     const member: MemberRecord = { roomId: record.id, id: newId(), displayName: body.displayName, role, createdAt: new Date().toISOString() };
@@ -79,16 +76,16 @@ export class RoomService implements RoomEventSource {
   }
 
   async get(claims: TokenClaims): Promise<{ room: Room; member: Member }> {
-    const record = await this.requireRoom(claims.roomId);
+    const record = await requireRoom(this.store, claims.roomId);
     const member = await this.store.getMember(record.id, claims.memberId);
-    if (!member) throw new HttpError(403, 'not_a_member', 'this token’s member is not in the room');
+    if (!member) throw new RoomError('forbidden', 'not_a_member', 'this token’s member is not in the room');
     const joinCode = member.role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode;
     return { room: toRoom(record, joinCode), member: toMember(member) };
   }
 
   async createJoinCode(claims: TokenClaims, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
-    this.requireRole(claims, ['owner'], 'only the owner can create join codes');
-    await this.requireRoom(claims.roomId);
+    requireRole(claims, ['owner'], 'only the owner can create join codes');
+    await requireRoom(this.store, claims.roomId);
     for (let attempt = 0; ; attempt++) {
       const code = newJoinCode();
       try {
@@ -101,8 +98,8 @@ export class RoomService implements RoomEventSource {
   }
 
   async listMembers(claims: TokenClaims): Promise<Member[]> {
-    this.requireRole(claims, ['owner'], 'only the owner can list members');
-    await this.requireRoom(claims.roomId);
+    requireRole(claims, ['owner'], 'only the owner can list members');
+    await requireRoom(this.store, claims.roomId);
     return (await this.store.listMembers(claims.roomId)).map(toMember);
   }
 
@@ -112,69 +109,24 @@ export class RoomService implements RoomEventSource {
    * close the sockets they already have open.
    */
   async removeMember(claims: TokenClaims, memberId: string): Promise<Member> {
-    this.requireRole(claims, ['owner'], 'only the owner can remove members');
-    await this.requireRoom(claims.roomId);
+    requireRole(claims, ['owner'], 'only the owner can remove members');
+    await requireRoom(this.store, claims.roomId);
     const member = await this.store.getMember(claims.roomId, memberId);
-    if (!member) throw new HttpError(404, 'member_not_found', 'no such member in this room');
-    if (member.role === 'owner') throw new HttpError(409, 'owner_not_removable', 'the owner cannot be removed');
-    if (!(await this.store.removeMember(claims.roomId, memberId))) throw new HttpError(404, 'member_not_found', 'no such member in this room');
+    if (!member) throw new RoomError('not_found', 'member_not_found', 'no such member in this room');
+    if (member.role === 'owner') throw new RoomError('conflict', 'owner_not_removable', 'the owner cannot be removed');
+    if (!(await this.store.removeMember(claims.roomId, memberId))) throw new RoomError('not_found', 'member_not_found', 'no such member in this room');
     this.events.emit('memberRemoved', claims.roomId, memberId);
     return toMember(member);
   }
 
   async updateSettings(claims: TokenClaims, patch: UpdateRoomSettingsBody): Promise<RoomSettings> {
-    this.requireRole(claims, ['owner'], 'only the owner can change settings');
-    const record = await this.requireRoom(claims.roomId);
+    requireRole(claims, ['owner'], 'only the owner can change settings');
+    const record = await requireRoom(this.store, claims.roomId);
     const settings: RoomSettings = { ...record.settings, ...stripUndefined(patch) };
     if (record.kind === 'classroom') settings.moderation = true; // always on for classrooms
     await this.store.updateRoomSettings(record.id, settings);
     this.events.emit('settingsChanged', record.id, settings);
     return settings;
-  }
-
-  async saveVersion(claims: TokenClaims, name: string): Promise<VersionInfo> {
-    this.requireRole(claims, ['owner', 'editor'], 'viewers cannot save versions');
-    await this.requireRoom(claims.roomId);
-    const room = await this.documents.acquire(claims.roomId);
-    let snapshot: Uint8Array;
-    try {
-      snapshot = Y.encodeStateAsUpdate(room.doc);
-    } finally {
-      this.documents.release(claims.roomId);
-    }
-    const version: VersionRecord = {
-      roomId: claims.roomId,
-      id: newId(),
-      name,
-      createdAt: new Date().toISOString(),
-      createdBy: claims.memberId,
-      snapshot,
-    };
-    await this.store.saveVersion(version);
-    return toVersionInfo(version);
-  }
-
-  async listVersions(claims: TokenClaims): Promise<VersionInfo[]> {
-    await this.requireRoom(claims.roomId);
-    return (await this.store.listVersions(claims.roomId)).map(toVersionInfo);
-  }
-
-  async restoreVersion(claims: TokenClaims, versionId: string): Promise<VersionInfo> {
-    this.requireRole(claims, ['owner', 'editor'], 'viewers cannot restore versions');
-    const version = await this.store.getVersion(claims.roomId, versionId);
-    if (!version) throw new HttpError(404, 'version_not_found', 'no such version in this room');
-    await this.documents.restore(claims.roomId, version.snapshot);
-    return toVersionInfo(version);
-  }
-
-  private async requireRoom(roomId: string): Promise<RoomRecord> {
-    const record = await this.store.getRoom(roomId);
-    if (!record) throw new HttpError(404, 'room_not_found', 'room not found');
-    return record;
-  }
-
-  private requireRole(claims: TokenClaims, roles: Role[], message: string): void {
-    if (!roles.includes(claims.role)) throw new HttpError(403, 'forbidden', message);
   }
 
   /** The room's viewer-only join code, derived from the room id (created on first use). */
@@ -212,6 +164,3 @@ function toMember(member: MemberRecord): Member {
   return { id: member.id, displayName: member.displayName, role: member.role };
 }
 
-function toVersionInfo(v: Omit<VersionRecord, 'snapshot'>): VersionInfo {
-  return { id: v.id, name: v.name, createdAt: v.createdAt, createdBy: v.createdBy };
-}

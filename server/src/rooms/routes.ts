@@ -1,12 +1,10 @@
 import { Router, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import { z } from 'zod';
 import {
   CreateJoinCodeBody,
   CreateRoomBody,
   JoinRoomBody,
   MemberId,
-  SaveVersionBody,
   UpdateRoomSettingsBody,
   type MemberListResponse,
   type RemoveMemberResponse,
@@ -14,8 +12,6 @@ import {
 import { claimsOf } from '../auth/middleware';
 import { parseBody, sendError } from '../http/errors';
 import type { RoomService } from './room-service';
-
-const VersionIdParam = z.string().min(1).max(64);
 
 /**
  * The rooms REST API (mounted at /api):
@@ -26,8 +22,7 @@ const VersionIdParam = z.string().min(1).max(64);
  *   PATCH /rooms/:id/settings                    owner: partial settings
  *   GET  /rooms/:id/members                      owner: everyone in the room
  *   DELETE /rooms/:id/members/:memberId          owner: remove a member (token revoked, sockets closed)
- *   POST /rooms/:id/versions  GET /rooms/:id/versions
- *   POST /rooms/:id/versions/:versionId/restore  restore as a new state every client receives
+ * (named versions: versions/routes.ts)
  */
 export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, ratePerMinute: number): Router {
   const router = Router();
@@ -80,25 +75,6 @@ export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, rat
     }
     const body: RemoveMemberResponse = { removed: await rooms.removeMember(claimsOf(res), memberId.data) };
     res.json(body);
-  });
-
-  router.post('/rooms/:id/versions', requireToken, async (req, res) => {
-    const body = parseBody(SaveVersionBody, req.body, res);
-    if (!body) return;
-    res.status(201).json({ version: await rooms.saveVersion(claimsOf(res), body.name) });
-  });
-
-  router.get('/rooms/:id/versions', requireToken, async (_req, res) => {
-    res.json({ versions: await rooms.listVersions(claimsOf(res)) });
-  });
-
-  router.post('/rooms/:id/versions/:versionId/restore', requireToken, async (req, res) => {
-    const versionId = VersionIdParam.safeParse(req.params.versionId);
-    if (!versionId.success) {
-      sendError(res, 400, 'invalid_params', 'version id is invalid');
-      return;
-    }
-    res.json({ version: await rooms.restoreVersion(claimsOf(res), versionId.data) });
   });
 
   return router;

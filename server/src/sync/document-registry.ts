@@ -1,5 +1,4 @@
 import { EventEmitter } from 'node:events';
-import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import type { DocumentEvents, DocumentRegistry as DocumentRegistryApi } from '../context';
 import type { Metrics } from '../metrics';
@@ -8,6 +7,7 @@ import { CLOSE_CODES } from '@ensemble/shared';
 import type { PendingLimits } from './pending-updates';
 import type { UnflushedRoom } from './recovery-file';
 import { DocumentPoisonedError, ORIGIN_LOAD, RoomDocument, type Peer } from './room-document';
+import { loadStoredDocument, type LoadedDocument } from './stored-document';
 import { UpdateLog } from './update-log';
 
 export interface DocumentRegistryOptions {
@@ -52,10 +52,6 @@ export class DocumentRegistry implements DocumentRegistryApi {
   /** Number of loaded documents. */
   get size(): number {
     return this.rooms.size;
-  }
-
-  loadedRoomIds(): string[] {
-    return [...this.rooms.keys()];
   }
 
   peek(roomId: string): RoomDocument | undefined {
@@ -199,22 +195,14 @@ export class DocumentRegistry implements DocumentRegistryApi {
   private async doLoad(roomId: string): Promise<RoomDocument> {
     const { store, logger, metrics } = this.options;
     await this.resets.get(roomId)?.written;
-    const doc = new Y.Doc({ gc: true });
-    let lastSeq = 0;
-    let tail = 0;
+    let loaded: LoadedDocument;
     try {
-      const stored = await store.loadDocument(roomId);
-      doc.transact(() => {
-        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
-        for (const { data } of stored.updates) Y.applyUpdate(doc, data);
-      }, ORIGIN_LOAD);
-      lastSeq = Math.max(stored.snapshotSeq, stored.updates.at(-1)?.seq ?? 0);
-      tail = stored.updates.length;
+      loaded = await loadStoredDocument(store, roomId, { origin: ORIGIN_LOAD });
     } catch (err) {
-      doc.destroy();
       logger.error({ err, roomId }, 'loading document failed');
       throw new DocumentLoadError(roomId, err);
     }
+    const { doc, lastSeq, tail } = loaded;
     const room = new RoomDocument(
       roomId,
       doc,

@@ -6,7 +6,7 @@ import { CLOSE_CODES, RoomId, SYNC_PATH, type TokenClaims } from '@ensemble/shar
 import type { TokenService } from '../context';
 import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
-import { AuthError } from '../auth/tokens';
+import { AuthError } from '../errors';
 import type { AwarenessLimits } from './awareness-guard';
 import { currentMember } from '../auth/current-member';
 import { whenExpired } from '../auth/expiry-timer';

@@ -1,2 +1,0 @@
-export { computeProvenance } from './provenance';
-export { provenanceRoute } from './route';

@@ -1,3 +1,0 @@
-export { RoomService, toRoom } from './room-service';
-export { roomRoutes } from './routes';
-export { newId, newJoinCode } from './ids';

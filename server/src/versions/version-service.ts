@@ -1,0 +1,54 @@
+import * as Y from 'yjs';
+import type { TokenClaims, VersionInfo } from '@ensemble/shared';
+import type { DocumentRegistry } from '../context';
+import { RoomError } from '../errors';
+import { requireRole, requireRoom } from '../rooms/access';
+import { newId } from '../rooms/ids';
+import type { Store, VersionRecord } from '../storage/store';
+
+/** Named versions of a room's document: save the current state, list them, restore one. */
+export class VersionService {
+  constructor(
+    private readonly store: Pick<Store, 'getRoom' | 'saveVersion' | 'listVersions' | 'getVersion'>,
+    private readonly documents: Pick<DocumentRegistry, 'acquire' | 'release' | 'restore'>,
+  ) {}
+
+  async save(claims: TokenClaims, name: string): Promise<VersionInfo> {
+    requireRole(claims, ['owner', 'editor'], 'viewers cannot save versions');
+    await requireRoom(this.store, claims.roomId);
+    const room = await this.documents.acquire(claims.roomId);
+    let snapshot: Uint8Array;
+    try {
+      snapshot = Y.encodeStateAsUpdate(room.doc);
+    } finally {
+      this.documents.release(claims.roomId);
+    }
+    const version: VersionRecord = {
+      roomId: claims.roomId,
+      id: newId(),
+      name,
+      createdAt: new Date().toISOString(),
+      createdBy: claims.memberId,
+      snapshot,
+    };
+    await this.store.saveVersion(version);
+    return toVersionInfo(version);
+  }
+
+  async list(claims: TokenClaims): Promise<VersionInfo[]> {
+    await requireRoom(this.store, claims.roomId);
+    return (await this.store.listVersions(claims.roomId)).map(toVersionInfo);
+  }
+
+  async restore(claims: TokenClaims, versionId: string): Promise<VersionInfo> {
+    requireRole(claims, ['owner', 'editor'], 'viewers cannot restore versions');
+    const version = await this.store.getVersion(claims.roomId, versionId);
+    if (!version) throw new RoomError('not_found', 'version_not_found', 'no such version in this room');
+    await this.documents.restore(claims.roomId, version.snapshot);
+    return toVersionInfo(version);
+  }
+}
+
+function toVersionInfo(v: Omit<VersionRecord, 'snapshot'>): VersionInfo {
+  return { id: v.id, name: v.name, createdAt: v.createdAt, createdBy: v.createdBy };
+}
