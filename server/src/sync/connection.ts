@@ -180,7 +180,9 @@ export class Connection implements Peer {
     this.socket.pause();
     try {
       this.socket.close(code, reason);
-      this.socket._socket?.end();
+      // ws keeps the TCP stream in a field it does not type; ending it is the one way to stop
+      // reading now and still let the close frame out.
+      (this.socket as unknown as { _socket?: import('node:net').Socket })._socket?.end();
     } catch {
       /* terminated below */
     }
