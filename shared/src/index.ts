@@ -3,3 +3,4 @@ export * from './rooms';
 export * from './collab';
 export * from './sync';
 export * from './names';
+export * from './anchor';

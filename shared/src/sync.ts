@@ -8,22 +8,17 @@ export const SYNC_PATH = '/sync';
  * WebSocket close codes the sync endpoint uses (4000-4999 are free for applications). The /collab
  * channel sends the same codes in `collab:closed` before it disconnects a socket. A client that
  * stops reading (more than ENSEMBLE_MAX_BUFFERED_BYTES waiting to be sent to it) gets no code: a
- * close frame could never reach it, so its socket is terminated and it sees 1006.
+ * close frame could never reach it, so its socket is terminated and it sees 1006. A missing or
+ * bad token, another room's token or an unknown room is refused at the upgrade, with HTTP
+ * 401/403/404, before there is a websocket to close.
  */
 export const CLOSE_CODES = {
   /** Frame could not be decoded as a y-websocket message. */
   malformedMessage: 4400,
-  /** Token missing, forged or expired (refused after upgrade when the HTTP status could not be sent). */
-  unauthorized: 4401,
-  /** Token valid but for another room. (A viewer's writes are not applied and are answered with a
-   * y-protocols auth "permission denied" message, without closing: viewers still get updates and awareness.) */
-  forbidden: 4403,
   /** The room's owner removed this member; their token is refused from now on. */
   memberRemoved: 4410,
   /** The token expired while connected; join again (or re-authenticate) to continue. */
   tokenExpired: 4440,
-  /** Room does not exist. */
-  roomNotFound: 4404,
   /** Frame larger than ENSEMBLE_MAX_MESSAGE_BYTES. */
   messageTooBig: 1009,
   /** The server is shutting down. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { Awareness } from 'y-protocols/awareness';
-import { AI_MARK, authorsOf, bibleOf, storyOf, storyText, type AuthorEntry } from '../../shared/src/index';
+import { AI_MARK, authorsOf, bibleOf, encodeAnchor, storyOf, storyText, type AuthorEntry } from '../../shared/src/index';
 import {
   AgentPresence,
   AgentWriter,
@@ -9,10 +9,9 @@ import {
   Moderation,
   PromptBuilder,
   RateLimiter,
-  decodeAnchor,
-  encodeAnchor,
   insertAiText,
   linearizeStory,
+  parseAnchor,
   resolveAnchor,
 } from '../../server/src/agent/index';
 import { computeProvenance } from '../../server/src/provenance/provenance';
@@ -48,20 +47,20 @@ function anchorAt(doc: Y.Doc, p: number, index: number): string {
 describe('anchors', () => {
   it('resolves a cursor inside text and at the end of a paragraph', () => {
     const doc = storyDoc(['The rain fell.', 'She opened the door']);
-    const mid = resolveAnchor(doc, decodeAnchor(anchorAt(doc, 0, 8)));
+    const mid = resolveAnchor(doc, parseAnchor(anchorAt(doc, 0, 8)));
     expect(mid.type).toBe(textOf(doc, 0));
     expect(mid.index).toBe(8);
-    const end = resolveAnchor(doc, decodeAnchor(anchorAt(doc, 1, 19)));
+    const end = resolveAnchor(doc, parseAnchor(anchorAt(doc, 1, 19)));
     expect(end.type).toBe(textOf(doc, 1));
     expect(end.index).toBe(19);
     // The cursor follows concurrent edits before it.
     textOf(doc, 0).insert(0, 'Outside, ');
-    expect(resolveAnchor(doc, decodeAnchor(anchorAt(doc, 0, 17))).index).toBe(17);
+    expect(resolveAnchor(doc, parseAnchor(anchorAt(doc, 0, 17))).index).toBe(17);
   });
 
   it('linearizes the story and finds the anchor offset', () => {
     const doc = storyDoc(['One two.', 'Three four']);
-    const at = resolveAnchor(doc, decodeAnchor(anchorAt(doc, 1, 5)));
+    const at = resolveAnchor(doc, parseAnchor(anchorAt(doc, 1, 5)));
     const lin = linearizeStory(doc, at);
     expect(lin.text).toBe('One two.\nThree four');
     expect(lin.text.slice(0, lin.offset!)).toBe('One two.\nThree');
@@ -71,23 +70,23 @@ describe('anchors', () => {
 
   it('reports anchor_deleted when the anchored text or paragraph was deleted', () => {
     const doc = storyDoc(['The rain fell hard.', 'Second']);
-    const a = decodeAnchor(anchorAt(doc, 0, 9));
+    const a = parseAnchor(anchorAt(doc, 0, 9));
     textOf(doc, 0).delete(4, 10);
     expect(() => resolveAnchor(doc, a)).toThrow(expect.objectContaining({ code: 'anchor_deleted' }));
-    const b = decodeAnchor(anchorAt(doc, 1, 6)); // end of paragraph: points at the XmlText itself
+    const b = parseAnchor(anchorAt(doc, 1, 6)); // end of paragraph: points at the XmlText itself
     storyOf(doc).delete(1, 1);
     expect(() => resolveAnchor(doc, b)).toThrow(expect.objectContaining({ code: 'anchor_deleted' }));
   });
 
   it('rejects garbage and positions outside the story', () => {
     const doc = storyDoc(['x']);
-    expect(() => decodeAnchor('//8=')).toThrow(expect.objectContaining({ code: 'invalid_payload' }));
-    expect(() => resolveAnchor(doc, decodeAnchor('AAAA'))).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => parseAnchor('//8=')).toThrow(expect.objectContaining({ code: 'invalid_payload' }));
+    expect(() => resolveAnchor(doc, parseAnchor('AAAA'))).toThrow(expect.objectContaining({ code: 'conflict' }));
     const other = encodeAnchor(Y.createRelativePositionFromTypeIndex(bibleOf(doc), 0));
-    expect(() => resolveAnchor(doc, decodeAnchor(other))).toThrow(expect.objectContaining({ code: 'invalid_payload' }));
+    expect(() => resolveAnchor(doc, parseAnchor(other))).toThrow(expect.objectContaining({ code: 'invalid_payload' }));
     const unknown = new Y.Doc();
     const ghost = storyDoc(['elsewhere'], 999);
-    expect(() => resolveAnchor(unknown, decodeAnchor(anchorAt(ghost, 0, 2)))).toThrow(expect.objectContaining({ code: 'conflict' }));
+    expect(() => resolveAnchor(unknown, parseAnchor(anchorAt(ghost, 0, 2)))).toThrow(expect.objectContaining({ code: 'conflict' }));
   });
 });
 
@@ -105,7 +104,7 @@ describe('AgentWriter', () => {
 
   it('inserts accepted text as its own client with the AI mark, recorded in authors', () => {
     const room = storyDoc(['She opened the door']);
-    const anchor = decodeAnchor(anchorAt(room, 0, 19));
+    const anchor = parseAnchor(anchorAt(room, 0, 19));
     const writer = new AgentWriter(room);
     const updates: unknown[] = [];
     room.on('update', (_u: Uint8Array, origin: unknown) => updates.push(origin));
@@ -127,7 +126,7 @@ describe('AgentWriter', () => {
 
   it('leaves the room untouched when the anchor was deleted', () => {
     const room = storyDoc(['abc def']);
-    const anchor = decodeAnchor(anchorAt(room, 0, 4));
+    const anchor = parseAnchor(anchorAt(room, 0, 4));
     textOf(room, 0).delete(3, 4);
     const before = Y.encodeStateVector(room);
     const writer = new AgentWriter(room);
@@ -140,11 +139,11 @@ describe('AgentWriter', () => {
   it('brainstorm inserts paragraphs after the block; rewrite replaces the selection', () => {
     const room = storyDoc(['First.', 'Last.']);
     const w = new AgentWriter(room);
-    const a = decodeAnchor(anchorAt(room, 0, 3));
+    const a = parseAnchor(anchorAt(room, 0, 3));
     w.edit((doc) => insertAiText(resolveAnchor(doc, a), 'idea one\nidea two', { proposalId: 'p', model: 'm', acceptedBy: 'a' }, 'brainstorm'));
     expect(storyText(room)).toBe('First.\nidea one\nidea two\nLast.');
-    const s = decodeAnchor(anchorAt(room, 3, 0));
-    const e = decodeAnchor(anchorAt(room, 3, 4));
+    const s = parseAnchor(anchorAt(room, 3, 0));
+    const e = parseAnchor(anchorAt(room, 3, 4));
     w.edit((doc) => insertAiText(resolveAnchor(doc, s), 'Final', { proposalId: 'q', model: 'm', acceptedBy: 'a' }, 'rewrite', resolveAnchor(doc, e)));
     expect(storyText(room)).toBe('First.\nidea one\nidea two\nFinal.');
   });
@@ -217,7 +216,7 @@ describe('PromptBuilder', () => {
     const doc = storyDoc(['Long ago there was a lighthouse.', 'Mara climbed the stairs and']);
     bibleOf(doc).set('characters', 'Mara, the keeper');
     bibleOf(doc).set('tone', 'quiet, eerie');
-    const at = resolveAnchor(doc, decodeAnchor(anchorAt(doc, 1, 16)));
+    const at = resolveAnchor(doc, parseAnchor(anchorAt(doc, 1, 16)));
     const parts = new PromptBuilder({ maxChars: 300, afterChars: 50 }).build(doc, at, 'continue', 'make it scary');
     expect(parts.prompt).toContain('Characters: Mara, the keeper');
     expect(parts.prompt).toContain('Tone: quiet, eerie');
@@ -228,7 +227,7 @@ describe('PromptBuilder', () => {
 
   it('cuts long stories from the left to fit', () => {
     const doc = storyDoc(['word '.repeat(500) + 'END']);
-    const at = resolveAnchor(doc, decodeAnchor(anchorAt(doc, 0, 2503)));
+    const at = resolveAnchor(doc, parseAnchor(anchorAt(doc, 0, 2503)));
     const { prompt } = new PromptBuilder({ maxChars: 200, afterChars: 0 }).build(doc, at, 'continue');
     expect(prompt.length).toBeLessThanOrEqual(200);
     expect(prompt.endsWith('END')).toBe(true);
@@ -253,7 +252,7 @@ describe('provenance walk', () => {
     const authors = authorsOf(alice);
     authors.set('11', { memberId: 'alice', displayName: 'Alice', kind: 'human' } satisfies AuthorEntry);
     const writer = new AgentWriter(alice, 'Ensemble AI');
-    const anchor = decodeAnchor(anchorAt(alice, 0, 12));
+    const anchor = parseAnchor(anchorAt(alice, 0, 12));
     const inserted = writer.edit((doc) =>
       insertAiText(resolveAnchor(doc, anchor), 'The sky was grey.', { proposalId: 'p1', model: 'lm', acceptedBy: 'bob' }, 'continue'),
     );

@@ -1,34 +1,9 @@
 import * as Y from 'yjs';
 import type { EditorState } from '@tiptap/pm/state';
+import { decodeAnchor, encodeAnchor } from '@ensemble/shared';
 import { absolutePositionToRelativePosition, relativePositionToAbsolutePosition, ySyncPluginKey } from '@tiptap/y-tiptap';
 
-/** Bytes → base64 (browser and Node; no Buffer). */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-export function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
-}
-
-export function encodeAnchor(pos: Y.RelativePosition): string {
-  return toBase64(Y.encodeRelativePosition(pos));
-}
-
-export function decodeAnchor(anchor: string): Y.RelativePosition | null {
-  try {
-    return Y.decodeRelativePosition(fromBase64(anchor));
-  } catch {
-    return null;
-  }
-}
+export { decodeAnchor, encodeAnchor, fromBase64, toBase64 } from '@ensemble/shared';
 
 interface YSyncState {
   doc: Y.Doc;

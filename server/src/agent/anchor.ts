@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { AI_MARK, storyOf, type AiMarkAttrs, type ProposalMode } from '@ensemble/shared';
+import { AI_MARK, decodeAnchor, storyOf, type AiMarkAttrs, type ProposalMode } from '@ensemble/shared';
 import { AgentError } from './errors';
 
 /**
@@ -15,18 +15,11 @@ export interface ResolvedAnchor {
 
 const TEXTBLOCKS = new Set(['paragraph', 'heading', 'codeBlock', 'code_block']);
 
-export function decodeAnchor(encoded: string): Y.RelativePosition {
-  try {
-    const bytes = Buffer.from(encoded, 'base64');
-    if (bytes.length === 0) throw new Error('empty');
-    return Y.decodeRelativePosition(new Uint8Array(bytes));
-  } catch {
-    throw new AgentError('invalid_payload', 'anchor is not an encoded Yjs relative position');
-  }
-}
-
-export function encodeAnchor(rpos: Y.RelativePosition): string {
-  return Buffer.from(Y.encodeRelativePosition(rpos)).toString('base64');
+/** Like the shared decodeAnchor, but a payload that is not an anchor throws AgentError invalid_payload (as zod parse does). */
+export function parseAnchor(encoded: string): Y.RelativePosition {
+  const rpos = decodeAnchor(encoded);
+  if (!rpos) throw new AgentError('invalid_payload', 'anchor is not an encoded Yjs relative position');
+  return rpos;
 }
 
 function isDeletedStruct(doc: Y.Doc, id: Y.ID): boolean | 'unknown' {

@@ -6,7 +6,7 @@ export { Moderation, ModeratedStream, DEFAULT_BLOCKLIST } from './moderation';
 export { RateLimiter } from './rate-limit';
 export { AgentPresence } from './presence';
 export { AgentWriter, AGENT_ORIGIN } from './writer';
-export { decodeAnchor, encodeAnchor, resolveAnchor, insertAiText, linearizeStory, endOfStoryAnchor, type ResolvedAnchor } from './anchor';
+export { parseAnchor, resolveAnchor, insertAiText, linearizeStory, endOfStoryAnchor, type ResolvedAnchor } from './anchor';
 export { AgentError } from './errors';
 export type { EngineLike, GenerateRequest, GenerationStreamLike, GenerationChunk, GenerationResult } from './engine';
 export { createAiCollaborator } from './ai-collaborator';

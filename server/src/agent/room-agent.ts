@@ -22,7 +22,7 @@ import {
 import type { RoomDocument, ServerContext } from '../context';
 import type { ProposalRecord, RoomRecord } from '../storage/store';
 import type { LibraryPassage, RecommendationService } from '../recommendation';
-import { decodeAnchor, endOfStoryAnchor, insertAiText, linearizeStory, resolveAnchor } from './anchor';
+import { endOfStoryAnchor, parseAnchor, insertAiText, linearizeStory, resolveAnchor } from './anchor';
 import type { EngineLike } from './engine';
 import { AgentError } from './errors';
 import type { Moderation } from './moderation';
@@ -287,8 +287,8 @@ export class RoomAgent {
   // ---------- text proposals ----------
 
   async request(actor: Actor, req: ProposalRequest, opts: { auto?: boolean; anchor?: Y.RelativePosition } = {}): Promise<ProposalInfo> {
-    const anchor = opts.anchor ?? decodeAnchor(req.anchor);
-    const anchorEnd = req.anchorEnd ? decodeAnchor(req.anchorEnd) : null;
+    const anchor = opts.anchor ?? parseAnchor(req.anchor);
+    const anchorEnd = req.anchorEnd ? parseAnchor(req.anchorEnd) : null;
     const room = opts.auto ? await this.roomRecord() : await this.admit(actor, req.alternatives);
     if (opts.auto && this.active + req.alternatives > this.deps.limits.maxConcurrentPerRoom) throw new AgentError('busy', 'busy');
     const parts = await this.withDoc((doc) => {
@@ -736,7 +736,7 @@ export class RoomAgent {
 
 function resolveAnchorSafe(doc: Y.Doc, encoded: string) {
   try {
-    return resolveAnchor(doc, decodeAnchor(encoded));
+    return resolveAnchor(doc, parseAnchor(encoded));
   } catch {
     return null;
   }
