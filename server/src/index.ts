@@ -1,6 +1,6 @@
 export { createEnsembleServer, type EnsembleServer, type EnsembleServerOptions } from './server';
 export { loadConfig, ConfigSchema, ConfigError, type Config } from './config';
-export type { ServerContext, Extension, TokenService, RoomDocument, DocumentRegistry, DocumentEvents } from './context';
+export type { ServerContext, Extension, TokenService, LoadedRoom, RoomDocuments, DocumentEvents } from './ports';
 export { createLogger } from './logger';
 export { Metrics, instrumentStore } from './metrics';
 export { AuthError, RoomError } from './errors';

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config';
 import { createAiCollaborator } from './agent/ai-collaborator';
-import type { Extension } from './context';
+import type { Extension } from './ports';
 import { EXIT_CODES } from './exit-codes';
 import { createLogger, type Logger } from './logger';
 import { createEnsembleServer, type ShutdownOutcome } from './server';

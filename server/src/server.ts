@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { Config } from './config';
-import type { Extension, ServerContext } from './context';
+import type { Extension, ServerContext } from './ports';
 import { createTokenService, resolveTokenSecret } from './auth/tokens';
 import { createRequireToken } from './auth/middleware';
 import { SocketLimiter } from './auth/socket-limiter';
@@ -115,7 +115,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   sync.attach(httpServer);
   rooms.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
 
-  const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metrics: metrics.registry };
+  const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metricsRegistry: metrics.registry };
   const extensions = options.extensions ?? [];
   let started = false;
   let closing: Promise<ShutdownOutcome> | null = null;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigSchema, type Config } from '../../server/src/config';
-import type { Extension } from '../../server/src/context';
+import type { Extension } from '../../server/src/ports';
 import { createEnsembleServer, type EnsembleServer } from '../../server/src/server';
 import { createStore } from '../../server/src/storage/index';
 import type { Store } from '../../server/src/storage/store';

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorsOf } from '../../shared/src/index';
-import type { Extension, RoomDocument, ServerContext } from '../../server/src/context';
+import type { Extension, LoadedRoom, ServerContext } from '../../server/src/ports';
 import { claimsOf } from '../../server/src/auth/middleware';
 import { JwtTokenService, resolveTokenSecret } from '../../server/src/auth/tokens';
 import { api, connectClient, createRoom, startServer, tempDataDir, waitFor, type TestServer } from '../helpers/index';
@@ -15,8 +15,8 @@ class ProbeExtension implements Extension {
   stopped = false;
   start(ctx: ServerContext): void {
     this.ctx = ctx;
-    ctx.documents.on('loaded', (room: RoomDocument) => this.events.push(`loaded:${room.roomId}`));
-    ctx.documents.on('empty', (room: RoomDocument) => this.events.push(`empty:${room.roomId}`));
+    ctx.documents.on('loaded', (room: LoadedRoom) => this.events.push(`loaded:${room.roomId}`));
+    ctx.documents.on('empty', (room: LoadedRoom) => this.events.push(`empty:${room.roomId}`));
     ctx.documents.on('unloaded', (roomId: string) => this.events.push(`unloaded:${roomId}`));
     ctx.api.get('/rooms/:id/probe', ctx.requireToken, (_req, res) => {
       res.json({ member: claimsOf(res).memberId });

@@ -1,5 +1,5 @@
 import type { Config } from '../config';
-import type { Extension, ServerContext } from '../context';
+import type { Extension, ServerContext } from '../ports';
 import { WorkerInferenceEngine } from '../inference';
 import { createAgentExtension, type AgentExtension } from './extension';
 
@@ -22,7 +22,7 @@ export function createAiCollaborator(config: Config): Extension {
           maxBatch: config.ENSEMBLE_MAX_BATCH,
           maxQueue: config.ENSEMBLE_MAX_QUEUE,
           logger: ctx.logger,
-          metrics: ctx.metrics,
+          metrics: ctx.metricsRegistry,
         });
       }
       agent = createAgentExtension({ engine });

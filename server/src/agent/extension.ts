@@ -22,7 +22,7 @@ import {
   type RoomSettings,
   type TokenClaims,
 } from '@ensemble/shared';
-import type { Extension, RoomDocument, ServerContext } from '../context';
+import type { Extension, LoadedRoom, ServerContext } from '../ports';
 import { currentMember } from '../auth/current-member';
 import { whenExpired } from '../auth/expiry-timer';
 import { SocketLimiter, type SocketSlot } from '../auth/socket-limiter';
@@ -153,8 +153,8 @@ export class AgentExtension implements Extension {
     });
     this.nsp.on('connection', (socket) => this.onConnection(socket as CollabSocket));
 
-    const onLoaded = (room: RoomDocument): void => this.agentFor(room.roomId).attach(room);
-    const onEmpty = (room: RoomDocument): void => {
+    const onLoaded = (room: LoadedRoom): void => this.agentFor(room.roomId).attach(room);
+    const onEmpty = (room: LoadedRoom): void => {
       void this.socketCount(room.roomId).then((n) => {
         if (n === 0) this.rooms.get(room.roomId)?.cancelAll();
       });
@@ -206,7 +206,7 @@ export class AgentExtension implements Extension {
   }
 
   private registerMetrics(): void {
-    const registers = [this.ctx.metrics];
+    const registers = [this.ctx.metricsRegistry];
     try {
       this.generationsGauge = new Gauge({ name: 'ensemble_agent_generations_active', help: 'AI alternatives being generated', registers });
       this.requestsCounter = new Counter({ name: 'ensemble_agent_requests_total', help: 'AI collaborator requests by event and outcome', labelNames: ['event', 'outcome'], registers });

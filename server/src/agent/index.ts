@@ -5,7 +5,7 @@ export { PromptBuilder, type PromptParts, type PromptOptions } from './prompt';
 export { Moderation, ModeratedStream, DEFAULT_BLOCKLIST } from './moderation';
 export { RateLimiter } from './rate-limit';
 export { AgentPresence } from './presence';
-export { AgentWriter, AGENT_ORIGIN } from './writer';
+export { AgentWriter } from './writer';
 export { parseAnchor, resolveAnchor, insertAiText, linearizeStory, endOfStoryAnchor, type ResolvedAnchor } from './anchor';
 export { AgentError } from './errors';
 export type { EngineLike, GenerateRequest, GenerationStreamLike, GenerationChunk, GenerationResult } from './engine';

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { AGENT_COLOR, AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, type AgentState, type PresenceUser } from '@ensemble/shared';
-import { AGENT_ORIGIN } from './writer';
+import { ORIGINS } from '../ports';
 
 /**
  * The agent's entry in a room's Yjs awareness. Awareness states are keyed by Y.Doc client id, and
@@ -17,7 +17,7 @@ export class AgentPresence {
   private readonly forward = (changes: { added: number[]; updated: number[]; removed: number[] }): void => {
     const ids = [...changes.added, ...changes.updated, ...changes.removed];
     if (ids.length === 0) return;
-    applyAwarenessUpdate(this.room, encodeAwarenessUpdate(this.own, ids), AGENT_ORIGIN);
+    applyAwarenessUpdate(this.room, encodeAwarenessUpdate(this.own, ids), ORIGINS.agent);
   };
 
   constructor(

@@ -19,7 +19,7 @@ import {
   type Suggestion,
   type VoteTally,
 } from '@ensemble/shared';
-import type { RoomDocument, ServerContext } from '../context';
+import type { LoadedRoom, ServerContext } from '../ports';
 import type { ProposalRecord, RoomRecord } from '../storage/store';
 import type { LibraryPassage, RecommendationService } from '../recommendation';
 import { endOfStoryAnchor, parseAnchor, insertAiText, linearizeStory, resolveAnchor } from './anchor';
@@ -30,7 +30,8 @@ import { AgentPresence } from './presence';
 import type { PromptBuilder } from './prompt';
 import { mapError, type ProposalService } from './proposal-service';
 import type { RateLimiter } from './rate-limit';
-import { AGENT_ORIGIN, AgentWriter } from './writer';
+import { AgentWriter } from './writer';
+import { ORIGINS } from '../ports';
 
 export interface Actor {
   memberId: string;
@@ -114,7 +115,7 @@ function newId(): string {
  * limits (per-member rate and quota, concurrent generations) and auto mode.
  */
 export class RoomAgent {
-  private room: RoomDocument | null = null;
+  private room: LoadedRoom | null = null;
   private presence: AgentPresence | null = null;
   private writer: AgentWriter | null = null;
   private readonly proposals = new Map<string, Proposal>();
@@ -126,7 +127,7 @@ export class RoomAgent {
   private lastAutoAt = 0;
   private disposed = false;
   private readonly onDocUpdate = (_u: Uint8Array, origin: unknown): void => {
-    if (origin === AGENT_ORIGIN) return;
+    if (origin === ORIGINS.agent) return;
     this.scheduleAuto();
   };
 
@@ -146,7 +147,7 @@ export class RoomAgent {
   // ---------- lifecycle ----------
 
   /** The room's document was loaded: join its awareness and get a Yjs client for writing. */
-  attach(room: RoomDocument): void {
+  attach(room: LoadedRoom): void {
     if (this.room === room) return;
     this.detach();
     this.room = room;
@@ -245,7 +246,7 @@ export class RoomAgent {
   // ---------- documents ----------
 
   /** Runs `fn` with the room's loaded document, loading (and pinning) it for the call if needed. */
-  private async withDoc<T>(fn: (room: RoomDocument) => T | Promise<T>): Promise<T> {
+  private async withDoc<T>(fn: (room: LoadedRoom) => T | Promise<T>): Promise<T> {
     const loaded = this.deps.ctx.documents.peek(this.roomId);
     if (loaded) {
       if (this.room !== loaded) this.attach(loaded);
@@ -260,7 +261,7 @@ export class RoomAgent {
     }
   }
 
-  private writeAsAgent<T>(room: RoomDocument, edit: (doc: Y.Doc) => T): T {
+  private writeAsAgent<T>(room: LoadedRoom, edit: (doc: Y.Doc) => T): T {
     if (!this.writer || this.room !== room) this.attach(room);
     return this.writer!.edit(edit);
   }

@@ -1,8 +1,7 @@
 import * as Y from 'yjs';
+import { ORIGINS } from '../ports';
 import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, authorsOf, type AuthorEntry } from '@ensemble/shared';
 
-/** Transaction origin of the agent's updates on the room document. */
-export const AGENT_ORIGIN = Symbol('ensemble-agent');
 
 /**
  * Writes into a room's document as the agent's own Yjs client. Yjs fixes the client id per Y.Doc,
@@ -48,7 +47,7 @@ export class AgentWriter {
         result = edit(scratch);
       });
       const update = Y.encodeStateAsUpdate(scratch, before);
-      Y.applyUpdate(this.roomDoc, update, AGENT_ORIGIN);
+      Y.applyUpdate(this.roomDoc, update, ORIGINS.agent);
       return result;
     } finally {
       scratch.destroy();

@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { TokenClaims } from '@ensemble/shared';
-import type { TokenService } from '../context';
+import type { TokenService } from '../ports';
 import type { Store } from '../storage/store';
 import { AuthError } from '../errors';
 import { currentMember } from './current-member';

@@ -5,7 +5,7 @@ import { SignJWT, decodeJwt, jwtVerify, errors as joseErrors } from 'jose';
 import { z } from 'zod';
 import { Role, type TokenClaims } from '@ensemble/shared';
 import type { Config } from '../config';
-import type { TokenService } from '../context';
+import type { TokenService } from '../ports';
 import { AuthError } from '../errors';
 
 const ClaimsSchema = z.object({

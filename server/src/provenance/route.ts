@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import type { DocumentRegistry } from '../context';
+import type { RoomDocuments } from '../ports';
 import { claimsOf } from '../auth/middleware';
 import { sendError } from '../http/errors';
 import type { Store } from '../storage/store';
@@ -8,7 +8,7 @@ import { computeProvenance } from './provenance';
 
 export interface ProvenanceRouteDeps {
   store: Pick<Store, 'getRoom' | 'loadDocument' | 'listProposals' | 'listMembers'>;
-  documents: Pick<DocumentRegistry, 'peek'>;
+  documents: Pick<RoomDocuments, 'peek'>;
   requireToken: RequestHandler;
 }
 

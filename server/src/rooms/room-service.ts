@@ -12,7 +12,7 @@ import {
   type TokenClaims,
   type UpdateRoomSettingsBody,
 } from '@ensemble/shared';
-import type { RoomEventSource, RoomEvents, TokenService } from '../context';
+import type { RoomEventSource, RoomEvents, TokenService } from '../ports';
 import { RoomError } from '../errors';
 import type { MemberRecord, RoomRecord, Store } from '../storage/store';
 import { requireRole, requireRoom } from './access';

@@ -2,6 +2,7 @@ import type { WebSocket } from 'ws';
 import { CLOSE_CODES, type TokenClaims } from '@ensemble/shared';
 import { AwarenessGuard, type AwarenessLimits } from './awareness-guard';
 import type { KeyedBudget } from '../limits/keyed-budget';
+import type { TransactionOrigin } from '../ports';
 import type { Peer, RoomDocument } from './room-document';
 
 const OPEN = 1;
@@ -30,6 +31,7 @@ export interface ConnectionOptions {
 
 /** One websocket sync connection: a member of one room, with the claims of its token. */
 export class Connection implements Peer {
+  readonly origin: TransactionOrigin = { source: 'connection', connection: this };
   readonly awarenessIds = new Set<number>();
   readonly awarenessGuard: AwarenessGuard;
   room: RoomDocument | null = null;

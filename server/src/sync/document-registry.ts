@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import type { DocumentEvents, DocumentRegistry as DocumentRegistryApi } from '../context';
+import { ORIGINS, type DocumentEvents, type RoomDocuments, type TransactionOrigin } from '../ports';
 import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { PendingLimits } from './pending-updates';
 import type { UnflushedRoom } from './recovery-file';
-import { DocumentPoisonedError, ORIGIN_LOAD, RoomDocument, type Peer } from './room-document';
+import { DocumentPoisonedError, RoomDocument, type Peer } from './room-document';
 import { loadStoredDocument, type LoadedDocument } from './stored-document';
 import { UpdateLog } from './update-log';
 
@@ -30,13 +30,20 @@ export class DocumentLoadError extends Error {
   }
 }
 
+/** The `source` label of the updates counter: the server's own, a member's, or an extension's. */
+function updateSource(origin: unknown): 'server' | 'client' | 'extension' {
+  const source = (origin as Partial<TransactionOrigin> | null)?.source;
+  if (source === 'connection') return 'client';
+  return source === 'load' || source === 'restore' || source === 'authors' ? 'server' : 'extension';
+}
+
 /**
  * Every loaded room document. Loading is single-flight (concurrent claims share one load); a room
  * is referenced by its websocket connections and by `acquire` pins, and once both reach zero it
  * is flushed and unloaded. A claim that arrives while the unload flush runs keeps the document.
  * A failed load creates nothing (so nothing empty can ever be written over stored content).
  */
-export class DocumentRegistry implements DocumentRegistryApi {
+export class DocumentRegistry implements RoomDocuments {
   private readonly rooms = new Map<string, RoomDocument>();
   private readonly loading = new Map<string, Promise<RoomDocument>>();
   private readonly unloads = new Set<Promise<void>>();
@@ -197,7 +204,7 @@ export class DocumentRegistry implements DocumentRegistryApi {
     await this.resets.get(roomId)?.written;
     let loaded: LoadedDocument;
     try {
-      loaded = await loadStoredDocument(store, roomId, { origin: ORIGIN_LOAD });
+      loaded = await loadStoredDocument(store, roomId, { origin: ORIGINS.load });
     } catch (err) {
       logger.error({ err, roomId }, 'loading document failed');
       throw new DocumentLoadError(roomId, err);
@@ -207,7 +214,7 @@ export class DocumentRegistry implements DocumentRegistryApi {
       roomId,
       doc,
       (_update, origin) => {
-        metrics.updates.inc({ source: typeof origin === 'symbol' ? 'server' : origin && typeof origin === 'object' && 'claims' in origin ? 'client' : 'extension' });
+        metrics.updates.inc({ source: updateSource(origin) });
       },
       this.options.pending,
     );

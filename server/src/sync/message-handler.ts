@@ -44,7 +44,7 @@ export class MessageHandler {
         return this.handleSync(conn, room, decoder);
       case MESSAGE_AWARENESS: {
         const update = this.acceptAwareness(conn, room, decoding.readVarUint8Array(decoder));
-        if (update) awarenessProtocol.applyAwarenessUpdate(room.awareness, update, conn);
+        if (update) awarenessProtocol.applyAwarenessUpdate(room.awareness, update, conn.origin);
         return;
       }
       case MESSAGE_QUERY_AWARENESS: {

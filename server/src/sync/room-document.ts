@@ -1,20 +1,17 @@
 import * as Y from 'yjs';
 import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
 import { authorsOf, type AuthorEntry } from '@ensemble/shared';
-import type { RoomDocument as RoomDocumentApi } from '../context';
+import { ORIGINS, originConnection, type LoadedRoom, type TransactionOrigin } from '../ports';
 import { PendingUpdates, type PendingLimits } from './pending-updates';
 import { encodeAwareness, encodeSyncStep1, encodeUpdate } from './protocol';
 import type { ClientOwner } from './update-guard';
 import type { UpdateLog } from './update-log';
 import { replaceContent } from './restore';
 
-/** Transaction origins the server itself uses. */
-export const ORIGIN_LOAD = Symbol('ensemble:load');
-export const ORIGIN_RESTORE = Symbol('ensemble:restore');
-export const ORIGIN_AUTHORS = Symbol('ensemble:authors');
-
 /** What a RoomDocument needs from a connection: something to send frames to. */
 export interface Peer {
+  /** The origin of its updates and awareness changes (`{ source: 'connection', connection: this }`). */
+  readonly origin: TransactionOrigin;
   send(message: Uint8Array): void;
   /** Awareness client ids this peer controls (removed when it leaves). */
   readonly awarenessIds: Set<number>;
@@ -49,7 +46,7 @@ export class DocumentPoisonedError extends Error {
  * one it came from and appended to the room's update log. Client updates and restores are applied
  * atomically: if Yjs throws, nothing of them is published and the room is marked poisoned.
  */
-export class RoomDocument implements RoomDocumentApi {
+export class RoomDocument implements LoadedRoom {
   readonly awareness: Awareness;
   readonly connections = new Set<Peer>();
   /** `acquire` pins (extensions, REST handlers). */
@@ -93,18 +90,18 @@ export class RoomDocument implements RoomDocumentApi {
     this.log = log;
   }
 
-  broadcast(message: Uint8Array, except?: unknown): void {
+  broadcast(message: Uint8Array, except?: object | null): void {
     for (const peer of this.connections) if (peer !== except) peer.send(message);
   }
 
   private readonly handleUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === ORIGIN_LOAD) return;
+    if (origin === ORIGINS.load) return;
     if (this.captured) this.captured.push([update, origin]);
     else this.publish(update, origin);
   };
 
   private publish(update: Uint8Array, origin: unknown): void {
-    this.broadcast(encodeUpdate(update), origin);
+    this.broadcast(encodeUpdate(update), originConnection(origin));
     this.log.push(update);
     this.onUpdate(update, origin);
   }
@@ -116,7 +113,7 @@ export class RoomDocument implements RoomDocumentApi {
    * introduces are attributed to `author` (only the server writes `authors`).
    */
   applyClientUpdate(update: Uint8Array, origin: Peer, author: AuthorEntry, newClients: number[]): boolean {
-    this.atomically(() => Y.applyUpdate(this.doc, update, origin), origin);
+    this.atomically(() => Y.applyUpdate(this.doc, update, origin.origin), origin);
     // The guard lets through only what integrates completely; anything Yjs still parks means the
     // guard and Yjs disagree, and parked structs would otherwise be persisted and sent to joiners.
     const store = this.doc.store;
@@ -164,15 +161,15 @@ export class RoomDocument implements RoomDocumentApi {
     if (missing.length === 0) return;
     this.doc.transact(() => {
       for (const client of missing) authors.set(String(client), author);
-    }, ORIGIN_AUTHORS);
+    }, ORIGINS.authors);
   }
 
   private readonly handleAwareness = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
   ): void => {
-    const peer = origin as Peer;
-    const owner = this.connections.has(peer) ? peer : null;
+    const peer = originConnection(origin) as Peer | null;
+    const owner = peer && this.connections.has(peer) ? peer : null;
     for (const id of added.concat(updated)) {
       const previous = this.awarenessOwners.get(id);
       if (owner && previous !== owner) {
@@ -213,7 +210,7 @@ export class RoomDocument implements RoomDocumentApi {
     const version = new Y.Doc({ gc: false });
     Y.applyUpdate(version, state);
     try {
-      this.atomically(() => this.doc.transact(() => replaceContent(this.doc, version), ORIGIN_RESTORE));
+      this.atomically(() => this.doc.transact(() => replaceContent(this.doc, version), ORIGINS.restore));
     } finally {
       version.destroy();
     }

@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import type { DocumentRegistry } from '../context';
+import type { RoomDocuments } from '../ports';
 import type { Store } from '../storage/store';
 
 type DocumentSource = Pick<Store, 'loadDocument'>;
@@ -36,7 +36,7 @@ export async function loadStoredDocument(store: DocumentSource, roomId: string, 
  * (no copy), else a temporary one loaded from the store and destroyed afterwards.
  */
 export async function readRoomDocument<T>(
-  documents: Pick<DocumentRegistry, 'peek'>,
+  documents: Pick<RoomDocuments, 'peek'>,
   store: DocumentSource,
   roomId: string,
   read: (doc: Y.Doc) => T | Promise<T>,

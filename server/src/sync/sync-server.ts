@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import { CLOSE_CODES, RoomId, SYNC_PATH, type TokenClaims } from '@ensemble/shared';
-import type { TokenService } from '../context';
+import type { TokenService } from '../ports';
 import type { Metrics } from '../metrics';
 import type { Store } from '../storage/store';
 import { AuthError } from '../errors';

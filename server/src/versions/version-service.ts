@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import type { TokenClaims, VersionInfo } from '@ensemble/shared';
-import type { DocumentRegistry } from '../context';
+import type { RoomDocuments } from '../ports';
 import { RoomError } from '../errors';
 import { requireRole, requireRoom } from '../rooms/access';
 import { newId } from '../rooms/ids';
@@ -10,7 +10,7 @@ import type { Store, VersionRecord } from '../storage/store';
 export class VersionService {
   constructor(
     private readonly store: Pick<Store, 'getRoom' | 'saveVersion' | 'listVersions' | 'getVersion'>,
-    private readonly documents: Pick<DocumentRegistry, 'acquire' | 'release' | 'restore'>,
+    private readonly documents: Pick<RoomDocuments, 'acquire' | 'release' | 'restore'>,
   ) {}
 
   async save(claims: TokenClaims, name: string): Promise<VersionInfo> {

@@ -8,6 +8,43 @@ import type { RoomSettings, TokenClaims } from '@ensemble/shared';
 import type { Config } from './config';
 import type { Store } from './storage/store';
 
+/*
+ * The interfaces between modules, each named once. A module depends on another through what is
+ * declared here, never on its classes: the sync server, the rooms service and the agent meet only
+ * in these types (and server.ts wires the classes that implement them).
+ */
+
+/**
+ * Who made a change to a room's Y.Doc (the `origin` of every transaction the server makes or
+ * applies), as one discriminated union: the sync layer broadcasts an update to every connection
+ * except `connection`, skips persisting `load`, and counts updates by `source`.
+ */
+export type TransactionOrigin =
+  /** Replaying the stored document into a fresh Y.Doc. */
+  | { readonly source: 'load' }
+  /** A named version restored over the document. */
+  | { readonly source: 'restore' }
+  /** The server recording which member owns a new Yjs client id (the `authors` map). */
+  | { readonly source: 'authors' }
+  /** The AI collaborator's edits and presence. */
+  | { readonly source: 'agent' }
+  /** A member's update or awareness over a sync connection. */
+  | { readonly source: 'connection'; readonly connection: object };
+
+/** The origins without a payload, one frozen object each (compared by identity in hot paths). */
+export const ORIGINS = {
+  load: Object.freeze({ source: 'load' }),
+  restore: Object.freeze({ source: 'restore' }),
+  authors: Object.freeze({ source: 'authors' }),
+  agent: Object.freeze({ source: 'agent' }),
+} as const satisfies Record<string, TransactionOrigin>;
+
+/** The connection a transaction or awareness change came from, if it came from one. */
+export function originConnection(origin: unknown): object | null {
+  const o = origin as Partial<TransactionOrigin> | null | undefined;
+  return o?.source === 'connection' ? (o as { connection: object }).connection : null;
+}
+
 /**
  * What the core server hands to each extension (the AI collaborator is one). Every hook payload
  * lives here, so an extension never reaches into the server's internals.
@@ -17,14 +54,15 @@ export interface ServerContext {
   logger: Logger;
   store: Store;
   tokens: TokenService;
-  documents: DocumentRegistry;
+  documents: RoomDocuments;
   rooms: RoomEventSource;
   httpServer: HttpServer;
   /** Mounted at /api, after the core routes; JSON bodies are already parsed. */
   api: Router;
   /** Express middleware that verifies `Authorization: Bearer <token>` (or `?token=`) for `/api/rooms/:id/...`. */
   requireToken: import('express').RequestHandler;
-  metrics: Registry;
+  /** The prom-client registry extensions add their metrics to (served at /metrics). */
+  metricsRegistry: Registry;
 }
 
 export interface Extension {
@@ -43,7 +81,7 @@ export interface TokenService {
 }
 
 /** A loaded room: its Y.Doc and awareness, shared by every connection to it. */
-export interface RoomDocument {
+export interface LoadedRoom {
   readonly roomId: string;
   readonly doc: Y.Doc;
   readonly awareness: Awareness;
@@ -53,19 +91,20 @@ export interface RoomDocument {
 
 export interface DocumentEvents {
   /** A room's document was loaded (first connection or acquire). */
-  loaded: (room: RoomDocument) => void;
+  loaded: (room: LoadedRoom) => void;
   /** The last websocket client of a room left (the document may stay loaded while acquired). */
-  empty: (room: RoomDocument) => void;
+  empty: (room: LoadedRoom) => void;
   /** The document was flushed and unloaded. */
   unloaded: (roomId: string) => void;
 }
 
-export interface DocumentRegistry {
+/** The loaded rooms, as extensions and REST handlers see them (sync/document-registry.ts). */
+export interface RoomDocuments {
   /** Loads (single-flight) and pins the room's document until `release`. */
-  acquire(roomId: string): Promise<RoomDocument>;
+  acquire(roomId: string): Promise<LoadedRoom>;
   release(roomId: string): void;
   /** The loaded document, if any, without loading it. */
-  peek(roomId: string): RoomDocument | undefined;
+  peek(roomId: string): LoadedRoom | undefined;
   /** Replaces the document's content with `state` (version restore), as an update every client receives. */
   restore(roomId: string, state: Uint8Array): Promise<void>;
   on<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void;
