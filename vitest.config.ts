@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'client/src/**/*.test.{ts,tsx}'],
+    include: ['test/**/*.test.ts'],
     // Starts a wire-compatible MongoDB for the store suite unless MONGODB_URI points at a real one.
     globalSetup: ['test/setup/global.ts'],
     testTimeout: 60_000,

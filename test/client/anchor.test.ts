@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { EncodedAnchor } from '@ensemble/shared';
-import { decodeAnchor, encodeAnchor, fromBase64, toBase64 } from './anchor';
+import { decodeAnchor, encodeAnchor, fromBase64, toBase64 } from '../../client/src/lib/anchor';
 
 describe('anchor encoding', () => {
   it('base64 round-trips arbitrary bytes, including large ones', () => {

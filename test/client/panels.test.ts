@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { addPanel, clampDuration, deletePanel, isShotType, listPanels, movePanel, updatePanel } from './panels';
-import { readBible, writeBible } from './bible';
+import { addPanel, clampDuration, deletePanel, isShotType, listPanels, movePanel, updatePanel } from '../../client/src/lib/panels';
+import { readBible, writeBible } from '../../client/src/lib/bible';
 
 function pair(): [Y.Doc, Y.Doc] {
   const a = new Y.Doc();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { agentStateLabel, connectionLabel, describeAckError, describeCloseCode, excerpt, initials, percent, unwrapAck } from './format';
+import { agentStateLabel, connectionLabel, describeAckError, describeCloseCode, excerpt, initials, percent, unwrapAck } from '../../client/src/lib/format';
 
 describe('format', () => {
   it('explains ack errors in words', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { colorFor, isHexColor } from './colors';
-import { presenceList } from './presence';
+import { colorFor, isHexColor } from '../../client/src/lib/colors';
+import { presenceList } from '../../client/src/lib/presence';
 
 describe('presenceList', () => {
   it('lists the agent first with its state, then me, then others; skips states without a user', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProposalInfo } from '@ensemble/shared';
-import { canAcceptAlternative, initialProposalsState, isStreaming, MAX_PROPOSALS, proposalsOf, proposalsReducer, type ProposalAction, type ProposalsState } from './proposals';
+import { canAcceptAlternative, initialProposalsState, isStreaming, MAX_PROPOSALS, proposalsOf, proposalsReducer, type ProposalAction, type ProposalsState } from '../../client/src/lib/proposals';
 
 const info = (over: Partial<ProposalInfo> = {}): ProposalInfo => ({
   id: 'p1',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ProvenanceReport } from '@ensemble/shared';
-import { ApiClient, ApiRequestError, describeHttpError, provenanceRows, UNREACHABLE_MESSAGE, type FetchLike } from './api';
+import { ApiClient, ApiRequestError, describeHttpError, provenanceRows, UNREACHABLE_MESSAGE, type FetchLike } from '../../client/src/lib/api';
 
 function fakeFetch(status: number, body: unknown, calls: Array<{ url: string; init?: RequestInit }> = []): FetchLike {
   return async (url, init) => {

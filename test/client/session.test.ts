@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canEdit, clearSession, decodeTokenClaims, joinCodeFromSearch, loadSession, saveSession, shareLink, wsOrigin, type Session, type StorageLike } from './session';
+import { canEdit, clearSession, decodeTokenClaims, joinCodeFromSearch, loadSession, saveSession, shareLink, wsOrigin, type Session, type StorageLike } from '../../client/src/lib/session';
 
 function memoryStorage(): StorageLike & { data: Map<string, string> } {
   const data = new Map<string, string>();

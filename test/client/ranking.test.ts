@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyRanking, moveIndex, rankLabel } from './ranking';
+import { applyRanking, moveIndex, rankLabel } from '../../client/src/lib/ranking';
 
 const items = [0, 1, 2, 3].map((index) => ({ index }));
 
