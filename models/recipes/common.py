@@ -1,5 +1,5 @@
 """Shared helpers for the Ensemble model recipes (data loading, node tokenizer bridge)."""
-import json, os, random, subprocess, tempfile
+import argparse, json, os, random, subprocess, tempfile
 import numpy as np
 import torch
 
@@ -97,3 +97,17 @@ def write_json(path, obj, indent=None):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, indent=indent, ensure_ascii=False)
         f.write("\n")
+
+
+def training_args(steps, batch, lr, **extra):
+    """The flags every training recipe takes (steps, batch, lr, threads, time budget) plus `extra`:
+    name -> (type, default, help)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=steps)
+    ap.add_argument("--batch", type=int, default=batch)
+    ap.add_argument("--lr", type=float, default=lr)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--time-budget", type=float, default=0, help="stop training after this many seconds (0 = off)")
+    for name, (kind, default, help_text) in extra.items():
+        ap.add_argument("--" + name.replace("_", "-"), type=kind, default=default, help=help_text)
+    return ap.parse_args()

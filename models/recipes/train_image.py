@@ -2,13 +2,13 @@
 labelled with their Unicode names. The condition is the L2-normalised output of the ensemble-embed
 model for a caption (the name, or word subsets of it), so the decoder's input is exactly what the
 runtime computes from a user's prompt. Only the decoder is exported: (text_embedding, noise) -> image."""
-import argparse, json, os, random, sys, time
+import json, os, random, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from common import MODELS, WORK, node_encode, seed_all, write_json
+from common import MODELS, WORK, node_encode, seed_all, training_args, write_json
 import emoji_data
 from train_embed import SIFEmbed, encode_batch, PRETOK
 
@@ -73,14 +73,7 @@ def embed(embedder, texts):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=4000)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--time-budget", type=float, default=0)
-    ap.add_argument("--beta", type=float, default=0.0, help="KL weight of the conditional VAE; 0 = no encoder (the picture must come from the caption)")
-    args = ap.parse_args()
+    args = training_args(4000, 64, 2e-3, beta=(float, 0.0, "KL weight of the conditional VAE; 0 = no encoder (the picture must come from the caption)"))
     seed_all(99, args.threads)
     os.makedirs(OUT, exist_ok=True)
     rnd = random.Random(99)

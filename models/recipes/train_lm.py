@@ -2,12 +2,12 @@
 perplexity against bigram baselines on the same token split, exports ONNX with KV cache, and writes
 the test fixture. Token ids come from @huggingface/tokenizers (node tok.mjs), i.e. the runtime's
 own tokenizer."""
-import argparse, json, math, os, sys, time
+import json, math, os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np
 import torch
 import torch.nn.functional as F
-from common import MODELS, WORK, load_docs, node_encode, seed_all, write_json
+from common import MODELS, WORK, load_docs, node_encode, seed_all, training_args, write_json
 from lm_model import StoryLM, export_onnx
 
 OUT = os.path.join(MODELS, "story-lm")
@@ -76,15 +76,7 @@ def bigram_nll(train_streams, test_stream, V):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=3000)
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--seq", type=int, default=256)
-    ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--eval-every", type=int, default=250)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--time-budget", type=float, default=0, help="stop training after this many seconds (0 = off)")
-    args = ap.parse_args()
+    args = training_args(3000, 16, 3e-3, seq=(int, 256, "tokens per training sequence"), eval_every=(int, 250, "steps between held-out evaluations"))
     seed_all(1234, args.threads)
     write_json(os.path.join(OUT, "config.json"), CFG, indent=2)
     st = streams()

@@ -21,14 +21,11 @@ export class Metrics {
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'ensemble_' });
-    this.connections = new Gauge({ name: 'ensemble_connections', help: 'Open websocket sync connections', registers });
-    this.roomsLoaded = new Gauge({ name: 'ensemble_rooms_loaded', help: 'Room documents loaded in memory', registers });
-    this.updates = new Counter({
-      name: 'ensemble_updates_total',
-      help: 'Document updates applied (rate() gives updates/s)',
-      labelNames: ['source'],
-      registers,
-    });
+    const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) => new Counter<L>({ name, help, labelNames, registers });
+    const gauge = (name: string, help: string) => new Gauge({ name, help, registers });
+    this.connections = gauge('ensemble_connections', 'Open websocket sync connections');
+    this.roomsLoaded = gauge('ensemble_rooms_loaded', 'Room documents loaded in memory');
+    this.updates = counter('ensemble_updates_total', 'Document updates applied (rate() gives updates/s)', ['source']);
     this.storeLatency = new Histogram({
       name: 'ensemble_store_latency_seconds',
       help: 'Latency of store operations',
@@ -36,30 +33,15 @@ export class Metrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
-    this.storeErrors = new Counter({ name: 'ensemble_store_errors_total', help: 'Failed store operations', labelNames: ['op'], registers });
-    this.storeRetries = new Counter({ name: 'ensemble_store_retries_total', help: 'Document writes retried after a store failure', labelNames: ['op'], registers });
-    this.rejectedMessages = new Counter({
-      name: 'ensemble_sync_rejected_messages_total',
-      help: 'Sync messages refused (malformed, too big, viewer writes, awareness abuse)',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.disconnects = new Counter({
-      name: 'ensemble_sync_disconnects_total',
-      help: 'Sync connections the server closed for misbehaving (slow_consumer, awareness_abuse)',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.inboundThrottles = new Counter({
-      name: 'ensemble_sync_inbound_throttles_total',
-      help: 'Times a sync socket stopped being read because its member sent more than ENSEMBLE_INBOUND_BYTES_PER_SEC',
-      registers,
-    });
-    this.roomResets = new Counter({
-      name: 'ensemble_room_resets_total',
-      help: 'Room documents reloaded from storage because applying an update threw inside Yjs',
-      registers,
-    });
+    this.storeErrors = counter('ensemble_store_errors_total', 'Failed store operations', ['op']);
+    this.storeRetries = counter('ensemble_store_retries_total', 'Document writes retried after a store failure', ['op']);
+    this.rejectedMessages = counter('ensemble_sync_rejected_messages_total', 'Sync messages refused (malformed, too big, viewer writes, awareness abuse)', ['reason']);
+    this.disconnects = counter('ensemble_sync_disconnects_total', 'Sync connections the server closed for misbehaving (slow_consumer, awareness_abuse)', ['reason']);
+    this.inboundThrottles = counter(
+      'ensemble_sync_inbound_throttles_total',
+      'Times a sync socket stopped being read because its member sent more than ENSEMBLE_INBOUND_BYTES_PER_SEC',
+    );
+    this.roomResets = counter('ensemble_room_resets_total', 'Room documents reloaded from storage because applying an update threw inside Yjs');
   }
 }
 

@@ -92,14 +92,7 @@ export function Lobby({ initialJoinCode, onEnter, notice }: { initialJoinCode: s
             <input type="checkbox" name="viewer" checked={viewer} onChange={(e) => setViewer(e.target.checked)} />
             Join as a viewer (watch only)
           </label>
-          {joinError && (
-            <p className="form-error" role="alert">
-              {joinError}
-            </p>
-          )}
-          <button type="submit" className="primary" disabled={busy !== null}>
-            {busy === 'join' ? 'Joining…' : 'Join'}
-          </button>
+          <SubmitRow error={joinError} disabled={busy !== null} label={busy === 'join' ? 'Joining…' : 'Join'} />
         </form>
 
         <form className="card" onSubmit={create} aria-labelledby="create-title">
@@ -124,16 +117,25 @@ export function Lobby({ initialJoinCode, onEnter, notice }: { initialJoinCode: s
               </label>
             ))}
           </fieldset>
-          {createError && (
-            <p className="form-error" role="alert">
-              {createError}
-            </p>
-          )}
-          <button type="submit" className="primary" disabled={busy !== null}>
-            {busy === 'create' ? 'Creating…' : 'Create room'}
-          </button>
+          <SubmitRow error={createError} disabled={busy !== null} label={busy === 'create' ? 'Creating…' : 'Create room'} />
         </form>
       </div>
     </main>
+  );
+}
+
+/** A form's error (announced) and its submit button. */
+function SubmitRow({ error, disabled, label }: { error: string | null; disabled: boolean; label: string }) {
+  return (
+    <>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <button type="submit" className="primary" disabled={disabled}>
+        {label}
+      </button>
+    </>
   );
 }

@@ -24,40 +24,25 @@ export const SYNC_STEP1 = syncProtocol.messageYjsSyncStep1; // 0
 export const SYNC_STEP2 = syncProtocol.messageYjsSyncStep2; // 1
 export const SYNC_UPDATE = syncProtocol.messageYjsUpdate; // 2
 
-export function encodeSyncStep1(doc: Y.Doc): Uint8Array {
+/** One frame: the message type, then what `write` puts after it. */
+function frame(type: number, write: (encoder: encoding.Encoder) => void): Uint8Array {
   const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_SYNC);
-  syncProtocol.writeSyncStep1(encoder, doc);
+  encoding.writeVarUint(encoder, type);
+  write(encoder);
   return encoding.toUint8Array(encoder);
 }
 
-export function encodeSyncStep2(doc: Y.Doc, stateVector: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_SYNC);
-  syncProtocol.writeSyncStep2(encoder, doc, stateVector);
-  return encoding.toUint8Array(encoder);
-}
+export const encodeSyncStep1 = (doc: Y.Doc): Uint8Array => frame(MESSAGE_SYNC, (e) => syncProtocol.writeSyncStep1(e, doc));
 
-export function encodeUpdate(update: Uint8Array): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_SYNC);
-  syncProtocol.writeUpdate(encoder, update);
-  return encoding.toUint8Array(encoder);
-}
+export const encodeSyncStep2 = (doc: Y.Doc, stateVector: Uint8Array): Uint8Array =>
+  frame(MESSAGE_SYNC, (e) => syncProtocol.writeSyncStep2(e, doc, stateVector));
 
-export function encodeAwareness(awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
-  encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(awareness, clients));
-  return encoding.toUint8Array(encoder);
-}
+export const encodeUpdate = (update: Uint8Array): Uint8Array => frame(MESSAGE_SYNC, (e) => syncProtocol.writeUpdate(e, update));
 
-export function encodePermissionDenied(reason: string): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, MESSAGE_AUTH);
-  authProtocol.writePermissionDenied(encoder, reason);
-  return encoding.toUint8Array(encoder);
-}
+export const encodeAwareness = (awareness: awarenessProtocol.Awareness, clients: number[]): Uint8Array =>
+  frame(MESSAGE_AWARENESS, (e) => encoding.writeVarUint8Array(e, awarenessProtocol.encodeAwarenessUpdate(awareness, clients)));
+
+export const encodePermissionDenied = (reason: string): Uint8Array => frame(MESSAGE_AUTH, (e) => authProtocol.writePermissionDenied(e, reason));
 
 /** A frame the server refuses to process; the connection is closed with `closeCode`. */
 export class ProtocolError extends Error {
