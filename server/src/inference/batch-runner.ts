@@ -15,6 +15,7 @@
  */
 import { CausalLM, emptyKV, packKV, packedPast, type KVBatch, type KVRowSource } from './causal-lm';
 import { InferenceError } from './errors';
+import { eosIds } from './manifest';
 import { Rng, sampleToken, type SamplingParams } from './sampling';
 
 export type KVStrategy = 'repack-on-change' | 'per-step';
@@ -66,7 +67,7 @@ export class BatchRunner<S extends RunnerSeq> {
     private readonly kvStrategy: KVStrategy = 'repack-on-change',
   ) {
     const entry = lm.entry;
-    const eos = Array.isArray(entry.eosTokenId) ? entry.eosTokenId : [entry.eosTokenId];
+    const eos = eosIds(entry);
     this.padId = entry.padTokenId ?? eos[0] ?? 0;
     // Never sample padding or BOS (when they differ from EOS).
     this.banned = [entry.padTokenId, entry.bosTokenId].filter((t): t is number => t !== undefined && !eos.includes(t));

@@ -25,6 +25,7 @@ import { AdmissionPolicy, RoomQueues } from './admission';
 import { BatchRunner, type KVStrategy, type RunOutput, type RunnerSeq } from './batch-runner';
 import type { CausalLM, KVBatch } from './causal-lm';
 import { InferenceError } from './errors';
+import { eosIds } from './manifest';
 import type { MetricsSink } from './metrics';
 import { RequestOutput } from './output';
 import { Rng, type SamplingParams } from './sampling';
@@ -171,7 +172,7 @@ export class Scheduler {
     this.autoRun = opts.autoRun ?? true;
     const entry = lm.entry;
     this.contextLength = entry.contextLength;
-    this.eos = new Set(Array.isArray(entry.eosTokenId) ? entry.eosTokenId : [entry.eosTokenId]);
+    this.eos = new Set(eosIds(entry));
     this.bosId = entry.bosTokenId;
   }
 
