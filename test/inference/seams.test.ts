@@ -106,6 +106,11 @@ describe('admission.ts: queue limit, fairness across rooms, per-room caps', () =
     expect(new AdmissionPolicy({ maxBatch: 1, maxQueue: 0 }).maxPerRoom).toBe(1);
     expect(new AdmissionPolicy({ maxBatch: 4, maxQueue: 0, maxPerRoom: 9 }).maxPerRoom).toBe(4);
     expect(new AdmissionPolicy({ maxBatch: 0, maxQueue: -3 })).toMatchObject({ maxBatch: 1, maxQueue: 0, maxPerRoom: 1 });
+    const refused: Array<string | undefined> = [];
+    const counted = new AdmissionPolicy({ maxBatch: 1, maxQueue: 1 }, (model) => refused.push(model));
+    counted.checkQueue(0, 'm');
+    expect(() => counted.checkQueue(1, 'm')).toThrow(InferenceError);
+    expect(refused).toEqual(['m']);
   });
 
   it('round-robin: the room served longest ago goes first, ties by the oldest request', () => {

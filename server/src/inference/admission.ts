@@ -19,15 +19,20 @@ export class AdmissionPolicy {
   readonly maxQueue: number;
   readonly maxPerRoom: number;
 
-  constructor(limits: AdmissionLimits) {
+  constructor(
+    limits: AdmissionLimits,
+    /** Hears each refusal (the requests_total{outcome="busy"} metric). */
+    private readonly onBusy?: (model?: string) => void,
+  ) {
     this.maxBatch = Math.max(1, limits.maxBatch);
     this.maxQueue = Math.max(0, limits.maxQueue);
     this.maxPerRoom = Math.max(1, Math.min(this.maxBatch, limits.maxPerRoom ?? this.maxBatch - 1));
   }
 
-  /** Throws InferenceError 'busy' when `waiting` requests already fill the queue. */
-  checkQueue(waiting: number): void {
+  /** Throws InferenceError 'busy' when `waiting` requests already fill the queue (of `model`, for the metric). */
+  checkQueue(waiting: number, model?: string): void {
     if (waiting >= this.maxQueue) {
+      this.onBusy?.(model);
       throw new InferenceError('busy', `the AI is busy: ${waiting} requests are already queued (ENSEMBLE_MAX_QUEUE=${this.maxQueue})`);
     }
   }

@@ -162,7 +162,7 @@ export class Scheduler {
     private readonly tokenizer: TextTokenizer,
     private readonly opts: SchedulerOptions,
   ) {
-    this.policy = new AdmissionPolicy(opts);
+    this.policy = new AdmissionPolicy(opts, () => opts.metrics?.requests.inc({ task: 'text-generation', model: this.modelId, outcome: 'busy' }));
     this.maxBatch = this.policy.maxBatch;
     this.maxQueue = this.policy.maxQueue;
     this.maxPerRoom = this.policy.maxPerRoom;
@@ -192,12 +192,7 @@ export class Scheduler {
   /** Queues a request; throws InferenceError 'busy' when `maxQueue` requests are already waiting. */
   add(req: SequenceRequest): SequenceHandle {
     if (this.closed) throw new InferenceError('internal', 'the inference engine is closed');
-    try {
-      this.policy.checkQueue(this.queues.size);
-    } catch (err) {
-      this.opts.metrics?.requests.inc({ task: 'text-generation', model: this.modelId, outcome: 'busy' });
-      throw err;
-    }
+    this.policy.checkQueue(this.queues.size);
     if (req.promptIds.length === 0) throw new InferenceError('empty_prompt', 'the prompt has no tokens');
     const asked = Number.isFinite(req.maxTokens) ? Math.floor(req.maxTokens) : 64;
     const maxTokens = Math.max(1, Math.min(asked, this.contextLength - 1));

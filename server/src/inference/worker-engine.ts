@@ -48,7 +48,6 @@ export class WorkerInferenceEngine implements Inference {
     readonly device: 'cpu' | 'cuda',
     private readonly info: ModelInfo[],
     private readonly admission: AdmissionPolicy,
-    private readonly metrics: InferenceMetrics,
   ) {}
 
   static async load(options: EngineOptions): Promise<WorkerInferenceEngine> {
@@ -88,8 +87,9 @@ export class WorkerInferenceEngine implements Inference {
     });
     try {
       const { device, models } = await ready;
-      const admission = new AdmissionPolicy({ maxBatch: options.maxBatch ?? 16, maxQueue: options.maxQueue ?? 256, maxPerRoom: options.maxPerRoom });
-      engine = new WorkerInferenceEngine(worker, device, models, admission, metrics);
+      const limits = { maxBatch: options.maxBatch ?? 16, maxQueue: options.maxQueue ?? 256, maxPerRoom: options.maxPerRoom };
+      const admission = new AdmissionPolicy(limits, (model) => metrics.requests.inc({ task: 'text-generation', model: model ?? '', outcome: 'busy' }));
+      engine = new WorkerInferenceEngine(worker, device, models, admission);
       return engine;
     } catch (err) {
       await worker.terminate();
@@ -105,12 +105,7 @@ export class WorkerInferenceEngine implements Inference {
     this.assertOpen();
     const spec = prepareGenerate(req, this.ids('text-generation'));
     const n = this.outstanding.get(spec.model) ?? 0;
-    try {
-      this.admission.checkQueue(Math.max(0, n - this.admission.maxBatch));
-    } catch (err) {
-      this.metrics.requests.inc({ task: 'text-generation', model: spec.model, outcome: 'busy' });
-      throw err;
-    }
+    this.admission.checkQueue(Math.max(0, n - this.admission.maxBatch), spec.model);
     const id = this.nextId++;
     const stream = new GenerationStream(() => this.send({ t: 'abort', id }));
     this.streams.set(id, { stream, model: spec.model });
