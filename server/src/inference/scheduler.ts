@@ -259,7 +259,8 @@ export class Scheduler {
   /**
    * Plans one step: admits waiting requests into the free slots (admission.ts: round-robin
    * across rooms, per-room caps), groups them into prefill passes within the token budget, and
-   * lists every running sequence for the decode pass.
+   * lists every running sequence for the decode pass. Called by `step()`; public so that tests
+   * (autoRun: false) can look at a plan — the admitted requests must then be run or aborted.
    */
   schedule(): SchedulePlan<Sequence> {
     const admitted = this.queues.admit(this.maxBatch - this.runningSet.size, [...this.runningSet].map((s) => s.roomId));
