@@ -5,7 +5,7 @@
  * (the exact tensor ONNX Runtime returns as `present.*` and accepts as `past_key_values.*`), rows
  * LEFT-padded: row r's valid cache is the last `len_r` positions. Between steps that keep the same
  * rows, the `present` outputs are fed back unchanged (no copy on our side). When rows join or
- * leave, `packKV` gathers the surviving rows into a new, tighter batch (see scheduler.ts).
+ * leave, `packKV` gathers the surviving rows into a new, tighter batch (see batch-runner.ts).
  */
 import * as ort from 'onnxruntime-node';
 import type { TextGenerationEntry } from './manifest';

@@ -4,7 +4,6 @@
  * provider, and owns one decode loop (Scheduler) per text-generation model.
  */
 import * as ort from 'onnxruntime-node';
-import type { Registry } from 'prom-client';
 import { CausalLM } from './causal-lm';
 import { DeviceUnavailableError, InferenceError, ManifestError } from './errors';
 import {
@@ -21,93 +20,14 @@ import {
 } from './manifest';
 import { InferenceMetrics, type MetricsSink } from './metrics';
 import { encodePngRgb } from './png';
-import { DEFAULT_SAMPLING, Rng, randomSeed } from './sampling';
+import { Rng } from './sampling';
 import { Scheduler } from './scheduler';
+import { bindSignal, chooseModel, prepareGenerate, type GenerationSink, type GenerationSpec } from './request';
 import { GenerationStream } from './stream';
 import { TextTokenizer } from './tokenizer';
 
-export type Device = 'auto' | 'cpu' | 'cuda';
-
-/** The subset of a pino logger the engine uses. */
-export interface EngineLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
-
-export interface EngineOptions {
-  modelsDir: string;
-  device?: Device;
-  maxBatch?: number;
-  maxQueue?: number;
-  logger?: EngineLogger;
-  metrics?: Registry;
-  /** ONNX Runtime intra-op threads per session (default: ORT's choice, the physical cores). */
-  threads?: number;
-  /** Let ORT's intra-op threads spin while waiting for work (default false). */
-  spinning?: boolean;
-  /** @internal Where metric updates go instead of `metrics` (the worker forwards them). */
-  metricsSink?: MetricsSink;
-  /** Most running generations one room may hold (default maxBatch - 1: a slot stays free for other rooms). */
-  maxPerRoom?: number;
-  /** See SchedulerOptions.kvStrategy (benchmarks only). */
-  kvStrategy?: 'repack-on-change' | 'per-step';
-}
-
-export interface GenerateRequest {
-  prompt: string;
-  /** Text-generation model id; default: the first one in the manifest. */
-  model?: string;
-  /** Fairness key: requests are admitted round-robin across rooms. */
-  roomId: string;
-  /** Default 64; clamped to contextLength - 1. */
-  maxTokens?: number;
-  /** Default 0.8; 0 = greedy. */
-  temperature?: number;
-  /** Default 40; 0 = off. */
-  topK?: number;
-  /** Default 0.95; 1 = off. */
-  topP?: number;
-  /** Default 1.1; 1 = off. */
-  repetitionPenalty?: number;
-  /** Same seed + same prompt + same settings → same text. Default: random. */
-  seed?: number;
-  /** Generation ends before the first occurrence of any of these (not included in the text). */
-  stop?: string[];
-  /** Do not end on the model's end-of-sequence token (benchmarks, fixed-length output). Default false. */
-  ignoreEos?: boolean;
-  /** Do not end on end-of-sequence before this many tokens (so a proposal is never empty). Default 0. */
-  minTokens?: number;
-  signal?: AbortSignal;
-  /**
-   * Time budget in milliseconds from the call (values above 1e12 are read as an absolute
-   * Date.now() timestamp). Past it, a running request ends with finishReason 'deadline'; a request
-   * still queued fails with InferenceError 'deadline'.
-   */
-  deadlineMs?: number;
-}
-
-export interface ImageRequest {
-  prompt: string;
-  seed: number;
-  model?: string;
-  /** Output width/height in pixels (nearest-neighbour upscale of the model's image). Default 128. */
-  size?: number;
-}
-
-export interface ModelInfo {
-  id: string;
-  task: ModelTask;
-  description?: string;
-  /** text-generation */
-  contextLength?: number;
-  vocabSize?: number;
-  /** embedding */
-  dims?: number;
-  maxTokens?: number;
-  /** image-generation */
-  imageSize?: number;
-  conditioningModel?: string;
-}
+import { consoleLogger, type EngineOptions, type GenerateRequest, type ImageRequest, type Inference, type ModelInfo } from './api';
+export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest, Inference, ModelInfo } from './api';
 
 interface TextModel {
   entry: TextGenerationEntry;
@@ -129,22 +49,6 @@ interface ImageModel {
 
 const EMBED_BATCH = 32;
 const MAX_IMAGE_SIZE = 1024;
-
-const consoleLogger: EngineLogger = {
-  info: () => {},
-  warn: (obj, msg) => console.warn(`[inference] ${msg ?? ''}`, obj),
-};
-
-/** What callers use; implemented in-process (InferenceEngine) and on a worker thread (WorkerInferenceEngine). */
-export interface Inference {
-  /** The execution provider in use. */
-  readonly device: 'cpu' | 'cuda';
-  generate(req: GenerateRequest): GenerationStream;
-  embed(texts: string[], opts?: { model?: string }): Promise<Float32Array[]>;
-  generateImage(req: ImageRequest): Promise<Uint8Array>;
-  models(): ModelInfo[];
-  close(): Promise<void>;
-}
 
 export class InferenceEngine implements Inference {
   private closed = false;
@@ -264,53 +168,44 @@ export class InferenceEngine implements Inference {
    */
   generate(req: GenerateRequest): GenerationStream {
     this.assertOpen();
-    const model = this.pick(this.text, req.model, 'text-generation');
-    if (typeof req.prompt !== 'string' || req.prompt.trim() === '') {
-      throw new InferenceError('empty_prompt', 'the prompt is empty');
-    }
-    if (req.signal?.aborted) throw new InferenceError('aborted', 'the request was aborted before it started');
-    const promptIds = model.tokenizer.encode(req.prompt);
+    const spec = prepareGenerate(req, this.text.keys());
+    let abort = (): void => {};
+    const stream = new GenerationStream(() => abort());
+    abort = this.startGeneration(spec, stream);
+    bindSignal(req.signal, stream);
+    return stream;
+  }
+
+  /**
+   * @internal Runs a validated generation (`prepareGenerate`), feeding `sink` straight from the
+   * scheduler's per-request output; returns its abort. Throws 'empty_prompt' (no tokens) or 'busy'.
+   * The worker thread calls this with a sink that posts to the port.
+   */
+  startGeneration(spec: GenerationSpec, sink: GenerationSink): () => void {
+    this.assertOpen();
+    const model = this.pick(this.text, spec.model, 'text-generation');
+    const promptIds = model.tokenizer.encode(spec.prompt);
     if (promptIds.filter((t) => !model.tokenizer.specialIds.has(t)).length === 0) {
       throw new InferenceError('empty_prompt', 'the prompt has no tokens');
     }
     const started = performance.now();
-    let id = -1;
-    const stream = new GenerationStream(() => model.scheduler.abort(id));
-    const deadlineAt =
-      req.deadlineMs === undefined ? undefined : req.deadlineMs > 1e12 ? req.deadlineMs : Date.now() + req.deadlineMs;
-    const onAbort = (): void => stream.abort();
-    const cleanup = (): void => {
-      req.signal?.removeEventListener('abort', onAbort);
+    const observe = (): void =>
       this.metrics.latency.observe({ task: 'text-generation', model: model.entry.id }, (performance.now() - started) / 1000);
-    };
+    const { prompt: _prompt, model: _model, ...rest } = spec;
     const handle = model.scheduler.add({
+      ...rest,
       promptIds,
-      roomId: req.roomId,
-      maxTokens: req.maxTokens ?? 64,
-      sampling: {
-        temperature: req.temperature ?? DEFAULT_SAMPLING.temperature,
-        topK: req.topK ?? DEFAULT_SAMPLING.topK,
-        topP: req.topP ?? DEFAULT_SAMPLING.topP,
-        repetitionPenalty: req.repetitionPenalty ?? DEFAULT_SAMPLING.repetitionPenalty,
-      },
-      seed: req.seed ?? randomSeed(),
-      stop: req.stop ?? [],
-      ignoreEos: req.ignoreEos ?? false,
-      minTokens: req.minTokens ?? 0,
-      deadlineAt,
-      onText: (text, tokenId) => stream.push({ text, tokenId }),
+      onText: (text, tokenId) => sink.push({ text, tokenId }),
       onFinish: (result) => {
-        cleanup();
-        stream.finish(result);
+        observe();
+        sink.finish(result);
       },
       onError: (err) => {
-        cleanup();
-        stream.fail(err);
+        observe();
+        sink.fail(err);
       },
     });
-    id = handle.id;
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    return stream;
+    return () => model.scheduler.abort(handle.id);
   }
 
   /** L2-normalised embeddings, one per text (a blank text gives a zero vector). Batched in chunks of 32. */
@@ -451,17 +346,7 @@ export class InferenceEngine implements Inference {
   }
 
   private pick<T>(map: Map<string, T>, id: string | undefined, task: ModelTask): T {
-    if (id === undefined) {
-      const first = map.values().next();
-      if (first.done) throw new InferenceError('unknown_model', `no ${task} model is loaded`);
-      return first.value;
-    }
-    const m = map.get(id);
-    if (!m) {
-      const known = [...map.keys()].join(', ') || 'none';
-      throw new InferenceError('unknown_model', `unknown ${task} model "${id}" (loaded: ${known})`);
-    }
-    return m;
+    return map.get(chooseModel(map.keys(), id, task))!;
   }
 }
 

@@ -20,50 +20,38 @@ const relPath = z
 const posInt = z.number().int().positive();
 const tokenId = z.number().int().nonnegative();
 
-export const TextGenerationEntrySchema = z.looseObject({
-  id,
-  task: z.literal('text-generation'),
-  folder: relPath,
-  files: z.looseObject({
-    model: relPath,
-    config: relPath.optional(),
-    tokenizer: relPath,
-    tokenizerConfig: relPath.optional(),
-  }),
-  contextLength: posInt,
-  vocabSize: posInt,
-  numLayers: posInt,
-  numKeyValueHeads: posInt,
-  headDim: posInt,
-  bosTokenId: tokenId.optional(),
-  /** One id or several (Llama 3 style models end on any of a few tokens). */
-  eosTokenId: z.union([tokenId, z.array(tokenId).min(1)]),
-  padTokenId: tokenId.optional(),
-  description: z.string().optional(),
-});
+/** The fields every entry has, in this order: id, task, folder, files, the task's own fields, description. */
+function entrySchema<T extends string, F extends z.ZodRawShape, S extends z.ZodRawShape>(task: T, files: F, fields: S) {
+  return z.looseObject({ id, task: z.literal(task), folder: relPath, files: z.looseObject(files), ...fields, description: z.string().optional() });
+}
 
-export const EmbeddingEntrySchema = z.looseObject({
-  id,
-  task: z.literal('embedding'),
-  folder: relPath,
-  files: z.looseObject({ model: relPath, tokenizer: relPath, tokenizerConfig: relPath.optional() }),
-  dims: posInt,
-  maxTokens: posInt,
-  padTokenId: tokenId.optional(),
-  description: z.string().optional(),
-});
+export const TextGenerationEntrySchema = entrySchema(
+  'text-generation',
+  { model: relPath, config: relPath.optional(), tokenizer: relPath, tokenizerConfig: relPath.optional() },
+  {
+    contextLength: posInt,
+    vocabSize: posInt,
+    numLayers: posInt,
+    numKeyValueHeads: posInt,
+    headDim: posInt,
+    bosTokenId: tokenId.optional(),
+    /** One id or several (Llama 3 style models end on any of a few tokens). */
+    eosTokenId: z.union([tokenId, z.array(tokenId).min(1)]),
+    padTokenId: tokenId.optional(),
+  },
+);
 
-export const ImageGenerationEntrySchema = z.looseObject({
-  id,
-  task: z.literal('image-generation'),
-  folder: relPath,
-  files: z.looseObject({ model: relPath }),
-  conditioningModel: id,
-  conditioningDims: posInt,
-  noiseDims: posInt,
-  imageSize: posInt,
-  description: z.string().optional(),
-});
+export const EmbeddingEntrySchema = entrySchema(
+  'embedding',
+  { model: relPath, tokenizer: relPath, tokenizerConfig: relPath.optional() },
+  { dims: posInt, maxTokens: posInt, padTokenId: tokenId.optional() },
+);
+
+export const ImageGenerationEntrySchema = entrySchema(
+  'image-generation',
+  { model: relPath },
+  { conditioningModel: id, conditioningDims: posInt, noiseDims: posInt, imageSize: posInt },
+);
 
 export const ModelEntrySchema = z.discriminatedUnion('task', [
   TextGenerationEntrySchema,
@@ -96,6 +84,7 @@ export function modelFile(manifest: Pick<Manifest, 'dir'>, entry: ModelEntry, ke
   return path.join(manifest.dir, entry.folder, rel);
 }
 
+/** The end-of-sequence ids of a text model (the manifest allows one or several). */
 export function eosIds(entry: TextGenerationEntry): number[] {
   return Array.isArray(entry.eosTokenId) ? entry.eosTokenId : [entry.eosTokenId];
 }

@@ -5,14 +5,20 @@
  * loop for a whole decode step (milliseconds per step, tens with a big batch or prefill); here
  * the main thread only relays text deltas.
  *
- * Differences from in-process: `busy` is decided on the main thread (requests outstanding ≥
- * maxBatch + maxQueue, i.e. the same bound), so it is still thrown synchronously; `scheduler()`
- * and `tokenizer()` are not available.
+ * The request is validated and its deadline fixed here (request.ts, the same code the in-process
+ * engine runs); the worker runs the resulting spec and posts each text delta from the scheduler's
+ * per-request output straight to the port, so there is one GenerationStream per generation (this
+ * side's). `busy` must be thrown synchronously, so the queue limit (admission.ts, the same
+ * AdmissionPolicy the scheduler uses) is checked here, counting requests beyond maxBatch
+ * outstanding as queued; the worker's scheduler then runs without a queue limit of its own.
+ * `scheduler()` and `tokenizer()` are not available.
  */
 import { Worker } from 'node:worker_threads';
-import type { EngineLogger, EngineOptions, GenerateRequest, ImageRequest, Inference, ModelInfo } from './engine';
+import { AdmissionPolicy } from './admission';
+import { consoleLogger, type EngineOptions, type GenerateRequest, type ImageRequest, type Inference, type ModelInfo } from './api';
 import { DeviceUnavailableError, InferenceError, ManifestError, type InferenceErrorCode } from './errors';
 import { InferenceMetrics, replayMetric } from './metrics';
+import { bindSignal, chooseModel, prepareGenerate } from './request';
 import { GenerationStream } from './stream';
 import type { FromWorker, SerializedError, ToWorker, WorkerOptions } from './worker-protocol';
 
@@ -28,11 +34,6 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-const consoleLogger: EngineLogger = {
-  info: () => {},
-  warn: (obj, msg) => console.warn(`[inference] ${msg ?? ''}`, obj),
-};
-
 export class WorkerInferenceEngine implements Inference {
   private nextId = 1;
   private streams = new Map<number, { stream: GenerationStream; model: string }>();
@@ -46,7 +47,7 @@ export class WorkerInferenceEngine implements Inference {
     private readonly worker: Worker,
     readonly device: 'cpu' | 'cuda',
     private readonly info: ModelInfo[],
-    private readonly capacity: number,
+    private readonly admission: AdmissionPolicy,
   ) {}
 
   static async load(options: EngineOptions): Promise<WorkerInferenceEngine> {
@@ -56,9 +57,8 @@ export class WorkerInferenceEngine implements Inference {
       modelsDir: options.modelsDir,
       device: options.device,
       maxBatch: options.maxBatch,
-      // The bound is enforced here on the main thread (synchronously); the worker's queue must not
-      // refuse first just because a step had not admitted the previous requests yet.
-      maxQueue: (options.maxQueue ?? 256) + (options.maxBatch ?? 16),
+      // The queue limit is enforced here on the main thread (synchronously, see generate()).
+      maxQueue: Infinity,
       threads: options.threads,
       spinning: options.spinning,
       kvStrategy: options.kvStrategy,
@@ -87,7 +87,9 @@ export class WorkerInferenceEngine implements Inference {
     });
     try {
       const { device, models } = await ready;
-      engine = new WorkerInferenceEngine(worker, device, models, (options.maxBatch ?? 16) + (options.maxQueue ?? 256));
+      const limits = { maxBatch: options.maxBatch ?? 16, maxQueue: options.maxQueue ?? 256, maxPerRoom: options.maxPerRoom };
+      const admission = new AdmissionPolicy(limits, (model) => metrics.requests.inc({ task: 'text-generation', model: model ?? '', outcome: 'busy' }));
+      engine = new WorkerInferenceEngine(worker, device, models, admission);
       return engine;
     } catch (err) {
       await worker.terminate();
@@ -101,38 +103,27 @@ export class WorkerInferenceEngine implements Inference {
 
   generate(req: GenerateRequest): GenerationStream {
     this.assertOpen();
-    const model = this.pick(req.model, 'text-generation');
-    if (typeof req.prompt !== 'string' || req.prompt.trim() === '') throw new InferenceError('empty_prompt', 'the prompt is empty');
-    if (req.signal?.aborted) throw new InferenceError('aborted', 'the request was aborted before it started');
-    const n = this.outstanding.get(model) ?? 0;
-    if (n >= this.capacity) {
-      throw new InferenceError('busy', `the AI is busy: ${n} requests are running or queued (ENSEMBLE_MAX_BATCH + ENSEMBLE_MAX_QUEUE = ${this.capacity})`);
-    }
+    const spec = prepareGenerate(req, this.ids('text-generation'));
+    const n = this.outstanding.get(spec.model) ?? 0;
+    this.admission.checkQueue(Math.max(0, n - this.admission.maxBatch), spec.model);
     const id = this.nextId++;
     const stream = new GenerationStream(() => this.send({ t: 'abort', id }));
-    this.streams.set(id, { stream, model });
-    this.outstanding.set(model, n + 1);
-    const { signal, deadlineMs, ...rest } = req;
-    const deadlineAt = deadlineMs === undefined ? undefined : deadlineMs > 1e12 ? deadlineMs : Date.now() + deadlineMs;
-    if (signal) {
-      const onAbort = (): void => stream.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const off = (): void => signal.removeEventListener('abort', onAbort);
-      stream.result.then(off, off);
-    }
-    this.send({ t: 'generate', id, req: { ...rest, model, ...(deadlineAt !== undefined ? { deadlineAt } : {}) } });
+    this.streams.set(id, { stream, model: spec.model });
+    this.outstanding.set(spec.model, n + 1);
+    bindSignal(req.signal, stream);
+    this.send({ t: 'generate', id, spec });
     return stream;
   }
 
   embed(texts: string[], opts: { model?: string } = {}): Promise<Float32Array[]> {
     this.assertOpen();
-    const model = this.pick(opts.model, 'embedding');
+    const model = chooseModel(this.ids('embedding'), opts.model, 'embedding');
     return this.call<Float32Array[]>((id) => ({ t: 'embed', id, texts, model }));
   }
 
   generateImage(req: ImageRequest): Promise<Uint8Array> {
     this.assertOpen();
-    const model = this.pick(req.model, 'image-generation');
+    const model = chooseModel(this.ids('image-generation'), req.model, 'image-generation');
     return this.call<Uint8Array>((id) => ({ t: 'image', id, req: { ...req, model } }));
   }
 
@@ -211,15 +202,7 @@ export class WorkerInferenceEngine implements Inference {
     if (this.closed || this.exited) throw new InferenceError('internal', 'the inference engine is closed');
   }
 
-  private pick(id: string | undefined, task: ModelInfo['task']): string {
-    const of = this.info.filter((m) => m.task === task);
-    if (id === undefined) {
-      if (!of[0]) throw new InferenceError('unknown_model', `no ${task} model is loaded`);
-      return of[0].id;
-    }
-    if (!of.some((m) => m.id === id)) {
-      throw new InferenceError('unknown_model', `unknown ${task} model "${id}" (loaded: ${of.map((m) => m.id).join(', ') || 'none'})`);
-    }
-    return id;
+  private ids(task: ModelInfo['task']): string[] {
+    return this.info.filter((m) => m.task === task).map((m) => m.id);
   }
 }

@@ -1,12 +1,14 @@
 /** Messages between WorkerInferenceEngine (main thread) and worker-thread.ts. */
-import type { EngineOptions, GenerateRequest, ImageRequest, ModelInfo } from './engine';
+import type { EngineOptions, ImageRequest, ModelInfo } from './api';
 import type { MetricOp } from './metrics';
+import type { GenerationSpec } from './request';
 import type { GenerationResult } from './stream';
 
 export type WorkerOptions = Omit<EngineOptions, 'logger' | 'metrics' | 'metricsSink'>;
 
 export type ToWorker =
-  | { t: 'generate'; id: number; req: Omit<GenerateRequest, 'signal' | 'deadlineMs'> & { deadlineAt?: number } }
+  /** Validated on the main thread (request.ts); the worker runs it as is. */
+  | { t: 'generate'; id: number; spec: GenerationSpec }
   | { t: 'abort'; id: number }
   | { t: 'embed'; id: number; texts: string[]; model?: string }
   | { t: 'image'; id: number; req: ImageRequest }

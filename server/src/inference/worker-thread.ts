@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InferenceEngine } from './engine';
 import { recordingSink, type MetricOp } from './metrics';
-import type { GenerationStream } from './stream';
+import type { GenerationSink } from './request';
 import type { FromWorker, SerializedError, ToWorker, WorkerOptions } from './worker-protocol';
 
 const port = parentPort!;
@@ -32,7 +32,6 @@ const sink = recordingSink((op) => {
   }
 });
 
-const streams = new Map<number, GenerationStream>();
 let engine: InferenceEngine;
 try {
   engine = await InferenceEngine.load({
@@ -52,32 +51,35 @@ try {
   port.close();
 }
 
-async function pump(id: number, stream: GenerationStream): Promise<void> {
-  try {
-    for await (const c of stream) post({ t: 'chunk', id, text: c.text, tokenId: c.tokenId });
-    post({ t: 'done', id, result: await stream.result });
-  } catch (err) {
-    post({ t: 'error', id, error: serialize(err) });
-  } finally {
-    streams.delete(id);
-  }
+/** Aborts of the generations in progress. Each one's text goes from its scheduler output straight to the port. */
+const generations = new Map<number, () => void>();
+
+function portSink(id: number): GenerationSink {
+  return {
+    push: (c) => post({ t: 'chunk', id, text: c.text, tokenId: c.tokenId }),
+    finish: (result) => {
+      generations.delete(id);
+      post({ t: 'done', id, result });
+    },
+    fail: (err) => {
+      generations.delete(id);
+      post({ t: 'error', id, error: serialize(err) });
+    },
+  };
 }
 
 port.on('message', (msg: ToWorker) => {
   switch (msg.t) {
     case 'generate': {
       try {
-        const { deadlineAt, ...rest } = msg.req;
-        const stream = engine.generate({ ...rest, ...(deadlineAt !== undefined ? { deadlineMs: deadlineAt } : {}) });
-        streams.set(msg.id, stream);
-        void pump(msg.id, stream);
+        generations.set(msg.id, engine.startGeneration(msg.spec, portSink(msg.id)));
       } catch (err) {
         post({ t: 'error', id: msg.id, error: serialize(err) });
       }
       break;
     }
     case 'abort':
-      streams.get(msg.id)?.abort();
+      generations.get(msg.id)?.();
       break;
     case 'embed':
       engine.embed(msg.texts, msg.model !== undefined ? { model: msg.model } : {}).then(
