@@ -6,7 +6,7 @@ import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { RoomSettings, TokenClaims } from '@ensemble/shared';
 import type { Config } from './config';
-import type { Store } from './storage/store';
+import type { Storage } from './storage/store';
 
 /**
  * What the core server hands to each extension (the AI collaborator is one). Every hook payload
@@ -15,7 +15,8 @@ import type { Store } from './storage/store';
 export interface ServerContext {
   config: Config;
   logger: Logger;
-  store: Store;
+  /** The storage bundle: `store.documents`, `store.rooms`, `store.versions`, `store.records`. */
+  store: Storage;
   tokens: TokenService;
   documents: DocumentRegistry;
   rooms: RoomEventSource;

@@ -11,7 +11,7 @@ import { createApp } from './http/app';
 import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
 import { RoomService } from './rooms/room-service';
-import type { Store } from './storage/store';
+import type { Storage } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
 import { RecoveryFileError, replayRecoveryFiles, writeRecoveryFile } from './sync/recovery-file';
 import { SyncServer } from './sync/sync-server';
@@ -19,7 +19,7 @@ import { SyncServer } from './sync/sync-server';
 export interface EnsembleServerOptions {
   extensions?: Extension[];
   /** An initialized store; when absent one is created from the config (createStore) and owned. */
-  store?: Store;
+  store?: Storage;
   logger?: Logger;
 }
 
@@ -60,7 +60,7 @@ export interface EnsembleServer {
 export async function createEnsembleServer(config: Config, options: EnsembleServerOptions = {}): Promise<EnsembleServer> {
   const logger = options.logger ?? createLogger(config);
   const metrics = new Metrics({ defaultMetrics: true });
-  let ownedStore: Store | null = null;
+  let ownedStore: Storage | null = null;
   let rawStore = options.store;
   if (!rawStore) {
     const { createStore } = await import('./storage/index');
@@ -70,14 +70,14 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const store = instrumentStore(rawStore, metrics);
   const tokens = createTokenService(config);
   const registry = new DocumentRegistry({
-    store,
+    store: store.documents,
     logger: logger.child({ component: 'documents' }),
     metrics,
     flushMs: config.ENSEMBLE_FLUSH_MS,
     compactEvery: config.ENSEMBLE_COMPACT_EVERY,
     pending: { maxBytes: config.ENSEMBLE_PENDING_BYTES, ttlMs: config.ENSEMBLE_PENDING_TTL_MS },
   });
-  const requireToken = createRequireToken(tokens, store);
+  const requireToken = createRequireToken(tokens, store.rooms);
   const rooms = new RoomService(store, tokens, registry, resolveTokenSecret(config));
   const { app, api } = createApp({
     rooms,
@@ -92,7 +92,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const sync = new SyncServer({
     registry,
     tokens,
-    store,
+    store: store.rooms,
     logger: logger.child({ component: 'sync' }),
     metrics,
     maxMessageBytes: config.ENSEMBLE_MAX_MESSAGE_BYTES,
@@ -118,7 +118,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   async function listen(): Promise<{ port: number }> {
     if (!started) {
       // Before anything can load a room: rooms are served with the updates a failed shutdown saved.
-      await replayRecoveryFiles(config.ENSEMBLE_DATA_DIR, store, logger.child({ component: 'recovery' }));
+      await replayRecoveryFiles(config.ENSEMBLE_DATA_DIR, store.documents, logger.child({ component: 'recovery' }));
       started = true;
       for (const extension of extensions) {
         await extension.start(context);

@@ -95,7 +95,7 @@ describe('persistence', () => {
     a.destroy();
     await waitFor(() => server.server.registry.peek(owner.room.id) === undefined);
     await server.server.registry.settled();
-    const stored = await server.store.loadDocument(owner.room.id);
+    const stored = await server.store.documents.loadDocument(owner.room.id);
     expect(stored.snapshot).not.toBeNull();
     expect(stored.updates.length).toBeLessThan(20 + 10);
     const doc = new Y.Doc();

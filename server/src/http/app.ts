@@ -4,7 +4,7 @@ import express, { Router, type ErrorRequestHandler, type Express, type RequestHa
 import type { Logger } from 'pino';
 import { SYNC_PATH } from '@ensemble/shared';
 import type { Metrics } from '../metrics';
-import type { Store } from '../storage/store';
+import type { Storage } from '../storage/store';
 import { roomRoutes } from '../rooms/routes';
 import type { RoomService } from '../rooms/room-service';
 import { HttpError, sendError } from './errors';
@@ -13,7 +13,7 @@ export interface AppOptions {
   rooms: RoomService;
   requireToken: RequestHandler;
   metrics: Metrics;
-  store: Store;
+  store: Pick<Storage, 'kind'>;
   logger: Logger;
   clientDir: string;
   ratePerMinute: number;

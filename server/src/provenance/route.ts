@@ -19,7 +19,7 @@ export function provenanceRoute(ctx: ServerContext): void {
     const roomId = String(req.params.id);
     if (!claims || claims.roomId !== roomId) return send(res, 403, 'forbidden', 'token is for another room');
     try {
-      const room = await ctx.store.getRoom(roomId);
+      const room = await ctx.store.rooms.getRoom(roomId);
       if (!room) return send(res, 404, 'not_found', 'room not found');
       let doc: Y.Doc;
       let temp: Y.Doc | null = null;
@@ -27,13 +27,13 @@ export function provenanceRoute(ctx: ServerContext): void {
       if (loaded) doc = loaded.doc;
       else {
         temp = new Y.Doc();
-        const stored = await ctx.store.loadDocument(roomId);
+        const stored = await ctx.store.documents.loadDocument(roomId);
         if (stored.snapshot) Y.applyUpdate(temp, stored.snapshot);
         for (const u of stored.updates) Y.applyUpdate(temp, u.data);
         doc = temp;
       }
       try {
-        const [proposals, members] = await Promise.all([ctx.store.listProposals(roomId, 100_000), ctx.store.listMembers(roomId)]);
+        const [proposals, members] = await Promise.all([ctx.store.records.listProposals(roomId, 100_000), ctx.store.rooms.listMembers(roomId)]);
         const names = new Map(members.map((m) => [m.id, m.displayName]));
         res.json(computeProvenance(roomId, doc, proposals, names));
       } finally {

@@ -17,7 +17,7 @@ import {
 import type { RoomEventSource, RoomEvents, TokenService } from '../context';
 import { HttpError } from '../http/errors';
 import type { DocumentRegistry } from '../sync/document-registry';
-import type { MemberRecord, RoomRecord, Store, VersionRecord } from '../storage/store';
+import type { MemberRecord, RoomRecord, Storage, VersionRecord } from '../storage/store';
 import { newId, newJoinCode } from './ids';
 
 const isConflict = (err: unknown) => (err as { code?: unknown })?.code === 'conflict';
@@ -27,7 +27,7 @@ export class RoomService implements RoomEventSource {
   private readonly events = new EventEmitter();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<Storage, 'rooms' | 'versions'>,
     private readonly tokens: TokenService,
     private readonly documents: DocumentRegistry,
     /** Key for the per-room viewer join code shown to viewers (derived, so it needs no listing). */
@@ -56,31 +56,31 @@ export class RoomService implements RoomEventSource {
         settings: defaultRoomSettings(body.kind),
       };
       try {
-        await this.store.createRoom(record);
+        await this.store.rooms.createRoom(record);
       } catch (err) {
         if (isConflict(err) && attempt < 5) continue; // join code (or id) collision
         throw err;
       }
       owner.roomId = record.id;
-      await this.store.addMember(owner);
+      await this.store.rooms.addMember(owner);
       return this.respond(record, owner, record.joinCode);
     }
   }
 
   async join(body: JoinRoomBody): Promise<RoomResponse> {
-    const code = await this.store.findJoinCode(body.joinCode);
-    const record = code ? await this.store.getRoom(code.roomId) : null;
+    const code = await this.store.rooms.findJoinCode(body.joinCode);
+    const record = code ? await this.store.rooms.getRoom(code.roomId) : null;
     if (!code || !record) throw new HttpError(404, 'join_code_not_found', 'no room has this join code');
     // A viewer-only code grants viewer whatever was asked for.
     const role: Role = code.role === 'viewer' ? 'viewer' : (body.role ?? 'editor');
     const member: MemberRecord = { roomId: record.id, id: newId(), displayName: body.displayName, role, createdAt: new Date().toISOString() };
-    await this.store.addMember(member);
+    await this.store.rooms.addMember(member);
     return this.respond(record, member, role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode);
   }
 
   async get(claims: TokenClaims): Promise<{ room: Room; member: Member }> {
     const record = await this.requireRoom(claims.roomId);
-    const member = await this.store.getMember(record.id, claims.memberId);
+    const member = await this.store.rooms.getMember(record.id, claims.memberId);
     if (!member) throw new HttpError(403, 'not_a_member', 'this token’s member is not in the room');
     const joinCode = member.role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode;
     return { room: toRoom(record, joinCode), member: toMember(member) };
@@ -92,7 +92,7 @@ export class RoomService implements RoomEventSource {
     for (let attempt = 0; ; attempt++) {
       const code = newJoinCode();
       try {
-        await this.store.createJoinCode({ code, roomId: claims.roomId, role, createdAt: new Date().toISOString() });
+        await this.store.rooms.createJoinCode({ code, roomId: claims.roomId, role, createdAt: new Date().toISOString() });
         return { joinCode: code, role };
       } catch (err) {
         if (!isConflict(err) || attempt >= 5) throw err;
@@ -103,7 +103,7 @@ export class RoomService implements RoomEventSource {
   async listMembers(claims: TokenClaims): Promise<Member[]> {
     this.requireRole(claims, ['owner'], 'only the owner can list members');
     await this.requireRoom(claims.roomId);
-    return (await this.store.listMembers(claims.roomId)).map(toMember);
+    return (await this.store.rooms.listMembers(claims.roomId)).map(toMember);
   }
 
   /**
@@ -114,10 +114,10 @@ export class RoomService implements RoomEventSource {
   async removeMember(claims: TokenClaims, memberId: string): Promise<Member> {
     this.requireRole(claims, ['owner'], 'only the owner can remove members');
     await this.requireRoom(claims.roomId);
-    const member = await this.store.getMember(claims.roomId, memberId);
+    const member = await this.store.rooms.getMember(claims.roomId, memberId);
     if (!member) throw new HttpError(404, 'member_not_found', 'no such member in this room');
     if (member.role === 'owner') throw new HttpError(409, 'owner_not_removable', 'the owner cannot be removed');
-    if (!(await this.store.removeMember(claims.roomId, memberId))) throw new HttpError(404, 'member_not_found', 'no such member in this room');
+    if (!(await this.store.rooms.removeMember(claims.roomId, memberId))) throw new HttpError(404, 'member_not_found', 'no such member in this room');
     this.events.emit('memberRemoved', claims.roomId, memberId);
     return toMember(member);
   }
@@ -127,7 +127,7 @@ export class RoomService implements RoomEventSource {
     const record = await this.requireRoom(claims.roomId);
     const settings: RoomSettings = { ...record.settings, ...stripUndefined(patch) };
     if (record.kind === 'classroom') settings.moderation = true; // always on for classrooms
-    await this.store.updateRoomSettings(record.id, settings);
+    await this.store.rooms.updateRoomSettings(record.id, settings);
     this.events.emit('settingsChanged', record.id, settings);
     return settings;
   }
@@ -150,25 +150,25 @@ export class RoomService implements RoomEventSource {
       createdBy: claims.memberId,
       snapshot,
     };
-    await this.store.saveVersion(version);
+    await this.store.versions.saveVersion(version);
     return toVersionInfo(version);
   }
 
   async listVersions(claims: TokenClaims): Promise<VersionInfo[]> {
     await this.requireRoom(claims.roomId);
-    return (await this.store.listVersions(claims.roomId)).map(toVersionInfo);
+    return (await this.store.versions.listVersions(claims.roomId)).map(toVersionInfo);
   }
 
   async restoreVersion(claims: TokenClaims, versionId: string): Promise<VersionInfo> {
     this.requireRole(claims, ['owner', 'editor'], 'viewers cannot restore versions');
-    const version = await this.store.getVersion(claims.roomId, versionId);
+    const version = await this.store.versions.getVersion(claims.roomId, versionId);
     if (!version) throw new HttpError(404, 'version_not_found', 'no such version in this room');
     await this.documents.restore(claims.roomId, version.snapshot);
     return toVersionInfo(version);
   }
 
   private async requireRoom(roomId: string): Promise<RoomRecord> {
-    const record = await this.store.getRoom(roomId);
+    const record = await this.store.rooms.getRoom(roomId);
     if (!record) throw new HttpError(404, 'room_not_found', 'room not found');
     return record;
   }
@@ -183,10 +183,10 @@ export class RoomService implements RoomEventSource {
     const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
     let code = '';
     for (let i = 0; i < 10; i++) code += alphabet[digest[i]! % alphabet.length];
-    const existing = await this.store.findJoinCode(code);
+    const existing = await this.store.rooms.findJoinCode(code);
     if (!existing) {
       try {
-        await this.store.createJoinCode({ code, roomId, role: 'viewer', createdAt: new Date().toISOString() });
+        await this.store.rooms.createJoinCode({ code, roomId, role: 'viewer', createdAt: new Date().toISOString() });
       } catch (err) {
         if (!isConflict(err)) throw err;
       }

@@ -3,7 +3,7 @@ import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import type { DocumentEvents, DocumentRegistry as DocumentRegistryApi } from '../context';
 import type { Metrics } from '../metrics';
-import type { Store } from '../storage/store';
+import type { DocumentLog } from '../storage/store';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { PendingLimits } from './pending-updates';
 import type { UnflushedRoom } from './recovery-file';
@@ -11,7 +11,7 @@ import { DocumentPoisonedError, ORIGIN_LOAD, RoomDocument, type Peer } from './r
 import { UpdateLog } from './update-log';
 
 export interface DocumentRegistryOptions {
-  store: Store;
+  store: DocumentLog;
   logger: Logger;
   metrics: Metrics;
   flushMs: number;
