@@ -7,6 +7,7 @@ import { SqliteStorage } from './sqlite/index';
 export type * from './store';
 export { SqliteStorage, SQLITE_FILE_NAME, type SqliteStorageOptions } from './sqlite/index';
 export { MongoStorage, type MongoStorageOptions } from './mongo/index';
+export { MemoryStorage, MemoryData } from './memory/index';
 export { StoreError, type StoreErrorCode } from './store-error';
 export { withRetry, type RetryOptions } from './retry';
 export { withSlices, SLICE_NAMES, type SliceName } from './slices';
