@@ -11,7 +11,7 @@
  * Run: node --import tsx bench/recommendation-eval.ts [--members 24] [--rounds 20] [--seed 7] [--engine]
  * `--engine` embeds with the built-in embedding model (server/src/inference) instead of hashing.
  */
-import type { FeedbackRecord, Store } from '../server/src/storage/store';
+import type { AiRecordStore, FeedbackRecord } from '../server/src/storage/store';
 import { HashingEmbedder, RecommendationService, ndcgAt, type Embedder } from '../server/src/recommendation/index';
 
 const args = process.argv.slice(2);
@@ -71,7 +71,7 @@ function grades(us: number[]): number[] {
   return rel;
 }
 
-function memoryStore(): Store {
+function memoryStore(): Pick<AiRecordStore, 'addFeedback' | 'listFeedback'> {
   const fb: FeedbackRecord[] = [];
   return {
     async addFeedback(f: FeedbackRecord) {
@@ -80,7 +80,7 @@ function memoryStore(): Store {
     async listFeedback(roomId: string, memberId?: string) {
       return fb.filter((f) => f.roomId === roomId && (memberId === undefined || f.memberId === memberId));
     },
-  } as unknown as Store;
+  };
 }
 
 async function engineEmbedder(): Promise<Embedder | null> {

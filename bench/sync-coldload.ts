@@ -14,8 +14,8 @@ import { createLogger } from '../server/src/logger';
 import { defaultRoomSettings } from '../shared/src/index';
 import { ConfigSchema } from '../server/src/config';
 import { Metrics, instrumentStore } from '../server/src/metrics';
-import { MongoStore, SqliteStore } from '../server/src/storage/index';
-import type { Store } from '../server/src/storage/store';
+import { MongoStorage, SqliteStorage } from '../server/src/storage/index';
+import type { Stores } from '../server/src/storage/store';
 import { DocumentRegistry } from '../server/src/sync/document-registry';
 import { startJongodb } from '../test/setup/mongo';
 import { TEXT, applyPatch, loadTrace, printTable } from './sync-common';
@@ -39,9 +39,9 @@ ops.forEach((op, i) => {
 });
 if (text.toString() !== trace.endContent) throw new Error('B4 replay mismatch');
 
-async function measure(kind: string, store: Store): Promise<Record<string, string | number>> {
+async function measure(kind: string, store: Stores): Promise<Record<string, string | number>> {
   const roomId = `b4room-${kind}-${Date.now()}`.replace(/[^A-Za-z0-9_-]/g, '');
-  await store.createRoom({
+  await store.rooms.createRoom({
     id: roomId,
     name: 'B4',
     kind: 'writers-room',
@@ -50,13 +50,13 @@ async function measure(kind: string, store: Store): Promise<Record<string, strin
     createdAt: new Date().toISOString(),
     settings: defaultRoomSettings('writers-room'),
   });
-  const seq = await store.appendUpdates(roomId, [snapshot]);
-  await store.writeSnapshot(roomId, snapshot, seq);
-  await store.appendUpdates(roomId, tail);
+  const seq = await store.documents.appendUpdates(roomId, [snapshot]);
+  await store.documents.writeSnapshot(roomId, snapshot, seq);
+  await store.documents.appendUpdates(roomId, tail);
 
   const metrics = new Metrics();
   const registry = new DocumentRegistry({
-    store: instrumentStore(store, metrics),
+    store: instrumentStore(store, metrics).documents,
     logger: createLogger({ LOG_LEVEL: 'silent' }),
     metrics,
     flushMs: 50,
@@ -66,7 +66,7 @@ async function measure(kind: string, store: Store): Promise<Record<string, strin
   const storeTimes: number[] = [];
   for (let i = 0; i < REPEAT; i++) {
     const t0 = performance.now();
-    await store.loadDocument(roomId);
+    await store.documents.loadDocument(roomId);
     storeTimes.push(performance.now() - t0);
     const t1 = performance.now();
     const room = await registry.acquire(roomId);
@@ -90,7 +90,7 @@ async function measure(kind: string, store: Store): Promise<Record<string, strin
 
 const rows: Array<Record<string, string | number>> = [];
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-coldload-'));
-const sqlite = new SqliteStore({ dataDir });
+const sqlite = new SqliteStorage({ dataDir });
 await sqlite.init();
 rows.push(await measure('sqlite', sqlite));
 await sqlite.close();
@@ -98,7 +98,7 @@ fs.rmSync(dataDir, { recursive: true, force: true });
 
 const jongodb = process.env.MONGODB_URI ? null : await startJongodb();
 const config = ConfigSchema.parse({ MONGODB_URI: process.env.MONGODB_URI ?? jongodb!.uri });
-const mongo = new MongoStore({ uri: config.MONGODB_URI!, dbName: `bench_${Date.now()}` });
+const mongo = new MongoStorage({ uri: config.MONGODB_URI!, dbName: `bench_${Date.now()}` });
 await mongo.init();
 rows.push(await measure(process.env.MONGODB_URI ? 'mongodb' : 'mongodb (jongodb)', mongo));
 await mongo.close();

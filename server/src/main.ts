@@ -5,7 +5,7 @@ import { EXIT_CODES } from './exit-codes';
 import { createLogger, type Logger } from './logger';
 import { createEnsembleServer, type ShutdownOutcome } from './server';
 import { createStore } from './storage/index';
-import type { Store } from './storage/store';
+import type { Stores } from './storage/store';
 import { RecoveryFileError } from './sync/recovery-file';
 
 /** How long closing the store may take once the shutdown's outcome is known. */
@@ -103,7 +103,7 @@ function report(outcome: ShutdownOutcome, logger: Logger): number {
 }
 
 /** The outcome is known by now: a store that fails or hangs while closing must not change or delay it. */
-async function closeStore(store: Store, logger: Logger): Promise<void> {
+async function closeStore(store: Stores, logger: Logger): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Store } from './storage/store';
+import { SLICE_NAMES, withSlices } from './storage/slices';
+import type { Stores } from './storage/store';
 
 /**
  * The server's Prometheus metrics, on a registry of its own (several servers can live in one
@@ -45,8 +46,15 @@ export class Metrics {
   }
 }
 
-/** Wraps every async method of a store so its latency and failures are recorded. */
-export function instrumentStore(store: Store, metrics: Metrics): Store {
+/**
+ * Wraps every async method of every storage slice so its latency and failures are recorded,
+ * labelled with the method's name (`op`), as before the store was split into slices.
+ */
+export function instrumentStore<S extends Stores>(storage: S, metrics: Metrics): S {
+  return withSlices(storage, Object.fromEntries(SLICE_NAMES.map((name) => [name, instrumentSlice(storage[name], metrics)])));
+}
+
+function instrumentSlice<T extends object>(store: T, metrics: Metrics): T {
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;

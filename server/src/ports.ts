@@ -6,7 +6,7 @@ import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { RoomSettings, TokenClaims } from '@ensemble/shared';
 import type { Config } from './config';
-import type { Store } from './storage/store';
+import type { Stores } from './storage/store';
 
 /*
  * The interfaces between modules, each named once. A module depends on another through what is
@@ -52,7 +52,8 @@ export function originConnection(origin: unknown): object | null {
 export interface ServerContext {
   config: Config;
   logger: Logger;
-  store: Store;
+  /** The storage bundle: `store.documents`, `store.rooms`, `store.versions`, `store.records`. */
+  store: Stores;
   tokens: TokenService;
   documents: RoomDocuments;
   rooms: RoomEventSource;

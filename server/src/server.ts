@@ -13,7 +13,7 @@ import { Metrics, instrumentStore } from './metrics';
 import { provenanceRoutes } from './provenance/route';
 import { RoomService } from './rooms/room-service';
 import { roomRoutes } from './rooms/routes';
-import type { Store } from './storage/store';
+import type { Stores } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
 import { RecoveryFileError, replayRecoveryFiles, writeRecoveryFile } from './sync/recovery-file';
 import { SyncServer } from './sync/sync-server';
@@ -23,7 +23,7 @@ import { versionRoutes } from './versions/routes';
 export interface EnsembleServerOptions {
   extensions?: Extension[];
   /** An initialized store; when absent one is created from the config (createStore) and owned. */
-  store?: Store;
+  store?: Stores;
   logger?: Logger;
 }
 
@@ -64,7 +64,7 @@ export interface EnsembleServer {
 export async function createEnsembleServer(config: Config, options: EnsembleServerOptions = {}): Promise<EnsembleServer> {
   const logger = options.logger ?? createLogger(config);
   const metrics = new Metrics({ defaultMetrics: true });
-  let ownedStore: Store | null = null;
+  let ownedStore: Stores | null = null;
   let rawStore = options.store;
   if (!rawStore) {
     const { createStore } = await import('./storage/index');
@@ -74,15 +74,15 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const store = instrumentStore(rawStore, metrics);
   const tokens = createTokenService(config);
   const registry = new DocumentRegistry({
-    store,
+    store: store.documents,
     logger: logger.child({ component: 'documents' }),
     metrics,
     flushMs: config.ENSEMBLE_FLUSH_MS,
     compactEvery: config.ENSEMBLE_COMPACT_EVERY,
     pending: { maxBytes: config.ENSEMBLE_PENDING_BYTES, ttlMs: config.ENSEMBLE_PENDING_TTL_MS },
   });
-  const requireToken = createRequireToken(tokens, store);
-  const rooms = new RoomService(store, tokens, resolveTokenSecret(config));
+  const requireToken = createRequireToken(tokens, store.rooms);
+  const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
     metrics: metrics.registry,
     health: () => ({ store: store.kind }),
@@ -91,13 +91,13 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).
   api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));
-  api.use(versionRoutes(new VersionService(store, registry), requireToken));
-  api.use(provenanceRoutes({ store, documents: registry, requireToken }));
+  api.use(versionRoutes(new VersionService(store.rooms, store.versions, registry), requireToken));
+  api.use(provenanceRoutes({ rooms: store.rooms, records: store.records, documentLog: store.documents, documents: registry, requireToken }));
   const httpServer = http.createServer(app);
   const sync = new SyncServer({
     registry,
     tokens,
-    store,
+    store: store.rooms,
     logger: logger.child({ component: 'sync' }),
     metrics,
     maxMessageBytes: config.ENSEMBLE_MAX_MESSAGE_BYTES,
@@ -123,7 +123,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   async function listen(): Promise<{ port: number }> {
     if (!started) {
       // Before anything can load a room: rooms are served with the updates a failed shutdown saved.
-      await replayRecoveryFiles(config.ENSEMBLE_DATA_DIR, store, logger.child({ component: 'recovery' }));
+      await replayRecoveryFiles(config.ENSEMBLE_DATA_DIR, store.documents, logger.child({ component: 'recovery' }));
       started = true;
       for (const extension of extensions) {
         await extension.start(context);

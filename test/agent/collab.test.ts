@@ -404,7 +404,7 @@ describe('room lifecycle', () => {
       expect(agent.activeGenerations).toBeGreaterThan(0);
       o.close();
       await waitFor(() => agent.activeGenerations === 0, 5000, 'generations cancelled');
-      const stored = await srv.server.context.store.getProposal(owner.room.id, r.proposal.id);
+      const stored = (await srv.server.context.store.records.listProposals(owner.room.id, 100_000)).find((p) => p.id === r.proposal.id);
       expect(stored?.status).toMatch(/stopped|ready/);
     } finally {
       await srv.close();

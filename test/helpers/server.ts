@@ -5,7 +5,7 @@ import { ConfigSchema, type Config } from '../../server/src/config';
 import type { Extension } from '../../server/src/ports';
 import { createEnsembleServer, type EnsembleServer } from '../../server/src/server';
 import { createStore } from '../../server/src/storage/index';
-import type { Store } from '../../server/src/storage/store';
+import type { Stores } from '../../server/src/storage/store';
 
 export interface TestServer {
   /** http://127.0.0.1:PORT */
@@ -15,7 +15,7 @@ export interface TestServer {
   port: number;
   config: Config;
   dataDir: string;
-  store: Store;
+  store: Stores;
   server: EnsembleServer;
   /** Closes the server (flushes documents) and the store; removes the data dir unless `keepData`. */
   close(): Promise<void>;
@@ -26,7 +26,7 @@ export interface StartServerOptions {
   env?: Record<string, string>;
   extensions?: Extension[];
   /** Use this store instead of a fresh SQLite store in `dataDir` (the caller closes it). */
-  store?: Store;
+  store?: Stores;
   /** Reuse a data directory (e.g. to restart on the same data). */
   dataDir?: string;
   keepData?: boolean;

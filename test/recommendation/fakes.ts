@@ -1,7 +1,7 @@
-import type { FeedbackRecord, Store } from '../../server/src/storage/store';
+import type { AiRecordStore, FeedbackRecord } from '../../server/src/storage/store';
 
-/** Just the feedback half of a Store, in memory, for unit tests of the recommender. */
-export function feedbackStore(): Store {
+/** Just the feedback half of an AiRecordStore, in memory, for unit tests of the recommender. */
+export function feedbackStore(): Pick<AiRecordStore, 'addFeedback' | 'listFeedback'> {
   const feedback: FeedbackRecord[] = [];
   return {
     async addFeedback(f: FeedbackRecord) {
@@ -10,7 +10,7 @@ export function feedbackStore(): Store {
     async listFeedback(roomId: string, memberId?: string) {
       return feedback.filter((f) => f.roomId === roomId && (memberId === undefined || f.memberId === memberId));
     },
-  } as unknown as Store;
+  };
 }
 
 const SHORT = [

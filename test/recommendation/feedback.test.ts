@@ -42,7 +42,7 @@ describe('recommendations on the real server and store', () => {
     const moves = next.suggestions.filter((s) => s.kind === 'craft-move');
     expect(moves.length).toBe(5);
     expect(await call(e.socket, 'recommend:dismiss', { suggestionId: moves[0]!.id })).toEqual({ ok: true });
-    const fb = await srv.server.context.store.listFeedback(owner.room.id, ed.member.id);
+    const fb = await srv.server.context.store.records.listFeedback(owner.room.id, ed.member.id);
     expect(fb.map((f) => [f.action, f.alternative, f.text])).toEqual([
       ['vote-down', 0, text(0)],
       ['reject', 1, text(1)],
@@ -50,14 +50,14 @@ describe('recommendations on the real server and store', () => {
       ['dismiss', 0, expect.any(String)],
     ]);
     expect(fb[3]!.proposalId).toBe(moves[0]!.id);
-    expect(await srv.server.context.store.listFeedback(owner.room.id, owner.member.id)).toEqual([]);
+    expect(await srv.server.context.store.records.listFeedback(owner.room.id, owner.member.id)).toEqual([]);
     const after = await call<Ack<{ suggestions: Suggestion[] }>>(e.socket, 'recommend:next', { anchor: anchorAtEnd(t) });
     expect(after.ok && after.suggestions[0]!.id).not.toBe(moves[0]!.id);
   });
 
   it('with the engine embeddings and the real store: a member who rejects long florid text and accepts short text sees short first after a few rounds', async () => {
     const engine = await loadEngine();
-    const svc = new RecommendationService(srv.server.context.store, { embed: (t) => engine.embed(t) });
+    const svc = new RecommendationService(srv.server.context.store.records, { embed: (t) => engine.embed(t) });
     const room = await createRoom(srv.http);
     const { SHORT, LONG } = STYLE_TEXTS;
     for (let round = 0; round < 3; round++) {

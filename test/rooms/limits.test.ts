@@ -168,7 +168,7 @@ describe('rate limits on votes and recommendations', () => {
       expect((await ack(socket, 'proposal:vote', { proposalId: 'p', alternative: 0, value: -1 })).error?.code).toBe('forbidden');
     }
     expect((await ack(socket, 'recommend:next', {})).ok).toBe(true);
-    expect(await server.store.listFeedback(owner.room.id, viewer.member.id)).toEqual([]);
+    expect(await server.store.records.listFeedback(owner.room.id, viewer.member.id)).toEqual([]);
     socket.close();
   });
 });
@@ -191,11 +191,11 @@ describe('feedback rows per member', () => {
     const socket = await collabOf(server, owner.token);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => ack(socket, 'recommend:dismiss', { suggestionId: `s${i}` })));
     expect(results.every((r) => r.ok)).toBe(true);
-    expect((await server.store.listFeedback(owner.room.id, owner.member.id)).length).toBe(5);
+    expect((await server.store.records.listFeedback(owner.room.id, owner.member.id)).length).toBe(5);
     // The cap is per member.
     const other = await collabOf(server, editor.token);
     expect((await ack(other, 'recommend:dismiss', { suggestionId: 'x' })).ok).toBe(true);
-    expect((await server.store.listFeedback(owner.room.id, editor.member.id)).length).toBe(1);
+    expect((await server.store.records.listFeedback(owner.room.id, editor.member.id)).length).toBe(1);
     socket.close();
     other.close();
   });

@@ -149,7 +149,7 @@ describe('removing members', () => {
     expect((await remove('bad!id', owner.token)).status).toBe(400);
     expect((await api(server.url, 'DELETE', `/api/rooms/${roomId}/members/${viewer.member.id}`)).status).toBe(401);
     // Nobody was removed by the refused calls.
-    expect((await server.store.listMembers(roomId)).length).toBe(3);
+    expect((await server.store.rooms.listMembers(roomId)).length).toBe(3);
     expect((await remove(viewer.member.id, owner.token)).status).toBe(200);
     expect((await remove(viewer.member.id, owner.token)).status).toBe(404);
   });

@@ -62,7 +62,7 @@ describe('display names and room titles', () => {
     const joined = await join(owner.room.joinCode, '  Rene\u0301e  ');
     expect(joined.status).toBe(200);
     expect(joined.body.member.displayName).toBe('Ren\u00E9e');
-    expect((await server.store.getMember(owner.room.id, joined.body.member.id))?.displayName).toBe('Ren\u00E9e');
+    expect((await server.store.rooms.getMember(owner.room.id, joined.body.member.id))?.displayName).toBe('Ren\u00E9e');
   });
 
   it('ordinary names pass, including emoji sequences, marks and other scripts; length limits are unchanged', async () => {

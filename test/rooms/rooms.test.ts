@@ -78,7 +78,7 @@ describe('rooms REST API', () => {
     expect(patch.body.error.issues?.[0]?.path).toBe('aiMode');
     const unknownKey = await api<ApiError>(server.url, 'PATCH', `/api/rooms/${owner.room.id}/settings`, { token: owner.token, body: { colour: 'red' } });
     expect(unknownKey.status).toBe(400);
-    const after = await server.store.getRoom(owner.room.id);
+    const after = await server.store.rooms.getRoom(owner.room.id);
     expect(after?.settings).toEqual(owner.room.settings);
     expect((await api(server.url, 'GET', '/api/nowhere')).status).toBe(404);
   });
@@ -94,7 +94,7 @@ describe('rooms REST API', () => {
     });
     expect(patched.status).toBe(200);
     expect(patched.body.settings).toMatchObject({ autoMode: true, aiMode: 'limited', aiUsesPerMember: 3, moderation: false });
-    expect((await server.store.getRoom(owner.room.id))?.settings.autoMode).toBe(true);
+    expect((await server.store.rooms.getRoom(owner.room.id))?.settings.autoMode).toBe(true);
 
     expect((await api(server.url, 'POST', `/api/rooms/${owner.room.id}/join-codes`, { token: editor.token, body: { role: 'viewer' } })).status).toBe(403);
     const code = await api<{ joinCode: string; role: string }>(server.url, 'POST', `/api/rooms/${owner.room.id}/join-codes`, { token: owner.token, body: { role: 'viewer' } });
@@ -103,7 +103,7 @@ describe('rooms REST API', () => {
     expect(viewer.member.role).toBe('viewer');
     // A viewer never learns a code that grants more.
     expect(viewer.room.joinCode).not.toBe(owner.room.joinCode);
-    expect((await server.store.findJoinCode(viewer.room.joinCode))?.role).toBe('viewer');
+    expect((await server.store.rooms.findJoinCode(viewer.room.joinCode))?.role).toBe('viewer');
   });
 
   it('versions: save, list, restore reaches every client', async () => {

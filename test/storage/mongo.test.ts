@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MongoStore } from '../../server/src/storage/mongo-store';
+import { MongoDocumentLog, MongoStorage } from '../../server/src/storage/mongo/index';
 import { createStore } from '../../server/src/storage/index';
 import { describeStoreConformance } from './store.conformance';
 
@@ -9,27 +9,32 @@ const uri = process.env.MONGODB_URI ?? inject('mongoUri');
 const dbName = `ensemble_test_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
 
 /** Leaves covered log batches behind on writeSnapshot, as a crash right after storing the snapshot would. */
-class MongoStoreWithoutLogTruncation extends MongoStore {
+class MongoDocumentLogWithoutTruncation extends MongoDocumentLog {
   protected override async deleteCoveredLog(): Promise<void> {}
 }
+class MongoStorageWithoutLogTruncation extends MongoStorage {
+  override readonly documents = new MongoDocumentLogWithoutTruncation(this.connection);
+}
 
-describeStoreConformance(`MongoStore (${process.env.MONGODB_URI ? 'MONGODB_URI' : 'jongodb'})`, {
-  open: () => new MongoStore({ uri, dbName }),
-  openWithoutLogTruncation: () => new MongoStoreWithoutLogTruncation({ uri, dbName }),
+describeStoreConformance(`MongoStorage (${process.env.MONGODB_URI ? 'MONGODB_URI' : 'jongodb'})`, {
+  open: () => new MongoStorage({ uri, dbName }),
+  openWithoutLogTruncation: () => new MongoStorageWithoutLogTruncation({ uri, dbName }),
+  // The driver's client closes under the storage, as a lost connection would make every command fail.
+  breakBackend: async (storage) => (storage as MongoStorage).connection.client.close(),
   cleanup: async () => {
-    const store = new MongoStore({ uri, dbName });
+    const store = new MongoStorage({ uri, dbName });
     await store.init();
     await store.dropDatabase();
     await store.close();
   },
 });
 
-describe('MongoStore specifics', () => {
+describe('MongoStorage specifics', () => {
   // Tiny parts, so chunking paths run with small data.
   const chunkedDbName = `${dbName}_chunks`;
-  let store: MongoStore;
+  let store: MongoStorage;
   beforeAll(async () => {
-    store = new MongoStore({ uri, dbName: chunkedDbName, chunkBytes: 1024 });
+    store = new MongoStorage({ uri, dbName: chunkedDbName, chunkBytes: 1024 });
     await store.init();
   });
   afterAll(async () => {
@@ -39,9 +44,9 @@ describe('MongoStore specifics', () => {
 
   it('createStore picks MongoDB when MONGODB_URI is set', async () => {
     const created = createStore({ ENSEMBLE_DATA_DIR: '/nonexistent', MONGODB_URI: uri, MONGODB_DB: dbName });
-    expect(created).toBeInstanceOf(MongoStore);
+    expect(created).toBeInstanceOf(MongoStorage);
     expect(created.kind).toBe('mongodb');
-    expect((created as MongoStore).dbName).toBe(dbName);
+    expect((created as MongoStorage).dbName).toBe(dbName);
   });
 
   it('creates its indexes', () => {
@@ -52,10 +57,10 @@ describe('MongoStore specifics', () => {
     const roomId = 'room_chunked_log';
     const small = Uint8Array.from({ length: 300 }, (_, i) => i % 251);
     const large = Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 256);
-    expect(await store.appendUpdates(roomId, [small, large, small.subarray(10, 20)])).toBe(3);
-    expect(await store.appendUpdates(roomId, [Uint8Array.of(4)])).toBe(4);
-    expect(await store.appendUpdates(roomId, [large, large])).toBe(6);
-    expect(await store.loadDocument(roomId)).toEqual({
+    expect(await store.documents.appendUpdates(roomId, [small, large, small.subarray(10, 20)])).toBe(3);
+    expect(await store.documents.appendUpdates(roomId, [Uint8Array.of(4)])).toBe(4);
+    expect(await store.documents.appendUpdates(roomId, [large, large])).toBe(6);
+    expect(await store.documents.loadDocument(roomId)).toEqual({
       snapshot: null,
       snapshotSeq: 0,
       updates: [
@@ -69,8 +74,8 @@ describe('MongoStore specifics', () => {
     });
 
     const snapshot = Uint8Array.from({ length: 4100 }, (_, i) => (i * 13) % 256);
-    await store.writeSnapshot(roomId, snapshot, 4);
-    expect(await store.loadDocument(roomId)).toEqual({
+    await store.documents.writeSnapshot(roomId, snapshot, 4);
+    expect(await store.documents.loadDocument(roomId)).toEqual({
       snapshot,
       snapshotSeq: 4,
       updates: [
@@ -78,18 +83,18 @@ describe('MongoStore specifics', () => {
         { seq: 6, data: large },
       ],
     });
-    await store.writeSnapshot(roomId, Uint8Array.of(1), 6);
-    expect(await store.loadDocument(roomId)).toEqual({ snapshot: Uint8Array.of(1), snapshotSeq: 6, updates: [] });
+    await store.documents.writeSnapshot(roomId, Uint8Array.of(1), 6);
+    expect(await store.documents.loadDocument(roomId)).toEqual({ snapshot: Uint8Array.of(1), snapshotSeq: 6, updates: [] });
   });
 
   it('splits large images and versions too', async () => {
     const data = Uint8Array.from({ length: 3000 }, (_, i) => (i * 3) % 256);
-    await store.putImage({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data, createdAt: 't' });
-    expect(await store.getImage('room_chunked_img', 'i')).toEqual({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data, createdAt: 't' });
-    await store.putImage({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data: Uint8Array.of(5), createdAt: 't' });
-    expect((await store.getImage('room_chunked_img', 'i'))?.data).toEqual(Uint8Array.of(5));
+    await store.records.putImage({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data, createdAt: 't' });
+    expect(await store.records.getImage('room_chunked_img', 'i')).toEqual({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data, createdAt: 't' });
+    await store.records.putImage({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data: Uint8Array.of(5), createdAt: 't' });
+    expect((await store.records.getImage('room_chunked_img', 'i'))?.data).toEqual(Uint8Array.of(5));
     const version = { roomId: 'room_chunked_img', id: 'v', name: 'n', createdAt: 't', createdBy: 'm', snapshot: data };
-    await store.saveVersion(version);
-    expect(await store.getVersion('room_chunked_img', 'v')).toEqual(version);
+    await store.versions.saveVersion(version);
+    expect(await store.versions.getVersion('room_chunked_img', 'v')).toEqual(version);
   });
 });

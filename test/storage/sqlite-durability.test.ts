@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { SqliteStore } from '../../server/src/storage/sqlite-store';
+import { SqliteStorage } from '../../server/src/storage/sqlite/index';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-sigkill-'));
@@ -35,14 +35,14 @@ it('keeps every append that resolved when the process is SIGKILLed (WAL, synchro
   });
   expect(await exited).toBe('SIGKILL');
 
-  const store = new SqliteStore({ dataDir });
+  const store = new SqliteStorage({ dataDir });
   await store.init();
   try {
-    const { updates } = await store.loadDocument(roomId);
+    const { updates } = await store.documents.loadDocument(roomId);
     expect(updates.length).toBeGreaterThanOrEqual(lastAcknowledged);
     expect(updates.map((u) => u.seq)).toEqual(Array.from({ length: updates.length }, (_, i) => i + 1));
     for (const { seq, data } of updates) expect(data).toEqual(Uint8Array.of(seq & 0xff, (seq >> 8) & 0xff));
-    expect(await store.appendUpdates(roomId, [Uint8Array.of(0)])).toBe(updates.length + 1);
+    expect(await store.documents.appendUpdates(roomId, [Uint8Array.of(0)])).toBe(updates.length + 1);
   } finally {
     await store.close();
   }

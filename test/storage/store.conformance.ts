@@ -9,16 +9,21 @@ import type {
   MemberRecord,
   ProposalRecord,
   RoomRecord,
-  Store,
+  Stores,
   VersionRecord,
 } from '../../server/src/storage/store';
 import { StoreError } from '../../server/src/storage/store-error';
 
-/** How the suite gets stores. Every call opens a new instance over the SAME data (file or database). */
+/** How the suite gets storages. Every call opens a new instance over the SAME data (file, database or MemoryData). */
 export interface StoreHarness {
-  open(): Store;
+  open(): Stores;
   /** Like open(), but writeSnapshot leaves the covered log entries behind, as a crash right after storing the snapshot would. */
-  openWithoutLogTruncation(): Store;
+  openWithoutLogTruncation(): Stores;
+  /**
+   * Breaks the backend under an open storage the way a failing disk or database would (the
+   * storage itself still thinks it is open). The suite closes the storage afterwards, ignoring errors.
+   */
+  breakBackend(storage: Stores): Promise<void>;
   /** Removes the data after the suite (optional). */
   cleanup?(): Promise<void>;
 }
@@ -78,10 +83,10 @@ async function expectStoreError(promise: Promise<unknown>, code: StoreError['cod
   return error as StoreError;
 }
 
-/** The contract every Store must meet; run by test/storage/sqlite.test.ts and mongo.test.ts. */
+/** The contract every Stores must meet; run by test/storage/{memory,sqlite,mongo}.test.ts. */
 export function describeStoreConformance(name: string, harness: StoreHarness): void {
   describe(`Store conformance: ${name}`, () => {
-    let store: Store;
+    let store: Stores;
 
     beforeAll(async () => {
       store = harness.open();
@@ -94,66 +99,64 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
     });
 
     describe('rooms and join codes', () => {
-      it('creates, reads and updates a room; unknown ids give null or are skipped', async () => {
+      it('creates, reads and updates a room; an unknown id gives null', async () => {
         const room = roomRecord({ kind: 'classroom', settings: defaultRoomSettings('classroom') });
-        await store.createRoom(room);
-        expect(await store.getRoom(room.id)).toEqual(room);
-        expect(await store.getRoom(newRoomId())).toBeNull();
+        await store.rooms.createRoom(room);
+        expect(await store.rooms.getRoom(room.id)).toEqual(room);
+        expect(await store.rooms.getRoom(newRoomId())).toBeNull();
 
         const other = roomRecord({ name: 'Storyboard', kind: 'storyboard' });
-        await store.createRoom(other);
-        const found = await store.getRooms([other.id, 'missing_room_id', room.id, other.id]);
-        expect(found.sort((a, b) => a.id.localeCompare(b.id))).toEqual([room, other].sort((a, b) => a.id.localeCompare(b.id)));
-        expect(await store.getRooms([])).toEqual([]);
+        await store.rooms.createRoom(other);
+        expect(await store.rooms.getRoom(other.id)).toEqual(other);
 
         const settings = { aiMode: 'limited' as const, aiUsesPerMember: 3, autoMode: true, autoPauseSec: 12, moderation: true };
-        await store.updateRoomSettings(room.id, settings);
-        expect(await store.getRoom(room.id)).toEqual({ ...room, settings });
-        expect(await store.getRoom(other.id)).toEqual(other);
+        await store.rooms.updateRoomSettings(room.id, settings);
+        expect(await store.rooms.getRoom(room.id)).toEqual({ ...room, settings });
+        expect(await store.rooms.getRoom(other.id)).toEqual(other);
       });
 
       it('rejects a duplicate room id and settings for an unknown room', async () => {
         const room = roomRecord();
-        await store.createRoom(room);
-        const error = await expectStoreError(store.createRoom({ ...room, joinCode: newJoinCode(), name: 'Impostor' }), 'conflict', 'createRoom');
+        await store.rooms.createRoom(room);
+        const error = await expectStoreError(store.rooms.createRoom({ ...room, joinCode: newJoinCode(), name: 'Impostor' }), 'conflict', 'createRoom');
         expect(error.message).toContain(room.id);
-        expect(await store.getRoom(room.id)).toEqual(room);
-        await expectStoreError(store.updateRoomSettings(newRoomId(), defaultRoomSettings('classroom')), 'not_found', 'updateRoomSettings');
+        expect(await store.rooms.getRoom(room.id)).toEqual(room);
+        await expectStoreError(store.rooms.updateRoomSettings(newRoomId(), defaultRoomSettings('classroom')), 'not_found', 'updateRoomSettings');
       });
 
       it("registers the room's join code and keeps join codes unique across rooms", async () => {
         const room = roomRecord();
-        await store.createRoom(room);
-        expect(await store.findJoinCode(room.joinCode)).toEqual({ code: room.joinCode, roomId: room.id, role: 'editor', createdAt: room.createdAt });
+        await store.rooms.createRoom(room);
+        expect(await store.rooms.findJoinCode(room.joinCode)).toEqual({ code: room.joinCode, roomId: room.id, role: 'editor', createdAt: room.createdAt });
 
         const viewerCode: JoinCodeRecord = { code: newJoinCode(), roomId: room.id, role: 'viewer', createdAt: '2025-01-02T04:00:00.000Z' };
-        await store.createJoinCode(viewerCode);
-        expect(await store.findJoinCode(viewerCode.code)).toEqual(viewerCode);
-        await store.createJoinCode(viewerCode); // identical registration is a no-op
-        expect(await store.findJoinCode(viewerCode.code)).toEqual(viewerCode);
+        await store.rooms.createJoinCode(viewerCode);
+        expect(await store.rooms.findJoinCode(viewerCode.code)).toEqual(viewerCode);
+        await store.rooms.createJoinCode(viewerCode); // identical registration is a no-op
+        expect(await store.rooms.findJoinCode(viewerCode.code)).toEqual(viewerCode);
 
         const thief = roomRecord();
-        await store.createRoom(thief);
-        const error = await expectStoreError(store.createJoinCode({ ...viewerCode, roomId: thief.id }), 'conflict', 'createJoinCode');
+        await store.rooms.createRoom(thief);
+        const error = await expectStoreError(store.rooms.createJoinCode({ ...viewerCode, roomId: thief.id }), 'conflict', 'createJoinCode');
         expect(error.message).toContain(viewerCode.code);
-        await expectStoreError(store.createJoinCode({ ...viewerCode, role: 'editor' }), 'conflict', 'createJoinCode');
-        expect(await store.findJoinCode(viewerCode.code)).toEqual(viewerCode);
+        await expectStoreError(store.rooms.createJoinCode({ ...viewerCode, role: 'editor' }), 'conflict', 'createJoinCode');
+        expect(await store.rooms.findJoinCode(viewerCode.code)).toEqual(viewerCode);
 
         // A room whose default code is taken is not created, and the code keeps its owner.
         const clash = roomRecord({ joinCode: room.joinCode });
-        await expectStoreError(store.createRoom(clash), 'conflict', 'createRoom');
-        expect(await store.getRoom(clash.id)).toBeNull();
-        expect(await store.findJoinCode(room.joinCode)).toEqual({ code: room.joinCode, roomId: room.id, role: 'editor', createdAt: room.createdAt });
+        await expectStoreError(store.rooms.createRoom(clash), 'conflict', 'createRoom');
+        expect(await store.rooms.getRoom(clash.id)).toBeNull();
+        expect(await store.rooms.findJoinCode(room.joinCode)).toEqual({ code: room.joinCode, roomId: room.id, role: 'editor', createdAt: room.createdAt });
 
-        expect(await store.findJoinCode('NOSUCHCODE1')).toBeNull();
+        expect(await store.rooms.findJoinCode('NOSUCHCODE1')).toBeNull();
       });
 
       it('frees the join code of a room whose creation failed', async () => {
         const room = roomRecord();
-        await store.createRoom(room);
+        await store.rooms.createRoom(room);
         const duplicate = { ...room, joinCode: newJoinCode() };
-        await expectStoreError(store.createRoom(duplicate), 'conflict', 'createRoom');
-        expect(await store.findJoinCode(duplicate.joinCode)).toBeNull();
+        await expectStoreError(store.rooms.createRoom(duplicate), 'conflict', 'createRoom');
+        expect(await store.rooms.findJoinCode(duplicate.joinCode)).toBeNull();
       });
     });
 
@@ -164,20 +167,20 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const owner: MemberRecord = { roomId, id: 'm-owner', displayName: 'Ada', role: 'owner', createdAt: '2025-01-01T00:00:00.000Z' };
         const viewer: MemberRecord = { roomId, id: 'm-viewer', displayName: 'Bo', role: 'viewer', createdAt: '2025-01-01T00:00:02.000Z' };
         const editor: MemberRecord = { roomId, id: 'm-editor', displayName: 'Cy', role: 'editor', createdAt: '2025-01-01T00:00:01.000Z' };
-        for (const member of [owner, viewer, editor]) await store.addMember(member);
-        await store.addMember({ ...owner, roomId: otherRoomId, displayName: 'Elsewhere' });
+        for (const member of [owner, viewer, editor]) await store.rooms.addMember(member);
+        await store.rooms.addMember({ ...owner, roomId: otherRoomId, displayName: 'Elsewhere' });
 
-        expect(await store.getMember(roomId, 'm-editor')).toEqual(editor);
-        expect(await store.getMember(roomId, 'nobody')).toBeNull();
-        expect(await store.getMember(newRoomId(), 'm-editor')).toBeNull();
-        expect(await store.listMembers(roomId)).toEqual([owner, editor, viewer]);
+        expect(await store.rooms.getMember(roomId, 'm-editor')).toEqual(editor);
+        expect(await store.rooms.getMember(roomId, 'nobody')).toBeNull();
+        expect(await store.rooms.getMember(newRoomId(), 'm-editor')).toBeNull();
+        expect(await store.rooms.listMembers(roomId)).toEqual([owner, editor, viewer]);
 
         const promoted = { ...viewer, role: 'editor' as const, displayName: 'Bo B.' };
-        await store.addMember(promoted);
-        expect(await store.getMember(roomId, viewer.id)).toEqual(promoted);
-        expect(await store.listMembers(roomId)).toEqual([owner, editor, promoted]);
-        expect(await store.listMembers(otherRoomId)).toEqual([{ ...owner, roomId: otherRoomId, displayName: 'Elsewhere' }]);
-        expect(await store.listMembers(newRoomId())).toEqual([]);
+        await store.rooms.addMember(promoted);
+        expect(await store.rooms.getMember(roomId, viewer.id)).toEqual(promoted);
+        expect(await store.rooms.listMembers(roomId)).toEqual([owner, editor, promoted]);
+        expect(await store.rooms.listMembers(otherRoomId)).toEqual([{ ...owner, roomId: otherRoomId, displayName: 'Elsewhere' }]);
+        expect(await store.rooms.listMembers(newRoomId())).toEqual([]);
       });
 
       it('removes one member of one room', async () => {
@@ -185,33 +188,33 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const otherRoomId = newRoomId();
         const owner: MemberRecord = { roomId, id: 'm-owner', displayName: 'Ada', role: 'owner', createdAt: '2025-01-01T00:00:00.000Z' };
         const editor: MemberRecord = { roomId, id: 'm-editor', displayName: 'Cy', role: 'editor', createdAt: '2025-01-01T00:00:01.000Z' };
-        for (const member of [owner, editor, { ...editor, roomId: otherRoomId }]) await store.addMember(member);
+        for (const member of [owner, editor, { ...editor, roomId: otherRoomId }]) await store.rooms.addMember(member);
 
-        expect(await store.removeMember(roomId, 'm-editor')).toBe(true);
-        expect(await store.getMember(roomId, 'm-editor')).toBeNull();
-        expect(await store.listMembers(roomId)).toEqual([owner]);
-        expect(await store.getMember(otherRoomId, 'm-editor')).toEqual({ ...editor, roomId: otherRoomId });
-        expect(await store.removeMember(roomId, 'm-editor')).toBe(false);
-        expect(await store.removeMember(newRoomId(), 'm-owner')).toBe(false);
+        expect(await store.rooms.removeMember(roomId, 'm-editor')).toBe(true);
+        expect(await store.rooms.getMember(roomId, 'm-editor')).toBeNull();
+        expect(await store.rooms.listMembers(roomId)).toEqual([owner]);
+        expect(await store.rooms.getMember(otherRoomId, 'm-editor')).toEqual({ ...editor, roomId: otherRoomId });
+        expect(await store.rooms.removeMember(roomId, 'm-editor')).toBe(false);
+        expect(await store.rooms.removeMember(newRoomId(), 'm-owner')).toBe(false);
       });
     });
 
     describe('document log and snapshots', () => {
       it('loads an empty room as no snapshot and no updates', async () => {
-        expect(await store.loadDocument(newRoomId())).toEqual({ snapshot: null, snapshotSeq: 0, updates: [] });
+        expect(await store.documents.loadDocument(newRoomId())).toEqual({ snapshot: null, snapshotSeq: 0, updates: [] });
       });
 
       it('numbers updates 1, 2, 3 … per room across batches and loads them in order', async () => {
         const roomId = newRoomId();
         const otherRoomId = newRoomId();
-        expect(await store.appendUpdates(roomId, [])).toBe(0);
-        expect(await store.appendUpdates(roomId, [bytes(1), bytes(2)])).toBe(2);
-        expect(await store.appendUpdates(otherRoomId, [bytes(100)])).toBe(1);
-        expect(await store.appendUpdates(roomId, [bytes(3)])).toBe(3);
-        expect(await store.appendUpdates(roomId, [])).toBe(3);
-        expect(await store.appendUpdates(roomId, [bytes(4), bytes(5, 5), bytes(6, 6, 6)])).toBe(6);
+        expect(await store.documents.appendUpdates(roomId, [])).toBe(0);
+        expect(await store.documents.appendUpdates(roomId, [bytes(1), bytes(2)])).toBe(2);
+        expect(await store.documents.appendUpdates(otherRoomId, [bytes(100)])).toBe(1);
+        expect(await store.documents.appendUpdates(roomId, [bytes(3)])).toBe(3);
+        expect(await store.documents.appendUpdates(roomId, [])).toBe(3);
+        expect(await store.documents.appendUpdates(roomId, [bytes(4), bytes(5, 5), bytes(6, 6, 6)])).toBe(6);
 
-        expect(await store.loadDocument(roomId)).toEqual({
+        expect(await store.documents.loadDocument(roomId)).toEqual({
           snapshot: null,
           snapshotSeq: 0,
           updates: [
@@ -223,15 +226,15 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
             { seq: 6, data: bytes(6, 6, 6) },
           ],
         });
-        expect(await store.loadDocument(otherRoomId)).toEqual({ snapshot: null, snapshotSeq: 0, updates: [{ seq: 1, data: bytes(100) }] });
+        expect(await store.documents.loadDocument(otherRoomId)).toEqual({ snapshot: null, snapshotSeq: 0, updates: [{ seq: 1, data: bytes(100) }] });
       });
 
       it('loads the snapshot plus the tail after it, and keeps numbering after compaction', async () => {
         const roomId = newRoomId();
-        await store.appendUpdates(roomId, [bytes(1), bytes(2), bytes(3)]);
-        await store.appendUpdates(roomId, [bytes(4), bytes(5)]);
-        await store.writeSnapshot(roomId, bytes(0xaa, 3), 3);
-        expect(await store.loadDocument(roomId)).toEqual({
+        await store.documents.appendUpdates(roomId, [bytes(1), bytes(2), bytes(3)]);
+        await store.documents.appendUpdates(roomId, [bytes(4), bytes(5)]);
+        await store.documents.writeSnapshot(roomId, bytes(0xaa, 3), 3);
+        expect(await store.documents.loadDocument(roomId)).toEqual({
           snapshot: bytes(0xaa, 3),
           snapshotSeq: 3,
           updates: [
@@ -240,23 +243,23 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
           ],
         });
 
-        await store.writeSnapshot(roomId, bytes(0xbb, 5), 5);
-        expect(await store.loadDocument(roomId)).toEqual({ snapshot: bytes(0xbb, 5), snapshotSeq: 5, updates: [] });
+        await store.documents.writeSnapshot(roomId, bytes(0xbb, 5), 5);
+        expect(await store.documents.loadDocument(roomId)).toEqual({ snapshot: bytes(0xbb, 5), snapshotSeq: 5, updates: [] });
         // Seqs never restart, even with the log emptied.
-        expect(await store.appendUpdates(roomId, [bytes(6)])).toBe(6);
-        expect(await store.loadDocument(roomId)).toEqual({ snapshot: bytes(0xbb, 5), snapshotSeq: 5, updates: [{ seq: 6, data: bytes(6) }] });
+        expect(await store.documents.appendUpdates(roomId, [bytes(6)])).toBe(6);
+        expect(await store.documents.loadDocument(roomId)).toEqual({ snapshot: bytes(0xbb, 5), snapshotSeq: 5, updates: [{ seq: 6, data: bytes(6) }] });
 
         // A stale snapshot (older than the stored one) must not replace it.
-        await store.writeSnapshot(roomId, bytes(0xcc), 2);
-        expect(await store.loadDocument(roomId)).toEqual({ snapshot: bytes(0xbb, 5), snapshotSeq: 5, updates: [{ seq: 6, data: bytes(6) }] });
+        await store.documents.writeSnapshot(roomId, bytes(0xcc), 2);
+        expect(await store.documents.loadDocument(roomId)).toEqual({ snapshot: bytes(0xbb, 5), snapshotSeq: 5, updates: [{ seq: 6, data: bytes(6) }] });
       });
 
       it('handles a snapshot that ends inside a batch', async () => {
         const roomId = newRoomId();
-        await store.appendUpdates(roomId, [bytes(1), bytes(2)]);
-        await store.appendUpdates(roomId, [bytes(3), bytes(4), bytes(5), bytes(6)]);
-        await store.writeSnapshot(roomId, bytes(0x44), 4);
-        expect(await store.loadDocument(roomId)).toEqual({
+        await store.documents.appendUpdates(roomId, [bytes(1), bytes(2)]);
+        await store.documents.appendUpdates(roomId, [bytes(3), bytes(4), bytes(5), bytes(6)]);
+        await store.documents.writeSnapshot(roomId, bytes(0x44), 4);
+        expect(await store.documents.loadDocument(roomId)).toEqual({
           snapshot: bytes(0x44),
           snapshotSeq: 4,
           updates: [
@@ -271,17 +274,17 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         await crashing.init();
         try {
           const roomId = newRoomId();
-          await crashing.appendUpdates(roomId, [bytes(1), bytes(2)]);
-          await crashing.appendUpdates(roomId, [bytes(3)]);
-          await crashing.appendUpdates(roomId, [bytes(4)]);
-          await crashing.writeSnapshot(roomId, bytes(0x33), 3);
+          await crashing.documents.appendUpdates(roomId, [bytes(1), bytes(2)]);
+          await crashing.documents.appendUpdates(roomId, [bytes(3)]);
+          await crashing.documents.appendUpdates(roomId, [bytes(4)]);
+          await crashing.documents.writeSnapshot(roomId, bytes(0x33), 3);
           const expected = { snapshot: bytes(0x33), snapshotSeq: 3, updates: [{ seq: 4, data: bytes(4) }] };
-          expect(await crashing.loadDocument(roomId)).toEqual(expected);
-          expect(await store.loadDocument(roomId)).toEqual(expected);
+          expect(await crashing.documents.loadDocument(roomId)).toEqual(expected);
+          expect(await store.documents.loadDocument(roomId)).toEqual(expected);
           // A later, complete compaction cleans up what the "crash" left behind.
-          expect(await store.appendUpdates(roomId, [bytes(5)])).toBe(5);
-          await store.writeSnapshot(roomId, bytes(0x55), 5);
-          expect(await store.loadDocument(roomId)).toEqual({ snapshot: bytes(0x55), snapshotSeq: 5, updates: [] });
+          expect(await store.documents.appendUpdates(roomId, [bytes(5)])).toBe(5);
+          await store.documents.writeSnapshot(roomId, bytes(0x55), 5);
+          expect(await store.documents.loadDocument(roomId)).toEqual({ snapshot: bytes(0x55), snapshotSeq: 5, updates: [] });
         } finally {
           await crashing.close();
         }
@@ -293,17 +296,17 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const backing = patternBytes(1000, 7);
         const view = backing.subarray(17, 517); // byteOffset 17: stores must not read the whole backing buffer
         const twoMegabytes = patternBytes(2 * MB, 11);
-        expect(await store.appendUpdates(roomId, [allByteValues, new Uint8Array(0), view])).toBe(3);
-        expect(await store.appendUpdates(roomId, [twoMegabytes])).toBe(4);
-        const loaded = await store.loadDocument(roomId);
+        expect(await store.documents.appendUpdates(roomId, [allByteValues, new Uint8Array(0), view])).toBe(3);
+        expect(await store.documents.appendUpdates(roomId, [twoMegabytes])).toBe(4);
+        const loaded = await store.documents.loadDocument(roomId);
         expect(loaded.updates.map((u) => u.seq)).toEqual([1, 2, 3, 4]);
         expectSameBytes(loaded.updates[0]!.data, allByteValues);
         expectSameBytes(loaded.updates[1]!.data, new Uint8Array(0));
         expectSameBytes(loaded.updates[2]!.data, backing.slice(17, 517));
         expectSameBytes(loaded.updates[3]!.data, twoMegabytes);
 
-        await store.writeSnapshot(roomId, twoMegabytes, 4);
-        const compacted = await store.loadDocument(roomId);
+        await store.documents.writeSnapshot(roomId, twoMegabytes, 4);
+        const compacted = await store.documents.loadDocument(roomId);
         expect(compacted.snapshotSeq).toBe(4);
         expect(compacted.updates).toEqual([]);
         expectSameBytes(compacted.snapshot, twoMegabytes);
@@ -312,16 +315,16 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
       it('stores snapshots larger than 16 MB (MongoDB document limit) byte-exactly, and replaces them', async () => {
         const roomId = newRoomId();
         const huge = patternBytes(17 * MB + 123, 5);
-        await store.appendUpdates(roomId, [bytes(1), bytes(2)]);
-        await store.writeSnapshot(roomId, huge, 2);
-        const loaded = await store.loadDocument(roomId);
+        await store.documents.appendUpdates(roomId, [bytes(1), bytes(2)]);
+        await store.documents.writeSnapshot(roomId, huge, 2);
+        const loaded = await store.documents.loadDocument(roomId);
         expect(loaded.snapshotSeq).toBe(2);
         expect(loaded.updates).toEqual([]);
         expectSameBytes(loaded.snapshot, huge);
 
-        await store.appendUpdates(roomId, [bytes(3)]);
-        await store.writeSnapshot(roomId, bytes(9, 9, 9), 3);
-        expect(await store.loadDocument(roomId)).toEqual({ snapshot: bytes(9, 9, 9), snapshotSeq: 3, updates: [] });
+        await store.documents.appendUpdates(roomId, [bytes(3)]);
+        await store.documents.writeSnapshot(roomId, bytes(9, 9, 9), 3);
+        expect(await store.documents.loadDocument(roomId)).toEqual({ snapshot: bytes(9, 9, 9), snapshotSeq: 3, updates: [] });
       });
 
       it('rebuilds a Yjs document from snapshot + log', async () => {
@@ -331,7 +334,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         source.on('update', (update: Uint8Array) => pending.push(update));
         const text = source.getText('body');
         const flush = async () => {
-          const seq = await store.appendUpdates(roomId, pending.splice(0));
+          const seq = await store.documents.appendUpdates(roomId, pending.splice(0));
           return seq;
         };
 
@@ -344,12 +347,12 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const seqAtSnapshot = await flush();
         // Compact the way the sync layer does: encode a doc rebuilt from what is stored.
         const replica = new Y.Doc();
-        for (const { data } of (await store.loadDocument(roomId)).updates) Y.applyUpdate(replica, data);
-        await store.writeSnapshot(roomId, Y.encodeStateAsUpdate(replica), seqAtSnapshot);
+        for (const { data } of (await store.documents.loadDocument(roomId)).updates) Y.applyUpdate(replica, data);
+        await store.documents.writeSnapshot(roomId, Y.encodeStateAsUpdate(replica), seqAtSnapshot);
         text.insert(text.length, '. The end.');
         await flush();
 
-        const loaded = await store.loadDocument(roomId);
+        const loaded = await store.documents.loadDocument(roomId);
         expect(loaded.snapshotSeq).toBe(seqAtSnapshot);
         expect(loaded.updates.length).toBe(1);
         const rebuilt = new Y.Doc();
@@ -365,7 +368,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const roomId = newRoomId();
         const batches = Array.from({ length: 40 }, (_, batch) => Array.from({ length: (batch % 3) + 1 }, (_, item) => bytes(batch, item)));
         const total = batches.reduce((sum, batch) => sum + batch.length, 0);
-        const lastSeqs = await Promise.all(batches.map((batch) => store.appendUpdates(roomId, batch)));
+        const lastSeqs = await Promise.all(batches.map((batch) => store.documents.appendUpdates(roomId, batch)));
 
         const assigned = new Map<number, Uint8Array>();
         lastSeqs.forEach((last, batch) => {
@@ -378,13 +381,13 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         });
         expect([...assigned.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
 
-        const loaded = await store.loadDocument(roomId);
+        const loaded = await store.documents.loadDocument(roomId);
         expect(loaded.updates.map((u) => u.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
         for (const { seq, data } of loaded.updates) expect(data).toEqual(assigned.get(seq));
       });
 
       it('rejects a negative snapshot seq', async () => {
-        await expectStoreError(store.writeSnapshot(newRoomId(), bytes(1), -1), 'invalid', 'writeSnapshot');
+        await expectStoreError(store.documents.writeSnapshot(newRoomId(), bytes(1), -1), 'invalid', 'writeSnapshot');
       });
     });
 
@@ -402,21 +405,21 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const first = make('v1', '2025-03-01T10:00:00.000Z', bytes(1, 1));
         const third = make('v3', '2025-03-01T12:00:00.000Z', patternBytes(2 * MB, 3));
         const second = make('v2', '2025-03-01T11:00:00.000Z', bytes(2, 2));
-        for (const version of [first, third, second]) await store.saveVersion(version);
-        await store.saveVersion({ ...first, roomId: newRoomId() });
+        for (const version of [first, third, second]) await store.versions.saveVersion(version);
+        await store.versions.saveVersion({ ...first, roomId: newRoomId() });
 
-        const listed = await store.listVersions(roomId);
+        const listed = await store.versions.listVersions(roomId);
         expect(listed).toEqual([third, second, first].map(({ snapshot: _snapshot, ...meta }) => meta));
         for (const entry of listed) expect(Object.keys(entry).sort()).toEqual(['createdAt', 'createdBy', 'id', 'name', 'roomId']);
 
-        const got = await store.getVersion(roomId, 'v3');
+        const got = await store.versions.getVersion(roomId, 'v3');
         expect(got && { ...got, snapshot: null }).toEqual({ ...third, snapshot: null });
         expectSameBytes(got!.snapshot, third.snapshot);
-        expect(await store.getVersion(roomId, 'v2')).toEqual(second);
-        expect(await store.getVersion(roomId, 'nope')).toBeNull();
-        expect(await store.listVersions(newRoomId())).toEqual([]);
-        await expectStoreError(store.saveVersion({ ...second, name: 'again' }), 'conflict', 'saveVersion');
-        expect(await store.getVersion(roomId, 'v2')).toEqual(second);
+        expect(await store.versions.getVersion(roomId, 'v2')).toEqual(second);
+        expect(await store.versions.getVersion(roomId, 'nope')).toBeNull();
+        expect(await store.versions.listVersions(newRoomId())).toEqual([]);
+        await expectStoreError(store.versions.saveVersion({ ...second, name: 'again' }), 'conflict', 'saveVersion');
+        expect(await store.versions.getVersion(roomId, 'v2')).toEqual(second);
       });
     });
 
@@ -437,21 +440,17 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const p1 = base;
         const p2: ProposalRecord = { ...base, id: 'p2', createdAt: '2025-04-01T09:05:00.000Z', instruction: 'make it darker', panelId: 'panel-2' };
         const p3: ProposalRecord = { ...base, id: 'p3', kind: 'image', createdAt: '2025-04-01T09:10:00.000Z', alternatives: ['img-1'] };
-        for (const proposal of [p2, p1, p3]) await store.saveProposal(proposal);
-        await store.saveProposal({ ...p3, roomId: newRoomId() });
+        for (const proposal of [p2, p1, p3]) await store.records.saveProposal(proposal);
+        await store.records.saveProposal({ ...p3, roomId: newRoomId() });
 
-        expect(await store.getProposal(roomId, 'p2')).toEqual(p2);
-        expect(await store.getProposal(roomId, 'p1')).toEqual(p1);
-        expect(Object.keys((await store.getProposal(roomId, 'p1'))!)).not.toContain('instruction');
-        expect(await store.getProposal(roomId, 'missing')).toBeNull();
-        expect(await store.listProposals(roomId, 10)).toEqual([p3, p2, p1]);
-        expect(await store.listProposals(roomId, 2)).toEqual([p3, p2]);
-        expect(await store.listProposals(roomId, 0)).toEqual([]);
+        expect(await store.records.listProposals(roomId, 10)).toEqual([p3, p2, p1]);
+        expect(Object.keys((await store.records.listProposals(roomId, 10))[2]!)).not.toContain('instruction');
+        expect(await store.records.listProposals(roomId, 2)).toEqual([p3, p2]);
+        expect(await store.records.listProposals(roomId, 0)).toEqual([]);
 
         const accepted: ProposalRecord = { ...p2, status: 'accepted', acceptedAlternative: 1, acceptedBy: 'm-2', alternatives: ['one', 'two', 'three'] };
-        await store.saveProposal(accepted);
-        expect(await store.getProposal(roomId, 'p2')).toEqual(accepted);
-        expect(await store.listProposals(roomId, 10)).toEqual([p3, accepted, p1]);
+        await store.records.saveProposal(accepted);
+        expect(await store.records.listProposals(roomId, 10)).toEqual([p3, accepted, p1]);
       });
 
       it('lists feedback oldest first, optionally for one member', async () => {
@@ -469,13 +468,13 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const b = make('m-2', '2025-04-01T09:00:01.000Z', 'shown', 'first');
         const c = make('m-1', '2025-04-01T09:00:02.000Z', 'accept', 'second');
         const d = make('m-1', '2025-04-01T09:00:03.000Z', 'dismiss', 'fourth (same instant as third, added later)');
-        for (const feedback of [a, b, c, d]) await store.addFeedback(feedback);
-        await store.addFeedback({ ...a, roomId: newRoomId() });
+        for (const feedback of [a, b, c, d]) await store.records.addFeedback(feedback);
+        await store.records.addFeedback({ ...a, roomId: newRoomId() });
 
-        expect(await store.listFeedback(roomId)).toEqual([b, c, a, d]);
-        expect(await store.listFeedback(roomId, 'm-1')).toEqual([c, a, d]);
-        expect(await store.listFeedback(roomId, 'm-2')).toEqual([b]);
-        expect(await store.listFeedback(roomId, 'm-3')).toEqual([]);
+        expect(await store.records.listFeedback(roomId)).toEqual([b, c, a, d]);
+        expect(await store.records.listFeedback(roomId, 'm-1')).toEqual([c, a, d]);
+        expect(await store.records.listFeedback(roomId, 'm-2')).toEqual([b]);
+        expect(await store.records.listFeedback(roomId, 'm-3')).toEqual([]);
       });
     });
 
@@ -484,21 +483,21 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const roomId = newRoomId();
         const png: ImageRecord = { roomId, id: 'img-1', mime: 'image/png', data: patternBytes(2 * MB + 5, 9), createdAt: '2025-05-01T00:00:00.000Z', proposalId: 'p9' };
         const plain: ImageRecord = { roomId, id: 'img-2', mime: 'image/jpeg', data: bytes(0xff, 0xd8, 0xff), createdAt: '2025-05-01T00:00:01.000Z' };
-        await store.putImage(png);
-        await store.putImage(plain);
+        await store.records.putImage(png);
+        await store.records.putImage(plain);
 
-        const got = await store.getImage(roomId, 'img-1');
+        const got = await store.records.getImage(roomId, 'img-1');
         expect(got && { ...got, data: null }).toEqual({ ...png, data: null });
         expectSameBytes(got!.data, png.data);
-        const gotPlain = await store.getImage(roomId, 'img-2');
+        const gotPlain = await store.records.getImage(roomId, 'img-2');
         expect(gotPlain).toEqual(plain);
         expect(Object.keys(gotPlain!)).not.toContain('proposalId');
-        expect(await store.getImage(roomId, 'img-3')).toBeNull();
-        expect(await store.getImage(newRoomId(), 'img-1')).toBeNull();
+        expect(await store.records.getImage(roomId, 'img-3')).toBeNull();
+        expect(await store.records.getImage(newRoomId(), 'img-1')).toBeNull();
 
         const replaced: ImageRecord = { ...plain, mime: 'image/webp', data: bytes(1, 2, 3, 4) };
-        await store.putImage(replaced);
-        expect(await store.getImage(roomId, 'img-2')).toEqual(replaced);
+        await store.records.putImage(replaced);
+        expect(await store.records.getImage(roomId, 'img-2')).toEqual(replaced);
       });
     });
 
@@ -510,25 +509,25 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const member: MemberRecord = { roomId: room.id, id: 'm-1', displayName: 'Ada', role: 'owner', createdAt: room.createdAt };
         const version: VersionRecord = { roomId: room.id, id: 'v1', name: 'First', createdAt: room.createdAt, createdBy: 'm-1', snapshot: bytes(7, 7) };
         const image: ImageRecord = { roomId: room.id, id: 'i1', mime: 'image/png', data: bytes(8, 8), createdAt: room.createdAt };
-        await writer.createRoom(room);
-        await writer.addMember(member);
-        await writer.appendUpdates(room.id, [bytes(1), bytes(2)]);
-        await writer.writeSnapshot(room.id, bytes(0x12), 2);
-        await writer.appendUpdates(room.id, [bytes(3)]);
-        await writer.saveVersion(version);
-        await writer.putImage(image);
+        await writer.rooms.createRoom(room);
+        await writer.rooms.addMember(member);
+        await writer.documents.appendUpdates(room.id, [bytes(1), bytes(2)]);
+        await writer.documents.writeSnapshot(room.id, bytes(0x12), 2);
+        await writer.documents.appendUpdates(room.id, [bytes(3)]);
+        await writer.versions.saveVersion(version);
+        await writer.records.putImage(image);
         await writer.close();
 
         const reader = harness.open();
         await reader.init();
         try {
-          expect(await reader.getRoom(room.id)).toEqual(room);
-          expect(await reader.findJoinCode(room.joinCode)).toEqual({ code: room.joinCode, roomId: room.id, role: 'editor', createdAt: room.createdAt });
-          expect(await reader.listMembers(room.id)).toEqual([member]);
-          expect(await reader.loadDocument(room.id)).toEqual({ snapshot: bytes(0x12), snapshotSeq: 2, updates: [{ seq: 3, data: bytes(3) }] });
-          expect(await reader.getVersion(room.id, 'v1')).toEqual(version);
-          expect(await reader.getImage(room.id, 'i1')).toEqual(image);
-          expect(await reader.appendUpdates(room.id, [bytes(4)])).toBe(4);
+          expect(await reader.rooms.getRoom(room.id)).toEqual(room);
+          expect(await reader.rooms.findJoinCode(room.joinCode)).toEqual({ code: room.joinCode, roomId: room.id, role: 'editor', createdAt: room.createdAt });
+          expect(await reader.rooms.listMembers(room.id)).toEqual([member]);
+          expect(await reader.documents.loadDocument(room.id)).toEqual({ snapshot: bytes(0x12), snapshotSeq: 2, updates: [{ seq: 3, data: bytes(3) }] });
+          expect(await reader.versions.getVersion(room.id, 'v1')).toEqual(version);
+          expect(await reader.records.getImage(room.id, 'i1')).toEqual(image);
+          expect(await reader.documents.appendUpdates(room.id, [bytes(4)])).toBe(4);
         } finally {
           await reader.close();
         }
@@ -538,9 +537,47 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         const closed = harness.open();
         await closed.init();
         await closed.close();
-        const error = await expectStoreError(closed.loadDocument('room_closed_1'), 'closed', 'loadDocument');
+        const error = await expectStoreError(closed.documents.loadDocument('room_closed_1'), 'closed', 'loadDocument');
         expect(error.message).toContain('room_closed_1');
-        await expectStoreError(closed.appendUpdates('room_closed_1', [bytes(1)]), 'closed', 'appendUpdates');
+        await expectStoreError(closed.documents.appendUpdates('room_closed_1', [bytes(1)]), 'closed', 'appendUpdates');
+      });
+
+      it('turns every backend failure into a StoreError (code backend) naming the operation and room', async () => {
+        const broken = harness.open();
+        await broken.init();
+        const room = roomRecord();
+        const roomId = room.id;
+        const member: MemberRecord = { roomId, id: 'm-1', displayName: 'Ada', role: 'owner', createdAt: room.createdAt };
+        const calls: Array<[string, (s: Stores) => Promise<unknown>]> = [
+          ['appendUpdates', (s) => s.documents.appendUpdates(roomId, [bytes(1)])],
+          ['loadDocument', (s) => s.documents.loadDocument(roomId)],
+          ['writeSnapshot', (s) => s.documents.writeSnapshot(roomId, bytes(1), 1)],
+          ['createRoom', (s) => s.rooms.createRoom(room)],
+          ['getRoom', (s) => s.rooms.getRoom(roomId)],
+          ['updateRoomSettings', (s) => s.rooms.updateRoomSettings(roomId, room.settings)],
+          ['createJoinCode', (s) => s.rooms.createJoinCode({ code: newJoinCode(), roomId, role: 'viewer', createdAt: room.createdAt })],
+          ['addMember', (s) => s.rooms.addMember(member)],
+          ['getMember', (s) => s.rooms.getMember(roomId, member.id)],
+          ['listMembers', (s) => s.rooms.listMembers(roomId)],
+          ['removeMember', (s) => s.rooms.removeMember(roomId, member.id)],
+          ['saveVersion', (s) => s.versions.saveVersion({ roomId, id: 'v1', name: 'n', createdAt: room.createdAt, createdBy: 'm-1', snapshot: bytes(1) })],
+          ['listVersions', (s) => s.versions.listVersions(roomId)],
+          ['getVersion', (s) => s.versions.getVersion(roomId, 'v1')],
+          ['saveProposal', (s) => s.records.saveProposal({ roomId, id: 'p1', kind: 'text', requestedBy: 'm-1', mode: 'continue', model: 'm', createdAt: room.createdAt, status: 'pending', alternatives: [] })],
+          ['listProposals', (s) => s.records.listProposals(roomId, 10)],
+          ['addFeedback', (s) => s.records.addFeedback({ roomId, memberId: 'm-1', proposalId: 'p1', alternative: 0, action: 'shown', text: 't', at: room.createdAt })],
+          ['listFeedback', (s) => s.records.listFeedback(roomId)],
+          ['putImage', (s) => s.records.putImage({ roomId, id: 'i1', mime: 'image/png', data: bytes(1), createdAt: room.createdAt })],
+          ['getImage', (s) => s.records.getImage(roomId, 'i1')],
+        ];
+        await harness.breakBackend(broken);
+        for (const [operation, call] of calls) {
+          const error = await expectStoreError(call(broken), 'backend', operation);
+          expect(error.roomId).toBe(roomId);
+          expect(error.message).toContain(roomId);
+        }
+        await expectStoreError(broken.rooms.findJoinCode(room.joinCode), 'backend', 'findJoinCode');
+        await broken.close().catch(() => undefined);
       });
     });
   });

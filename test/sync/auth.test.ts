@@ -97,7 +97,7 @@ describe('sync endpoint refuses bad upgrades before the websocket opens', () => 
     writer.destroy();
     await waitFor(() => server.server.registry.peek(owner.room.id) === undefined);
     await server.server.registry.settled();
-    const store = server.store as unknown as { loadDocument: (id: string) => Promise<unknown> };
+    const store = server.store.documents as unknown as { loadDocument: (id: string) => Promise<unknown> };
     const original = store.loadDocument;
     store.loadDocument = async () => {
       throw new Error('disk on fire');

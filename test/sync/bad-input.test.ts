@@ -121,7 +121,7 @@ describe('hostile input on the sync endpoint', () => {
     // What was stored reloads, and equals what the honest clients saw.
     await waitFor(() => server.server.registry.peek(owner.room.id) === undefined);
     await server.server.registry.settled();
-    const stored = await server.store.loadDocument(owner.room.id);
+    const stored = await server.store.documents.loadDocument(owner.room.id);
     const fresh = new Y.Doc();
     if (stored.snapshot) Y.applyUpdate(fresh, stored.snapshot);
     for (const u of stored.updates) Y.applyUpdate(fresh, u.data);

@@ -6,7 +6,7 @@ const CLIENTS = 20;
 const ROUNDS = 40;
 
 async function loadFromStore(server: TestServer, roomId: string): Promise<Y.Doc> {
-  const stored = await server.store.loadDocument(roomId);
+  const stored = await server.store.documents.loadDocument(roomId);
   const doc = new Y.Doc();
   if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
   for (const u of stored.updates) Y.applyUpdate(doc, u.data);

@@ -68,7 +68,7 @@ describe('extension context', () => {
     probe.ctx.documents.release(owner.room.id);
     await waitFor(() => probe.ctx.documents.peek(owner.room.id) === undefined);
     await server.server.registry.settled();
-    const stored = await server.store.loadDocument(owner.room.id);
+    const stored = await server.store.documents.loadDocument(owner.room.id);
     const doc = new Y.Doc();
     if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
     for (const u of stored.updates) Y.applyUpdate(doc, u.data);

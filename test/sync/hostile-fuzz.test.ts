@@ -185,7 +185,7 @@ describe('randomized hostile updates', () => {
       b.destroy();
       await waitFor(() => serverRoom() === undefined, { message: 'room did not unload' });
       await server.server.registry.settled();
-      const stored = await server.store.loadDocument(owner.room.id);
+      const stored = await server.store.documents.loadDocument(owner.room.id);
       const reloaded = new Y.Doc();
       if (stored.snapshot) Y.applyUpdate(reloaded, stored.snapshot);
       for (const u of stored.updates) Y.applyUpdate(reloaded, u.data);

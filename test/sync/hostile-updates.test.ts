@@ -186,7 +186,7 @@ describe('a hostile editor cannot break the room', () => {
     await waitFor(() => mallory.step1Count > step1s, { message: 'hostile was not asked to resync after the wait' });
     expect(server.server.registry.peek(roomId)!.pending.size).toBe(0);
     await server.server.registry.peek(roomId)!.log.flush();
-    const stored = await server.store.loadDocument(roomId);
+    const stored = await server.store.documents.loadDocument(roomId);
     const bytes = (stored.snapshot?.byteLength ?? 0) + stored.updates.reduce((n, u) => n + u.data.byteLength, 0);
     expect(bytes).toBeLessThan(10_000);
     await expectDurable(server, roomId, owner.token, [a.doc, b.doc], ['19 ']);

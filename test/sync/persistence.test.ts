@@ -23,13 +23,13 @@ describe('persistence', () => {
 
   it('loading is single-flight: racing clients share one load', async () => {
     const owner = await createRoom(server.url);
-    const store = server.store as unknown as Patchable;
+    const store = server.store.documents as unknown as Patchable;
     const original = store.loadDocument!;
     let loads = 0;
     store.loadDocument = async (...args: unknown[]) => {
       loads++;
       await sleep(50);
-      return original.apply(server.store, args);
+      return original.apply(server.store.documents, args);
     };
     try {
       const clients = Array.from({ length: 5 }, () => connectClient(server.syncUrl, owner.room.id, owner.token));
@@ -50,7 +50,7 @@ describe('persistence', () => {
 
   it('a failing store is retried and counted; the document stays loaded and nothing is lost', async () => {
     const owner = await createRoom(server.url);
-    const store = server.store as unknown as Patchable;
+    const store = server.store.documents as unknown as Patchable;
     const original = store.appendUpdates!;
     let failures = 0;
     store.appendUpdates = async (...args: unknown[]) => {
@@ -58,7 +58,7 @@ describe('persistence', () => {
         failures++;
         throw new Error('database is locked');
       }
-      return original.apply(server.store, args);
+      return original.apply(server.store.documents, args);
     };
     const errorsBefore = await metric(server, 'ensemble_store_errors_total');
     try {
@@ -95,7 +95,7 @@ describe('persistence', () => {
     a.destroy();
     await waitFor(() => server.server.registry.peek(owner.room.id) === undefined);
     await server.server.registry.settled();
-    const stored = await server.store.loadDocument(owner.room.id);
+    const stored = await server.store.documents.loadDocument(owner.room.id);
     expect(stored.snapshot).not.toBeNull();
     expect(stored.updates.length).toBeLessThan(20 + 10);
     const doc = new Y.Doc();

@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as Y from 'yjs';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { EXIT_CODES } from '../../server/src/exit-codes';
-import { MongoStore } from '../../server/src/storage/mongo-store';
+import { MongoStorage } from '../../server/src/storage/mongo/index';
 import { readRecoveryFile, recoveryDir } from '../../server/src/sync/recovery-file';
 import { connectClient, createRoom, sleep, spawnServer, tempDataDir, waitFor, type ServerProcess, type TestClient } from '../helpers/index';
 import { startJongodb } from '../setup/mongo';
@@ -256,10 +256,10 @@ describe('shutdown never lies (child process)', () => {
     const second = await start({ ...env, MONGODB_URI: uri, MONGODB_DB: dbName });
     expect(fs.existsSync(recoveryFile)).toBe(false);
     expect((await stop(second)).code, second.output()).toBe(EXIT_CODES.ok);
-    const store = new MongoStore({ uri, dbName });
+    const store = new MongoStorage({ uri, dbName });
     await store.init();
     try {
-      const stored = await store.loadDocument(room.room.id);
+      const stored = await store.documents.loadDocument(room.room.id);
       const loaded = new Y.Doc();
       for (const { data } of stored.updates) Y.applyUpdate(loaded, data);
       expect(read(loaded)).toBe(expected);

@@ -133,7 +133,7 @@ export class AgentExtension implements Extension {
     this.sockets = new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
     this.moderation = new Moderation([...(ctx.config.ENSEMBLE_BLOCKLIST ?? '').split(','), ...(this.options.blocklist ?? [])].filter((w) => w.trim()));
     const embedder = this.options.embedder ?? new FallbackEmbedder(engine ? { embed: (t) => engine.embed(t) } : null);
-    this.recommendations = new RecommendationService(ctx.store, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
+    this.recommendations = new RecommendationService(ctx.store.records, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
     this.registerMetrics();
 
     const engineCap = new EngineConnectionCap(config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
@@ -259,10 +259,10 @@ export class AgentExtension implements Extension {
     } catch {
       throw new AgentError('forbidden', 'the room token is invalid or expired');
     }
-    const room = await this.ctx.store.getRoom(claims.roomId);
+    const room = await this.ctx.store.rooms.getRoom(claims.roomId);
     if (!room) throw new AgentError('not_found', 'room not found');
     // The member row, not the token, says who may connect: a removed member's token is dead.
-    const member = await currentMember(this.ctx.store, claims);
+    const member = await currentMember(this.ctx.store.rooms, claims);
     if (!member) throw new AgentError('forbidden', 'not a member of this room (removed by the owner?)');
     const taken = this.sockets.acquire(`${member.roomId}:${member.memberId}`, socket.handshake.address || 'unknown');
     if ('refused' in taken) throw new AgentError('rate_limited', taken.refused);
@@ -289,7 +289,7 @@ export class AgentExtension implements Extension {
       socket.disconnect(true);
     });
     // A removal between the handshake's member check and joining the member channel missed this socket.
-    void currentMember(this.ctx.store, claims).then(
+    void currentMember(this.ctx.store.rooms, claims).then(
       (member) => {
         if (member) return;
         socket.emit('collab:closed', { code: CLOSE_CODES.memberRemoved, reason: 'removed from the room by its owner' });
@@ -408,14 +408,14 @@ export class AgentExtension implements Extension {
       }
       if (seen.has(claims.roomId)) continue;
       seen.add(claims.roomId);
-      const room = await this.ctx.store.getRoom(claims.roomId);
-      if (!room || !(await currentMember(this.ctx.store, claims))) continue; // removed members read nothing
+      const room = await this.ctx.store.rooms.getRoom(claims.roomId);
+      if (!room || !(await currentMember(this.ctx.store.rooms, claims))) continue; // removed members read nothing
       const loaded = this.ctx.documents.peek(claims.roomId);
       let doc = loaded?.doc;
       let temp: Y.Doc | null = null;
       if (!doc) {
         temp = new Y.Doc();
-        const stored = await this.ctx.store.loadDocument(claims.roomId);
+        const stored = await this.ctx.store.documents.loadDocument(claims.roomId);
         if (stored.snapshot) Y.applyUpdate(temp, stored.snapshot);
         for (const u of stored.updates) Y.applyUpdate(temp, u.data);
         doc = temp;
@@ -434,7 +434,7 @@ export class AgentExtension implements Extension {
       return;
     }
     try {
-      const image = await this.ctx.store.getImage(roomId, String(req.params.imageId));
+      const image = await this.ctx.store.records.getImage(roomId, String(req.params.imageId));
       if (!image) {
         res.status(404).json({ error: { code: 'not_found', message: 'image not found' } });
         return;

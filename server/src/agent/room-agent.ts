@@ -193,7 +193,7 @@ export class RoomAgent {
   private async roomRecord(maxAgeMs = 1000): Promise<RoomRecord> {
     const now = Date.now();
     if (this.settingsCache && now - this.settingsCache.at < maxAgeMs) return this.settingsCache.room;
-    const room = await this.deps.ctx.store.getRoom(this.roomId);
+    const room = await this.deps.ctx.store.rooms.getRoom(this.roomId);
     if (!room) throw new AgentError('not_found', 'room not found');
     this.settingsCache = { at: now, room };
     return room;
@@ -206,7 +206,7 @@ export class RoomAgent {
   private async countUses(): Promise<void> {
     if (!this.usesLoaded) {
       this.usesLoaded = (async () => {
-        const stored = await this.deps.ctx.store.listProposals(this.roomId, 100_000);
+        const stored = await this.deps.ctx.store.records.listProposals(this.roomId, 100_000);
         for (const p of stored) this.uses.set(p.requestedBy, (this.uses.get(p.requestedBy) ?? 0) + 1);
       })();
       this.usesLoaded.catch(() => {
@@ -599,7 +599,7 @@ export class RoomAgent {
       const alts: ImageAlternative[] = [];
       for (const [k, data] of images.entries()) {
         const imageId = newId();
-        await this.deps.ctx.store.putImage({ roomId: this.roomId, id: imageId, mime: 'image/png', data, createdAt, proposalId: p.info.id });
+        await this.deps.ctx.store.records.putImage({ roomId: this.roomId, id: imageId, mime: 'image/png', data, createdAt, proposalId: p.info.id });
         alts.push({ alternative: k, imageId, url: imageUrl(this.roomId, imageId) });
       }
       p.images = alts;
@@ -719,7 +719,7 @@ export class RoomAgent {
     if (p.acceptedAlternative !== undefined) record.acceptedAlternative = p.acceptedAlternative;
     if (p.acceptedBy) record.acceptedBy = p.acceptedBy;
     try {
-      await this.deps.ctx.store.saveProposal(record);
+      await this.deps.ctx.store.records.saveProposal(record);
     } catch (err) {
       this.deps.ctx.logger.error({ err, roomId: this.roomId, proposalId: p.info.id }, 'saving proposal failed');
     }

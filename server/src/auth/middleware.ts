@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import type { TokenClaims } from '@ensemble/shared';
 import type { TokenService } from '../ports';
-import type { Store } from '../storage/store';
+import type { RoomStore } from '../storage/store';
 import { AuthError } from '../errors';
 import { currentMember } from './current-member';
 import { sendError } from '../http/errors';
@@ -28,7 +28,7 @@ export function bearerToken(req: Request): string | undefined {
  * 403 when the route's `:id` (or `:roomId`) is another room, or `not_a_member` when the member was
  * removed. Claims go to `res.locals.claims`, with the member's stored role.
  */
-export function createRequireToken(tokens: TokenService, store: Store): RequestHandler {
+export function createRequireToken(tokens: TokenService, store: Pick<RoomStore, 'getMember'>): RequestHandler {
   return async (req, res, next) => {
     const token = bearerToken(req);
     if (!token) {

@@ -1,4 +1,4 @@
-import type { Store } from '../storage/store';
+import type { AiRecordStore } from '../storage/store';
 
 /**
  * Bounds the feedback rows one member can make the store keep in one room. Counts start from the
@@ -8,7 +8,7 @@ export class FeedbackQuota {
   private readonly counts = new Map<string, Promise<{ n: number }>>();
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<AiRecordStore, 'listFeedback'>,
     private readonly max: number,
   ) {}
 

@@ -1,5 +1,5 @@
 import type { Suggestion } from '@ensemble/shared';
-import type { FeedbackAction, Store } from '../storage/store';
+import type { AiRecordStore, FeedbackAction } from '../storage/store';
 import { CRAFT_MOVES, craftMove } from './catalogue';
 import { CachedEmbedder, dot, textKey, type Embedder } from './embedder';
 import { FeedbackQuota } from './feedback-quota';
@@ -23,7 +23,7 @@ export class RecommendationService {
   private readonly stored: FeedbackQuota;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<AiRecordStore, 'addFeedback' | 'listFeedback'>,
     embedder: Embedder,
     options: { maxFeedbackPerMember?: number } = {},
   ) {

@@ -1,10 +1,10 @@
 import type { Role, TokenClaims } from '@ensemble/shared';
 import { RoomError } from '../errors';
-import type { RoomRecord, Store } from '../storage/store';
+import type { RoomRecord, RoomStore } from '../storage/store';
 
 /** The room's record, or RoomError not_found. */
-export async function requireRoom(store: Pick<Store, 'getRoom'>, roomId: string): Promise<RoomRecord> {
-  const record = await store.getRoom(roomId);
+export async function requireRoom(rooms: Pick<RoomStore, 'getRoom'>, roomId: string): Promise<RoomRecord> {
+  const record = await rooms.getRoom(roomId);
   if (!record) throw new RoomError('not_found', 'room_not_found', 'room not found');
   return record;
 }

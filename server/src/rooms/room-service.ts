@@ -14,7 +14,7 @@ import {
 } from '@ensemble/shared';
 import type { RoomEventSource, RoomEvents, TokenService } from '../ports';
 import { RoomError } from '../errors';
-import type { MemberRecord, RoomRecord, Store } from '../storage/store';
+import type { MemberRecord, RoomRecord, RoomStore } from '../storage/store';
 import { requireRole, requireRoom } from './access';
 import { newId, newJoinCode } from './ids';
 
@@ -25,7 +25,7 @@ export class RoomService implements RoomEventSource {
   private readonly events = new EventEmitter();
 
   constructor(
-    private readonly store: Store,
+    private readonly rooms: RoomStore,
     private readonly tokens: TokenService,
     /** Key for the per-room viewer join code shown to viewers (derived, so it needs no listing). */
     private readonly codeKey: string,
@@ -53,31 +53,31 @@ export class RoomService implements RoomEventSource {
         settings: defaultRoomSettings(body.kind),
       };
       try {
-        await this.store.createRoom(record);
+        await this.rooms.createRoom(record);
       } catch (err) {
         if (isConflict(err) && attempt < 5) continue; // join code (or id) collision
         throw err;
       }
       owner.roomId = record.id;
-      await this.store.addMember(owner);
+      await this.rooms.addMember(owner);
       return this.respond(record, owner, record.joinCode);
     }
   }
 
   async join(body: JoinRoomBody): Promise<RoomResponse> {
-    const code = await this.store.findJoinCode(body.joinCode);
-    const record = code ? await this.store.getRoom(code.roomId) : null;
+    const code = await this.rooms.findJoinCode(body.joinCode);
+    const record = code ? await this.rooms.getRoom(code.roomId) : null;
     if (!code || !record) throw new RoomError('not_found', 'join_code_not_found', 'no room has this join code');
     // A viewer-only code grants viewer whatever was asked for.
     const role: Role = code.role === 'viewer' ? 'viewer' : (body.role ?? 'editor');
     const member: MemberRecord = { roomId: record.id, id: newId(), displayName: body.displayName, role, createdAt: new Date().toISOString() };
-    await this.store.addMember(member);
+    await this.rooms.addMember(member);
     return this.respond(record, member, role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode);
   }
 
   async get(claims: TokenClaims): Promise<{ room: Room; member: Member }> {
-    const record = await requireRoom(this.store, claims.roomId);
-    const member = await this.store.getMember(record.id, claims.memberId);
+    const record = await requireRoom(this.rooms, claims.roomId);
+    const member = await this.rooms.getMember(record.id, claims.memberId);
     if (!member) throw new RoomError('forbidden', 'not_a_member', 'this token’s member is not in the room');
     const joinCode = member.role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode;
     return { room: toRoom(record, joinCode), member: toMember(member) };
@@ -85,11 +85,11 @@ export class RoomService implements RoomEventSource {
 
   async createJoinCode(claims: TokenClaims, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
     requireRole(claims, ['owner'], 'only the owner can create join codes');
-    await requireRoom(this.store, claims.roomId);
+    await requireRoom(this.rooms, claims.roomId);
     for (let attempt = 0; ; attempt++) {
       const code = newJoinCode();
       try {
-        await this.store.createJoinCode({ code, roomId: claims.roomId, role, createdAt: new Date().toISOString() });
+        await this.rooms.createJoinCode({ code, roomId: claims.roomId, role, createdAt: new Date().toISOString() });
         return { joinCode: code, role };
       } catch (err) {
         if (!isConflict(err) || attempt >= 5) throw err;
@@ -99,8 +99,8 @@ export class RoomService implements RoomEventSource {
 
   async listMembers(claims: TokenClaims): Promise<Member[]> {
     requireRole(claims, ['owner'], 'only the owner can list members');
-    await requireRoom(this.store, claims.roomId);
-    return (await this.store.listMembers(claims.roomId)).map(toMember);
+    await requireRoom(this.rooms, claims.roomId);
+    return (await this.rooms.listMembers(claims.roomId)).map(toMember);
   }
 
   /**
@@ -110,21 +110,21 @@ export class RoomService implements RoomEventSource {
    */
   async removeMember(claims: TokenClaims, memberId: string): Promise<Member> {
     requireRole(claims, ['owner'], 'only the owner can remove members');
-    await requireRoom(this.store, claims.roomId);
-    const member = await this.store.getMember(claims.roomId, memberId);
+    await requireRoom(this.rooms, claims.roomId);
+    const member = await this.rooms.getMember(claims.roomId, memberId);
     if (!member) throw new RoomError('not_found', 'member_not_found', 'no such member in this room');
     if (member.role === 'owner') throw new RoomError('conflict', 'owner_not_removable', 'the owner cannot be removed');
-    if (!(await this.store.removeMember(claims.roomId, memberId))) throw new RoomError('not_found', 'member_not_found', 'no such member in this room');
+    if (!(await this.rooms.removeMember(claims.roomId, memberId))) throw new RoomError('not_found', 'member_not_found', 'no such member in this room');
     this.events.emit('memberRemoved', claims.roomId, memberId);
     return toMember(member);
   }
 
   async updateSettings(claims: TokenClaims, patch: UpdateRoomSettingsBody): Promise<RoomSettings> {
     requireRole(claims, ['owner'], 'only the owner can change settings');
-    const record = await requireRoom(this.store, claims.roomId);
+    const record = await requireRoom(this.rooms, claims.roomId);
     const settings: RoomSettings = { ...record.settings, ...stripUndefined(patch) };
     if (record.kind === 'classroom') settings.moderation = true; // always on for classrooms
-    await this.store.updateRoomSettings(record.id, settings);
+    await this.rooms.updateRoomSettings(record.id, settings);
     this.events.emit('settingsChanged', record.id, settings);
     return settings;
   }
@@ -135,10 +135,10 @@ export class RoomService implements RoomEventSource {
     const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
     let code = '';
     for (let i = 0; i < 10; i++) code += alphabet[digest[i]! % alphabet.length];
-    const existing = await this.store.findJoinCode(code);
+    const existing = await this.rooms.findJoinCode(code);
     if (!existing) {
       try {
-        await this.store.createJoinCode({ code, roomId, role: 'viewer', createdAt: new Date().toISOString() });
+        await this.rooms.createJoinCode({ code, roomId, role: 'viewer', createdAt: new Date().toISOString() });
       } catch (err) {
         if (!isConflict(err)) throw err;
       }

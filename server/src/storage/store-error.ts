@@ -25,3 +25,46 @@ export class StoreError extends Error {
     return new StoreError(operation, roomId, 'backend', detail, { cause: error });
   }
 }
+
+/**
+ * A backend's open handle, and the one place where that backend's failures become StoreErrors:
+ * every slice method runs its driver calls through `run`. Closed (or never opened) fails with
+ * code 'closed'; anything a driver throws becomes code 'backend'; StoreErrors pass through.
+ */
+export class BackendHandle<H> {
+  private current: H | null = null;
+
+  /** `backend` names the store in the 'closed' message, e.g. 'SQLite'. */
+  constructor(private readonly backend: string) {}
+
+  get isOpen(): boolean {
+    return this.current !== null;
+  }
+
+  /** The open handle, or null (for close()). */
+  peek(): H | null {
+    return this.current;
+  }
+
+  set(handle: H | null): void {
+    this.current = handle;
+  }
+
+  async run<T>(operation: string, roomId: string | null, fn: (handle: H) => T | Promise<T>): Promise<T> {
+    try {
+      if (this.current === null) {
+        throw new StoreError(operation, roomId, 'closed', `the ${this.backend} store is not open (call init first)`);
+      }
+      return await fn(this.current);
+    } catch (error) {
+      throw StoreError.wrap(operation, roomId, error);
+    }
+  }
+}
+
+/** Validates a snapshot's seq before any backend writes it. */
+export function checkThroughSeq(roomId: string, throughSeq: number): void {
+  if (!Number.isSafeInteger(throughSeq) || throughSeq < 0) {
+    throw new StoreError('writeSnapshot', roomId, 'invalid', `throughSeq must be a non-negative integer, got ${throughSeq}`);
+  }
+}

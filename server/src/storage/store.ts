@@ -1,38 +1,29 @@
 import type { Role, RoomKind, RoomSettings } from '@ensemble/shared';
 
 /**
- * Everything Ensemble keeps durably, behind one interface. Implementations: SQLite (embedded
- * default) and MongoDB. Both pass the same conformance suite (test/storage/store.conformance.ts).
- * Binary values are Uint8Array; times are ISO-8601 strings.
+ * Everything Ensemble keeps durably, as four narrow slices bundled as `Stores`. Backends:
+ * SQLite (embedded default, storage/sqlite/), MongoDB (storage/mongo/) and an in-memory one for
+ * unit tests (storage/memory/). All pass the same conformance suite
+ * (test/storage/store.conformance.ts). Binary values are Uint8Array; times are ISO-8601 strings.
+ * Every failure is a StoreError (storage/store-error.ts), whatever the backend.
+ *
+ * Consumers take only the slice they use: the sync layer a DocumentLog, auth and rooms a
+ * RoomStore, the AI side an AiRecordStore.
  */
-export interface Store {
-  readonly kind: 'sqlite' | 'mongodb';
+export interface Stores {
+  readonly kind: 'sqlite' | 'mongodb' | 'memory';
+  readonly documents: DocumentLog;
+  readonly rooms: RoomStore;
+  readonly versions: VersionStore;
+  readonly records: AiRecordStore;
+  /** Opens the backend (idempotent). Nothing works before it resolves. */
   init(): Promise<void>;
+  /** Afterwards every operation fails with StoreError code 'closed'. */
   close(): Promise<void>;
+}
 
-  // ---- rooms, members, join codes ----
-  /**
-   * Also registers `room.joinCode` as an 'editor' join code, atomically with the room. Throws
-   * StoreError (code 'conflict') when the room id or the join code is taken.
-   */
-  createRoom(room: RoomRecord): Promise<void>;
-  getRoom(roomId: string): Promise<RoomRecord | null>;
-  /** Rooms by id, in no particular order; unknown ids are skipped. */
-  getRooms(roomIds: string[]): Promise<RoomRecord[]>;
-  updateRoomSettings(roomId: string, settings: RoomSettings): Promise<void>;
-  /**
-   * Join codes are unique across rooms: a code already in use throws StoreError ('conflict'),
-   * except re-registering the identical (code, roomId, role), which is a no-op.
-   */
-  createJoinCode(code: JoinCodeRecord): Promise<void>;
-  findJoinCode(code: string): Promise<JoinCodeRecord | null>;
-  addMember(member: MemberRecord): Promise<void>;
-  getMember(roomId: string, memberId: string): Promise<MemberRecord | null>;
-  listMembers(roomId: string): Promise<MemberRecord[]>;
-  /** Deletes the member's row; false when there was none. Their feedback and proposals stay (history). */
-  removeMember(roomId: string, memberId: string): Promise<boolean>;
-
-  // ---- document: append-only update log + snapshot ----
+/** Each room's Yjs document: an append-only update log plus a snapshot. */
+export interface DocumentLog {
   /** Appends updates to the room's log in order, atomically as one batch; returns the last seq. */
   appendUpdates(roomId: string, updates: Uint8Array[]): Promise<number>;
   /** Snapshot (if any) plus every logged update with seq > snapshot.throughSeq, in seq order. */
@@ -40,26 +31,55 @@ export interface Store {
   /**
    * Stores a snapshot covering the log up to and including `throughSeq`, then drops those log
    * entries. Crash-safe in either order: loadDocument ignores entries at or below the snapshot's seq.
+   * A snapshot older than the stored one is ignored.
    */
   writeSnapshot(roomId: string, snapshot: Uint8Array, throughSeq: number): Promise<void>;
+}
 
-  // ---- named versions ----
+/** Rooms, their join codes and their members. */
+export interface RoomStore {
+  /**
+   * Also registers `room.joinCode` as an 'editor' join code, atomically with the room. Throws
+   * StoreError (code 'conflict') when the room id or the join code is taken.
+   */
+  createRoom(room: RoomRecord): Promise<void>;
+  getRoom(roomId: string): Promise<RoomRecord | null>;
+  /** Throws StoreError ('not_found') for an unknown room. */
+  updateRoomSettings(roomId: string, settings: RoomSettings): Promise<void>;
+  /**
+   * Join codes are unique across rooms: a code already in use throws StoreError ('conflict'),
+   * except re-registering the identical (code, roomId, role), which is a no-op.
+   */
+  createJoinCode(code: JoinCodeRecord): Promise<void>;
+  findJoinCode(code: string): Promise<JoinCodeRecord | null>;
+  /** Insert or replace by (roomId, id). */
+  addMember(member: MemberRecord): Promise<void>;
+  getMember(roomId: string, memberId: string): Promise<MemberRecord | null>;
+  /** In joining order (createdAt, then id). */
+  listMembers(roomId: string): Promise<MemberRecord[]>;
+  /** Deletes the member's row; false when there was none. Their feedback and proposals stay (history). */
+  removeMember(roomId: string, memberId: string): Promise<boolean>;
+}
+
+/** Named versions (saved snapshots of a room's document). */
+export interface VersionStore {
+  /** Throws StoreError ('conflict') when (roomId, id) exists. */
   saveVersion(version: VersionRecord): Promise<void>;
   /** Newest first, without snapshots. */
   listVersions(roomId: string): Promise<Omit<VersionRecord, 'snapshot'>[]>;
   getVersion(roomId: string, versionId: string): Promise<VersionRecord | null>;
+}
 
-  // ---- AI proposals and feedback ----
+/** What the AI collaborator leaves behind: proposals, the members' feedback on them, images. */
+export interface AiRecordStore {
   /** Insert or replace by (roomId, id). */
   saveProposal(proposal: ProposalRecord): Promise<void>;
-  getProposal(roomId: string, proposalId: string): Promise<ProposalRecord | null>;
   /** Newest first, at most `limit`. */
   listProposals(roomId: string, limit: number): Promise<ProposalRecord[]>;
   addFeedback(feedback: FeedbackRecord): Promise<void>;
   /** Oldest first; all members when memberId is omitted. */
   listFeedback(roomId: string, memberId?: string): Promise<FeedbackRecord[]>;
-
-  // ---- images ----
+  /** Insert or replace by (roomId, id). */
   putImage(image: ImageRecord): Promise<void>;
   getImage(roomId: string, imageId: string): Promise<ImageRecord | null>;
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { ORIGINS, type DocumentEvents, type RoomDocuments, type TransactionOrigin } from '../ports';
 import type { Metrics } from '../metrics';
-import type { Store } from '../storage/store';
+import type { DocumentLog } from '../storage/store';
 import { CLOSE_CODES } from '@ensemble/shared';
 import type { PendingLimits } from './pending-updates';
 import type { UnflushedRoom } from './recovery-file';
@@ -11,7 +11,7 @@ import { loadStoredDocument, type LoadedDocument } from './stored-document';
 import { UpdateLog } from './update-log';
 
 export interface DocumentRegistryOptions {
-  store: Store;
+  store: DocumentLog;
   logger: Logger;
   metrics: Metrics;
   flushMs: number;

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Store } from '../storage/store';
+import type { DocumentLog } from '../storage/store';
 import { withRetry } from '../storage/retry';
 
 /**
@@ -112,7 +112,7 @@ export interface ReplayedFile {
  * A leftover `.tmp` (a shutdown killed while writing) is replayed when it is complete, else kept
  * and reported.
  */
-export async function replayRecoveryFiles(dataDir: string, store: Store, logger: Logger): Promise<ReplayedFile[]> {
+export async function replayRecoveryFiles(dataDir: string, store: Pick<DocumentLog, 'appendUpdates'>, logger: Logger): Promise<ReplayedFile[]> {
   const dir = recoveryDir(dataDir);
   let names: string[];
   try {

@@ -1,8 +1,8 @@
 import * as Y from 'yjs';
 import type { RoomDocuments } from '../ports';
-import type { Store } from '../storage/store';
+import type { DocumentLog } from '../storage/store';
 
-type DocumentSource = Pick<Store, 'loadDocument'>;
+type DocumentSource = Pick<DocumentLog, 'loadDocument'>;
 
 export interface LoadedDocument {
   doc: Y.Doc;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { CLOSE_CODES, RoomId, SYNC_PATH, type TokenClaims } from '@ensemble/shared';
 import type { TokenService } from '../ports';
 import type { Metrics } from '../metrics';
-import type { Store } from '../storage/store';
+import type { RoomStore } from '../storage/store';
 import { AuthError } from '../errors';
 import type { AwarenessLimits } from './awareness-guard';
 import { currentMember } from '../auth/current-member';
@@ -23,7 +23,7 @@ import { ProtocolError, encodeAwareness, encodeSyncStep1 } from './protocol';
 export interface SyncServerOptions {
   registry: DocumentRegistry;
   tokens: TokenService;
-  store: Store;
+  store: Pick<RoomStore, 'getRoom' | 'getMember'>;
   logger: Logger;
   metrics: Metrics;
   maxMessageBytes: number;

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
-import type { Store } from '../storage/store';
+import type { DocumentLog } from '../storage/store';
 
 export interface UpdateLogOptions {
   flushMs: number;
@@ -32,7 +32,7 @@ export class UpdateLog {
   constructor(
     private readonly roomId: string,
     private readonly doc: Y.Doc,
-    private readonly store: Store,
+    private readonly store: DocumentLog,
     private readonly options: UpdateLogOptions,
     /** Seq of the last stored update (or of the snapshot) when the document was loaded. */
     private lastSeq: number,
