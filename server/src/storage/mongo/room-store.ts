@@ -4,7 +4,7 @@ import type { JoinCodeRecord, MemberRecord, RoomRecord, RoomStore } from '../sto
 import { StoreError } from '../store-error';
 import { compositeId, isDuplicateKey, type MongoConnection } from './connection';
 
-interface RoomDocument extends Omit<RoomRecord, 'id'> {
+interface RoomRow extends Omit<RoomRecord, 'id'> {
   _id: string; // the room id
 }
 interface JoinCodeDocument extends Omit<JoinCodeRecord, 'code'> {
@@ -14,7 +14,7 @@ interface MemberDocument extends MemberRecord {
   _id: string; // roomId/memberId
 }
 
-const rooms = (db: Db) => db.collection<RoomDocument>('rooms');
+const rooms = (db: Db) => db.collection<RoomRow>('rooms');
 const joinCodes = (db: Db) => db.collection<JoinCodeDocument>('joinCodes');
 const members = (db: Db) => db.collection<MemberDocument>('members');
 
