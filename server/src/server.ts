@@ -8,8 +8,10 @@ import { createTokenService, resolveTokenSecret } from './auth/tokens';
 import { createRequireToken } from './auth/middleware';
 import { SocketLimiter } from './auth/socket-limiter';
 import { createApp } from './http/app';
+import { createImageRouter } from './images/route';
 import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
+import { provenanceRoute } from './provenance/route';
 import { RoomService } from './rooms/room-service';
 import type { Store } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
@@ -111,6 +113,9 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   rooms.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
 
   const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metrics: metrics.registry };
+  // Feature routes on /api (after the core routes): AI images and the provenance report.
+  api.use(createImageRouter({ store, requireToken, logger }));
+  provenanceRoute(context);
   const extensions = options.extensions ?? [];
   let started = false;
   let closing: Promise<ShutdownOutcome> | null = null;

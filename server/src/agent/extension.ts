@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
 import * as Y from 'yjs';
 import { Server, type Namespace, type Socket } from 'socket.io';
-import type { Request, Response } from 'express';
 import { Counter, Gauge } from 'prom-client';
 import type { z } from 'zod';
 import {
@@ -27,7 +25,6 @@ import { currentMember } from '../auth/current-member';
 import { whenExpired } from '../auth/expiry-timer';
 import { SocketLimiter, type SocketSlot } from '../auth/socket-limiter';
 import { FallbackEmbedder, RecommendationService, type Embedder, type LibraryPassage } from '../recommendation';
-import { provenanceRoute } from '../provenance/route';
 import { linearizeStory } from './anchor';
 import type { EngineLike } from './engine';
 import { AgentError, toErrorBody } from './errors';
@@ -80,7 +77,7 @@ export function createAgentExtension(options: AgentOptions): AgentExtension {
 
 /**
  * The AI collaborator as a server extension: the `/collab` socket.io namespace (auth, validation,
- * acknowledgements), one RoomAgent per active room, the image and provenance routes.
+ * acknowledgements), one RoomAgent per active room.
  */
 export class AgentExtension implements Extension {
   readonly name = 'agent';
@@ -190,9 +187,6 @@ export class AgentExtension implements Extension {
       () => ctx.documents.off('unloaded', onUnloaded),
       () => ctx.rooms.off('settingsChanged', onSettings),
     );
-
-    ctx.api.get('/rooms/:id/images/:imageId', ctx.requireToken, (req, res) => void this.serveImage(req, res));
-    provenanceRoute(ctx);
   }
 
   async stop(): Promise<void> {
@@ -426,34 +420,5 @@ export class AgentExtension implements Extension {
       temp?.destroy();
     }
     return out;
-  }
-
-  private async serveImage(req: Request, res: Response): Promise<void> {
-    const claims = res.locals.claims as TokenClaims | undefined;
-    const roomId = String(req.params.id);
-    if (!claims || claims.roomId !== roomId) {
-      res.status(403).json({ error: { code: 'forbidden', message: 'token is for another room' } });
-      return;
-    }
-    try {
-      const image = await this.ctx.store.getImage(roomId, String(req.params.imageId));
-      if (!image) {
-        res.status(404).json({ error: { code: 'not_found', message: 'image not found' } });
-        return;
-      }
-      const etag = `"${createHash('sha256').update(image.data).digest('base64url').slice(0, 27)}"`;
-      res.setHeader('ETag', etag);
-      res.setHeader('Cache-Control', 'private, max-age=31536000, immutable');
-      res.setHeader('Content-Type', image.mime || 'image/png');
-      res.setHeader('X-Content-Type-Options', 'nosniff');
-      if (req.headers['if-none-match'] === etag) {
-        res.status(304).end();
-        return;
-      }
-      res.status(200).end(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength));
-    } catch (err) {
-      this.ctx.logger.error({ err, roomId }, 'serving image failed');
-      res.status(500).json({ error: { code: 'internal', message: 'image could not be read' } });
-    }
   }
 }
