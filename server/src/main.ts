@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, type Config } from './config';
-import { createAiCollaborator } from './agent/ai-collaborator';
+import { createAiCollaborator } from './agent';
 import type { Extension } from './ports';
 import { EXIT_CODES } from './exit-codes';
 import { createLogger, type Logger } from './logger';

@@ -8,6 +8,7 @@ import { createTokenService, resolveTokenSecret } from './auth/tokens';
 import { createRequireToken } from './auth/middleware';
 import { SocketLimiter } from './auth/socket-limiter';
 import { createApp } from './http/app';
+import { createImageRouter } from './images/route';
 import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
 import { provenanceRoutes } from './provenance/route';
@@ -92,6 +93,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).
   api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));
   api.use(versionRoutes(new VersionService(store.rooms, store.versions, registry), requireToken));
+  api.use(createImageRouter({ images: store.records, requireToken }));
   api.use(provenanceRoutes({ rooms: store.rooms, records: store.records, documentLog: store.documents, documents: registry, requireToken }));
   const httpServer = http.createServer(app);
   const sync = new SyncServer({

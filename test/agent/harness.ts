@@ -1,24 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
+// The agent tests' vocabulary on top of test/helpers/ (server, clients, waits): a server with the
+// AI collaborator on the real engine, and members as the web client is one (y-websocket + /collab).
+import { rmSync } from 'node:fs';
 import * as Y from 'yjs';
-import { WebsocketProvider } from 'y-websocket';
-import { io, type Socket } from 'socket.io-client';
-import type { ClientToServerEvents, RoomResponse, RoomKind, ServerToClientEvents } from '../../shared/src/index';
-import { COLLAB_NAMESPACE, SYNC_PATH, storyOf } from '../../shared/src/index';
+import type { RoomResponse, RoomKind } from '../../shared/src/index';
+import { SYNC_PATH, storyOf } from '../../shared/src/index';
 import { createAgentExtension, type AgentExtension, type AgentOptions } from '../../server/src/agent/index';
-import type { EngineLike } from '../../server/src/agent/engine';
 import { loadConfig } from '../../server/src/config';
-import { InferenceEngine } from '../../server/src/inference/index';
-import { createEnsembleServer, type EnsembleServer } from '../../server/src/server';
+import { GenerationStream, InferenceEngine, InferenceError, type Inference } from '../../server/src/inference/index';
+import type { EnsembleServer } from '../../server/src/server';
+import * as helpers from '../helpers/index';
+import type { CollabSocket, TestClient } from '../helpers/index';
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-const serverRequire = createRequire(path.join(REPO, 'server/package.json'));
-/** Node 20 has no global WebSocket: y-websocket needs the `ws` implementation. */
-export const WS = serverRequire('ws') as typeof globalThis.WebSocket;
+export { joinRoom } from '../helpers/index';
 
-export type CollabClient = Socket<ServerToClientEvents, ClientToServerEvents>;
+export type CollabClient = CollabSocket;
 
 let sharedEngine: Promise<InferenceEngine> | null = null;
 
@@ -42,23 +37,28 @@ export function loadEngine(): Promise<InferenceEngine> {
  * every chunk is held `msPerChunk`, and generations run to their token limit instead of stopping
  * at end-of-text. The text is still the model's own.
  */
-export function pacedEngine(engine: InferenceEngine, msPerChunk: number): EngineLike {
+export function pacedEngine(engine: InferenceEngine, msPerChunk: number): Inference {
   return {
+    device: engine.device,
     models: () => engine.models(),
     embed: (texts) => engine.embed(texts),
     generateImage: (req) => engine.generateImage(req),
+    close: async () => {},
     generate(req) {
       const inner = engine.generate({ ...req, stop: [], ignoreEos: true });
-      return {
-        result: inner.result,
-        abort: () => inner.abort(),
-        async *[Symbol.asyncIterator]() {
+      const paced = new GenerationStream(() => inner.abort());
+      void (async () => {
+        try {
           for await (const chunk of inner) {
             await new Promise((resolve) => setTimeout(resolve, msPerChunk));
-            yield chunk;
+            paced.push(chunk);
           }
-        },
-      };
+          paced.finish(await inner.result);
+        } catch (err) {
+          paced.fail(err instanceof InferenceError ? err : new InferenceError('internal', String(err)));
+        }
+      })();
+      return paced;
     },
   };
 }
@@ -72,62 +72,29 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { dataDir?: string; engine?: EngineLike | null; agent?: Partial<AgentOptions>; env?: Record<string, string> } = {}): Promise<TestServer> {
-  const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'ensemble-agent-'));
-  const config = loadConfig({
-    PORT: '0',
-    HOST: '127.0.0.1',
-    ENSEMBLE_DATA_DIR: dataDir,
-    LOG_LEVEL: 'silent',
-    ENSEMBLE_RATE_LIMIT_PER_MIN: '100000',
-    ENSEMBLE_FLUSH_MS: '10',
-    ...opts.env,
-  } as NodeJS.ProcessEnv);
+/** test/helpers' server with the AI collaborator (the shared real engine unless `engine` is given). The data dir is kept: removeDir it. */
+export async function startServer(opts: { dataDir?: string; engine?: Inference | null; agent?: Partial<AgentOptions>; env?: Record<string, string> } = {}): Promise<TestServer> {
   const engine = opts.engine === undefined ? await loadEngine() : opts.engine;
   const agent = createAgentExtension({ engine, ...opts.agent });
-  const server = await createEnsembleServer(config, { extensions: [agent] });
-  const { port } = await server.listen();
-  return {
-    server,
-    agent,
-    port,
-    http: `http://127.0.0.1:${port}`,
-    dataDir,
-    close: async () => {
-      await server.close();
-    },
-  };
+  const srv = await helpers.startServer({ dataDir: opts.dataDir, keepData: true, extensions: [agent], env: { ENSEMBLE_FLUSH_MS: '10', ...opts.env } });
+  return { server: srv.server, agent, port: srv.port, http: srv.url, dataDir: srv.dataDir, close: () => srv.close() };
 }
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-export async function api<T>(base: string, method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: T; headers: Headers }> {
-  const res = await fetch(base + url, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T, headers: res.headers };
+export function api<T>(base: string, method: string, url: string, body?: unknown, token?: string): Promise<helpers.ApiResult<T>> {
+  return helpers.api<T>(base, method, url, { body, token });
 }
 
-export async function createRoom(base: string, kind: RoomKind = 'writers-room', displayName = 'Olivia'): Promise<RoomResponse> {
-  const r = await api<RoomResponse>(base, 'POST', '/api/rooms', { name: `room ${Math.random().toString(36).slice(2, 7)}`, kind, displayName });
-  if (r.status !== 201) throw new Error(`create room: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-export async function joinRoom(base: string, joinCode: string, displayName: string, role?: 'editor' | 'viewer'): Promise<RoomResponse> {
-  const r = await api<RoomResponse>(base, 'POST', '/api/rooms/join', { joinCode, displayName, ...(role ? { role } : {}) });
-  if (r.status !== 200) throw new Error(`join room: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
+export function createRoom(base: string, kind: RoomKind = 'writers-room', displayName = 'Olivia'): Promise<RoomResponse> {
+  return helpers.createRoom(base, { name: `room ${Math.random().toString(36).slice(2, 7)}`, kind, displayName });
 }
 
 export interface Member {
   doc: Y.Doc;
-  provider: WebsocketProvider;
+  provider: TestClient['provider'];
   socket: CollabClient;
   token: string;
   memberId: string;
@@ -136,58 +103,38 @@ export interface Member {
 
 /** A member as the web client is one: a stock y-websocket provider and a socket.io client. */
 export async function connectMember(port: number, roomId: string, token: string, memberId: string, opts: { sync?: boolean } = {}): Promise<Member> {
-  const doc = new Y.Doc();
-  let provider: WebsocketProvider | null = null;
+  const base = `http://127.0.0.1:${port}`;
+  let client: TestClient | null = null;
   if (opts.sync !== false) {
-    provider = new WebsocketProvider(`ws://127.0.0.1:${port}${SYNC_PATH}`, roomId, doc, { params: { token }, WebSocketPolyfill: WS, disableBc: true });
-    await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('sync timeout')), 10_000);
-      provider!.once('sync', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+    client = helpers.connectClient(`ws://127.0.0.1:${port}${SYNC_PATH}`, roomId, token);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([client.synced, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('sync timeout')), 10_000)))]).finally(() => clearTimeout(timer));
   }
-  const socket: CollabClient = io(`http://127.0.0.1:${port}${COLLAB_NAMESPACE}`, { auth: { token }, transports: ['websocket'], forceNew: true });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', (e) => reject(e));
-  });
+  const outcome = await helpers.openCollab(base, token);
+  if (outcome.kind !== 'open') throw Object.assign(new Error(outcome.message), { data: { code: outcome.code } });
+  const { socket } = outcome;
+  const doc = client?.doc ?? new Y.Doc();
   return {
     doc,
-    provider: provider as WebsocketProvider,
+    provider: client?.provider as TestClient['provider'],
     socket,
     token,
     memberId,
     close() {
       socket.disconnect();
-      provider?.destroy();
-      doc.destroy();
+      if (client) client.destroy();
+      else doc.destroy();
     },
   };
 }
 
 /** Emits with an acknowledgement and resolves with it. */
 export function call<R = Record<string, unknown>>(socket: CollabClient, event: string, payload: unknown, timeoutMs = 20_000): Promise<R> {
-  return new Promise<R>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no ack for ${event}`)), timeoutMs);
-    (socket.emit as (ev: string, ...a: unknown[]) => void)(event, payload, (res: R) => {
-      clearTimeout(t);
-      resolve(res);
-    });
-  });
+  return helpers.ack<R>(socket, event, payload, timeoutMs);
 }
 
-export function waitFor(pred: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const start = Date.now();
-    const tick = (): void => {
-      if (pred()) return resolve();
-      if (Date.now() - start > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(tick, 10);
-    };
-    tick();
-  });
+export async function waitFor(pred: () => boolean, timeoutMs = 20_000, what = 'condition'): Promise<void> {
+  await helpers.waitFor(pred, { timeoutMs, message: what });
 }
 
 /** Types a paragraph into the member's doc the way y-prosemirror stores it. */

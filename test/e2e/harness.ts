@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { createAgentExtension } from '../../server/src/agent/index';
-import type { EngineLike } from '../../server/src/agent/engine';
+import type { Inference } from '../../server/src/inference/index';
 import { loadConfig } from '../../server/src/config';
 import { createEnsembleServer, type EnsembleServer } from '../../server/src/server';
 import { loadEngine } from '../agent/harness';
@@ -73,7 +73,7 @@ export interface E2EServer {
  * The real server in-process (port 0 unless given) with the AI collaborator, serving the built
  * client. Pass `dataDir` and `port` to restart on the same data and address.
  */
-export async function startE2EServer(opts: { dataDir?: string; port?: number; engine?: EngineLike } = {}): Promise<E2EServer> {
+export async function startE2EServer(opts: { dataDir?: string; port?: number; engine?: Inference } = {}): Promise<E2EServer> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-e2e-'));
   const config = loadConfig({
     PORT: String(opts.port ?? 0),

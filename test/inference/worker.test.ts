@@ -5,10 +5,10 @@ import { WorkerInferenceEngine } from '../../server/src/inference/worker-engine'
 import { InferenceError, ManifestError } from '../../server/src/inference/errors';
 import { Registry } from '../../server/src/inference/metrics';
 import { MODELS_DIR } from './helpers';
-import type { EngineLike } from '../../server/src/agent/engine';
+import type { Inference } from '../../server/src/inference/index';
 
-// Both engines satisfy the slice the agent uses (checked by tsc).
-export const _agentCompat = (a: InferenceEngine, b: WorkerInferenceEngine): EngineLike[] => [a, b];
+// Both engines are an Inference, the type the agent takes (checked by tsc).
+export const _agentCompat = (a: InferenceEngine, b: WorkerInferenceEngine): Inference[] => [a, b];
 
 const quiet = { info: () => {}, warn: () => {} };
 let local: InferenceEngine;

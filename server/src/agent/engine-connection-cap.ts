@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 
-interface EngineLike {
+interface EngineIoServer {
   on(event: 'connection', listener: (conn: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => void): void;
 }
 
@@ -21,7 +21,7 @@ export class EngineConnectionCap {
   };
 
   /** Counts the engine's connections as they open and close. */
-  track(engine: EngineLike): void {
+  track(engine: EngineIoServer): void {
     engine.on('connection', (conn) => {
       const address = addressOf(conn.request);
       this.open.set(address, (this.open.get(address) ?? 0) + 1);

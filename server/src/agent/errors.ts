@@ -15,3 +15,11 @@ export function toErrorBody(err: unknown): { code: ErrorCode; message: string } 
   if (err instanceof AgentError) return { code: err.code, message: err.message };
   return { code: 'internal', message: 'internal error' };
 }
+
+/** The code of an inference engine error (InferenceError, also across the worker thread), read structurally. */
+export function inferenceErrorCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}

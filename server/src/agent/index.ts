@@ -1,5 +1,11 @@
-export { createAgentExtension, AgentExtension, type AgentOptions } from './extension';
+// The AI collaborator: the one entry point (server/src/main.ts uses createAiCollaborator; tests
+// and benchmarks createAgentExtension with an engine of their own).
+export { createAgentExtension, createAiCollaborator, AgentExtension, type AgentOptions } from './extension';
+export { AgentGateway } from './gateway';
 export { RoomAgent, type Actor, type AgentLimits } from './room-agent';
+export { Admission, canEdit } from './admission';
+export { AutoMode, autoModeArmed, autoOfferDue, type AutoModeHost } from './auto-mode';
+export { AgentRecords, toProposalRecord } from './records';
 export { ProposalService, DEFAULT_GENERATION, type GenerationParams } from './proposal-service';
 export { PromptBuilder, type PromptParts, type PromptOptions } from './prompt';
 export { Moderation, ModeratedStream, DEFAULT_BLOCKLIST } from './moderation';
@@ -8,5 +14,3 @@ export { AgentPresence } from './presence';
 export { AgentWriter } from './writer';
 export { parseAnchor, resolveAnchor, insertAiText, linearizeStory, endOfStoryAnchor, type ResolvedAnchor } from './anchor';
 export { AgentError } from './errors';
-export type { EngineLike, GenerateRequest, GenerationStreamLike, GenerationChunk, GenerationResult } from './engine';
-export { createAiCollaborator } from './ai-collaborator';

@@ -32,10 +32,6 @@ export class AgentPresence {
     this.publish();
   }
 
-  get current(): AgentState {
-    return this.state;
-  }
-
   set(state: AgentState): void {
     if (state === this.state) return;
     this.state = state;

@@ -1,6 +1,6 @@
 import type { ProposalDone } from '@ensemble/shared';
-import { inferenceErrorCode, type EngineLike, type GenerateRequest } from './engine';
-import { AgentError } from './errors';
+import type { GenerateRequest, Inference } from '../inference';
+import { AgentError, inferenceErrorCode } from './errors';
 import { ModeratedStream, type Moderation } from './moderation';
 
 export interface GenerationParams {
@@ -42,7 +42,7 @@ export interface AlternativeCallbacks {
  */
 export class ProposalService {
   constructor(
-    private readonly engine: EngineLike,
+    private readonly engine: Pick<Inference, 'generate'>,
     private readonly params: GenerationParams = DEFAULT_GENERATION,
   ) {}
 
@@ -94,21 +94,14 @@ export class ProposalService {
       cb.onDone({ text: filter.fullText, finishReason });
     } catch (err) {
       const code = inferenceErrorCode(err);
-      if (code === 'aborted' || signal.aborted) {
+      // Cut short (stopped, or out of time): what was released so far is the alternative.
+      const cutShort: ProposalDone['finishReason'] | null = code === 'aborted' || signal.aborted ? 'stopped' : code === 'deadline' ? 'length' : null;
+      if (cutShort) {
         const rest = filter.finish();
         if ('blocked' in rest) cb.onDone({ text: '', finishReason: 'filtered', reason: rest.blocked });
         else {
           if (rest.release) cb.onDelta(rest.release);
-          cb.onDone({ text: filter.fullText, finishReason: 'stopped' });
-        }
-        return;
-      }
-      if (code === 'deadline') {
-        const rest = filter.finish();
-        if ('blocked' in rest) cb.onDone({ text: '', finishReason: 'filtered', reason: rest.blocked });
-        else {
-          if (rest.release) cb.onDelta(rest.release);
-          cb.onDone({ text: filter.fullText, finishReason: 'length' });
+          cb.onDone({ text: filter.fullText, finishReason: cutShort });
         }
         return;
       }

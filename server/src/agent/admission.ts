@@ -1,0 +1,85 @@
+import type { Role, RoomSettings } from '@ensemble/shared';
+import type { RoomRecord } from '../storage/store';
+import { AgentError } from './errors';
+import type { RateLimiter } from './rate-limit';
+import type { Actor } from './types';
+
+const EDITING_ROLES: ReadonlySet<Role> = new Set(['owner', 'editor']);
+
+/** Owners and editors may ask the AI and act on its proposals; viewers only watch. */
+export function canEdit(role: Role): boolean {
+  return EDITING_ROLES.has(role);
+}
+
+export interface AdmissionDeps {
+  roomId: string;
+  /** False when the server runs without an inference engine (every request: `ai_disabled`). */
+  engineAvailable: boolean;
+  limiter: RateLimiter;
+  maxConcurrentPerRoom: number;
+  /** The room's record (settings), cached by the caller. */
+  room(): Promise<RoomRecord>;
+  /** Who requested each proposal stored for the room (the quota counts them once, lazily). */
+  storedRequesters(): Promise<string[]>;
+}
+
+/**
+ * Who may ask the AI for what in one room: role, the room's `aiMode`, the per-member quota of
+ * `limited` rooms (owners exempt), the per-member rate and the room's concurrent generations.
+ */
+export class Admission {
+  private readonly uses = new Map<string, number>();
+  private usesLoaded: Promise<void> | null = null;
+
+  constructor(private readonly deps: AdmissionDeps) {}
+
+  /** Throws `forbidden` with `message` unless the actor is an editor or owner. */
+  requireEditor(actor: Actor, message: string): void {
+    if (!canEdit(actor.role)) throw new AgentError('forbidden', message);
+  }
+
+  /** Role, AI mode, quota and rate checks shared by every kind of request. Returns the room. */
+  async admit(actor: Actor, generations: number, active: number): Promise<RoomRecord> {
+    this.requireEditor(actor, 'viewers can watch the AI but not ask it');
+    if (!this.deps.engineAvailable) throw new AgentError('ai_disabled', 'the AI collaborator is not available on this server');
+    const room = await this.deps.room();
+    const s: RoomSettings = room.settings;
+    if (s.aiMode === 'off') throw new AgentError('ai_disabled', 'the AI is turned off in this room');
+    if (s.aiMode === 'limited' && actor.role !== 'owner') {
+      await this.countUses();
+      const used = this.uses.get(actor.memberId) ?? 0;
+      if (used >= s.aiUsesPerMember) throw new AgentError('quota_exhausted', `you have used all ${s.aiUsesPerMember} AI requests allowed in this room`);
+    }
+    const key = `${this.deps.roomId}:${actor.memberId}`;
+    if (!this.deps.limiter.take(key)) {
+      throw new AgentError('rate_limited', `too many AI requests; try again in ${this.deps.limiter.retryAfterSec(key)} s`);
+    }
+    if (generations > 0 && active + generations > this.deps.maxConcurrentPerRoom) {
+      throw new AgentError('busy', `the AI is already writing ${active} alternatives in this room; wait or stop one`);
+    }
+    return room;
+  }
+
+  /** Auto mode skips the member checks but not the room's capacity. */
+  admitAuto(generations: number, active: number): void {
+    if (active + generations > this.deps.maxConcurrentPerRoom) throw new AgentError('busy', 'busy');
+  }
+
+  /** Counts one request against the member's quota. */
+  async spend(memberId: string): Promise<void> {
+    await this.countUses().catch(() => undefined);
+    this.uses.set(memberId, (this.uses.get(memberId) ?? 0) + 1);
+  }
+
+  private async countUses(): Promise<void> {
+    if (!this.usesLoaded) {
+      this.usesLoaded = (async () => {
+        for (const requester of await this.deps.storedRequesters()) this.uses.set(requester, (this.uses.get(requester) ?? 0) + 1);
+      })();
+      this.usesLoaded.catch(() => {
+        this.usesLoaded = null;
+      });
+    }
+    await this.usesLoaded;
+  }
+}

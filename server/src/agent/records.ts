@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import type { RecommendationService } from '../recommendation';
+import type { AiRecordStore, FeedbackAction, ImageRecord, ProposalRecord, RoomRecord, RoomStore } from '../storage/store';
+import type { Proposal } from './types';
+
+/** The stored form of a live proposal (an accepted text alternative is stored as inserted). */
+export function toProposalRecord(roomId: string, p: Proposal): ProposalRecord {
+  const record: ProposalRecord = {
+    roomId,
+    id: p.info.id,
+    kind: p.kind,
+    requestedBy: p.info.requestedBy.memberId,
+    mode: p.info.mode,
+    model: p.info.model,
+    createdAt: p.info.createdAt,
+    status: p.info.status,
+    alternatives:
+      p.kind === 'text'
+        ? p.alts.map((a) => (a.index === p.acceptedAlternative && p.insertedText !== undefined ? p.insertedText : a.text))
+        : p.images.map((i) => i.imageId),
+  };
+  if (p.info.instruction) record.instruction = p.info.instruction;
+  if (p.kind === 'image') record.panelId = p.panelId;
+  if (p.acceptedAlternative !== undefined) record.acceptedAlternative = p.acceptedAlternative;
+  if (p.acceptedBy) record.acceptedBy = p.acceptedBy;
+  return record;
+}
+
+/**
+ * Everything one room's agent reads from and writes to storage: the room record, proposals,
+ * images, and members' feedback (through the recommendation service). The one place to change
+ * when the storage API changes.
+ */
+export class AgentRecords {
+  constructor(
+    private readonly roomId: string,
+    private readonly rooms: Pick<RoomStore, 'getRoom'>,
+    private readonly records: Pick<AiRecordStore, 'listProposals' | 'saveProposal' | 'putImage'>,
+    private readonly recommendations: RecommendationService,
+    private readonly logger: Logger,
+  ) {}
+
+  room(): Promise<RoomRecord | null> {
+    return this.rooms.getRoom(this.roomId);
+  }
+
+  /** Who requested each stored proposal of the room (for the per-member quota). */
+  async requesters(): Promise<string[]> {
+    return (await this.records.listProposals(this.roomId, 100_000)).map((p) => p.requestedBy);
+  }
+
+  /** Saves the proposal's current state; a failure is logged, never thrown. */
+  async save(p: Proposal): Promise<void> {
+    try {
+      await this.records.saveProposal(toProposalRecord(this.roomId, p));
+    } catch (err) {
+      this.logger.error({ err, roomId: this.roomId, proposalId: p.info.id }, 'saving proposal failed');
+    }
+  }
+
+  putImage(image: Omit<ImageRecord, 'roomId'>): Promise<void> {
+    return this.records.putImage({ roomId: this.roomId, ...image });
+  }
+
+  /** A member's reaction to a proposal's alternative (or a suggestion), for their rankings. */
+  feedback(memberId: string, targetId: string, alternative: number, action: FeedbackAction, text: string): Promise<void> {
+    return this.recommendations.record(this.roomId, memberId, targetId, alternative, action, text);
+  }
+}
