@@ -12,6 +12,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   logger: ['config'],
   errors: [],
   'exit-codes': [],
+  ids: [],
   limits: [],
   // engines and stores, which know nothing of rooms or transports
   inference: [],
@@ -23,12 +24,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   auth: ['config', 'errors', 'http', 'ports', 'storage'],
   sync: ['errors', 'limits', 'metrics', 'ports', 'storage', 'auth'],
   // features
-  rooms: ['errors', 'ports', 'storage', 'auth', 'http'],
-  versions: ['errors', 'ports', 'storage', 'auth', 'http', 'rooms'],
+  rooms: ['ids', 'errors', 'ports', 'storage', 'auth', 'http'],
+  versions: ['ids', 'errors', 'ports', 'storage', 'auth', 'http', 'rooms'],
   provenance: ['ports', 'storage', 'auth', 'http', 'sync'],
   images: ['ports', 'storage', 'auth', 'http'],
   recommendation: ['ports', 'storage', 'limits'],
-  agent: ['config', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],
+  agent: ['ids', 'config', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],
   // the composition root wires everything
   server: ['*'],
   main: ['*'],

@@ -6,7 +6,8 @@ import { AgentError } from './errors';
 import type { LiveProposals } from './live-proposals';
 import { mapError } from './proposal-service';
 import type { AgentRecords } from './records';
-import { newId, type Actor, type ImageProposal, type RoomScope } from './types';
+import { newId } from '../ids';
+import { type Actor, type ImageProposal, type RoomScope } from './types';
 
 /** A storyboard room's image proposals: draws them for a panel, stores them, sets the accepted one. */
 export class ImageProposals {

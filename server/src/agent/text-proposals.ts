@@ -17,7 +17,8 @@ import type { LiveProposals } from './live-proposals';
 import type { Moderation } from './moderation';
 import { mapError } from './proposal-service';
 import type { AgentRecords } from './records';
-import { newId, type Actor, type Alternative, type RoomScope, type TextProposal } from './types';
+import { newId } from '../ids';
+import { type Actor, type Alternative, type RoomScope, type TextProposal } from './types';
 
 /**
  * A room's text proposals: streams each alternative through the ProposalService, votes, accept

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type * as Y from 'yjs';
 import type { ImageAlternative, ProposalDone, ProposalInfo, Role, ServerToClientEvents } from '@ensemble/shared';
 import type { LoadedRoom, ServerContext } from '../ports';
@@ -98,8 +97,4 @@ export interface RoomScope {
   writeAsAgent<T>(room: LoadedRoom, edit: (doc: Y.Doc) => T): T;
   /** Recomputes the agent's presence state from the live proposals. */
   updatePresence(): void;
-}
-
-export function newId(): string {
-  return randomBytes(12).toString('base64url');
 }

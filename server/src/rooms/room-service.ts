@@ -16,7 +16,7 @@ import type { RoomEventSource, RoomEvents, TokenService } from '../ports';
 import { RoomError } from '../errors';
 import type { MemberRecord, RoomRecord, RoomStore } from '../storage/store';
 import { requireRole, requireRoom } from './access';
-import { newId, newJoinCode } from './ids';
+import { newId, newJoinCode } from '../ids';
 
 const isConflict = (err: unknown) => (err as { code?: unknown })?.code === 'conflict';
 

@@ -3,7 +3,7 @@ import type { TokenClaims, VersionInfo } from '@ensemble/shared';
 import type { RoomDocuments } from '../ports';
 import { RoomError } from '../errors';
 import { requireRole, requireRoom } from '../rooms/access';
-import { newId } from '../rooms/ids';
+import { newId } from '../ids';
 import type { RoomStore, VersionRecord, VersionStore } from '../storage/store';
 
 /** Named versions of a room's document: save the current state, list them, restore one. */
