@@ -1,37 +1,28 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { artifact, ensureClientBuilt, launchChromium, startE2EServer, watchConsole, type ConsoleLog, type E2EServer } from './harness';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Locator, Page } from 'playwright-core';
+import { artifact, watchConsole, type ConsoleLog, useE2ESuite } from './harness';
 
 /**
  * The web client in real Chromium against the real server (in-process, port 0) with the AI
  * collaborator, serving the production build of client/.
  */
 describe('web client in Chromium', () => {
-  let server: E2EServer;
-  let browser: Browser;
+  const e2e = useE2ESuite();
   const contexts: BrowserContext[] = [];
   const logs: ConsoleLog[] = [];
 
-  beforeAll(async () => {
-    await ensureClientBuilt();
-    server = await startE2EServer();
-    browser = await launchChromium();
-  }, 240_000);
-
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server?.close();
   });
 
   async function openPage(name: string, path = '/', viewport = { width: 1366, height: 900 }): Promise<{ page: Page; log: ConsoleLog }> {
-    const context = await browser.newContext({ viewport });
+    const context = await e2e.browser.newContext({ viewport });
     contexts.push(context);
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     const log = watchConsole(page, name);
     logs.push(log);
-    await page.goto(server.url + path);
+    await page.goto(e2e.server.url + path);
     return { page, log };
   }
 

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
 import { createAgentExtension } from '../../server/src/agent/index';
 import type { Inference } from '../../server/src/inference/index';
@@ -127,4 +128,28 @@ export function watchConsole(page: Page, name: string): ConsoleLog {
 export function artifact(name: string): string {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   return path.join(ARTIFACTS, name);
+}
+
+export interface E2ESuite {
+  /** The running server; a test that restarts it assigns the new one here (afterAll closes it). */
+  server: E2EServer;
+  browser: Browser;
+}
+
+/**
+ * One e2e suite's setup: the client built, a server (options from `serverOptions`, which may load
+ * an engine), Chromium; both closed after the suite. The fields are set once beforeAll has run.
+ */
+export function useE2ESuite(serverOptions: () => Parameters<typeof startE2EServer>[0] | Promise<Parameters<typeof startE2EServer>[0]> = () => ({})): E2ESuite {
+  const suite = {} as E2ESuite;
+  beforeAll(async () => {
+    await ensureClientBuilt();
+    suite.server = await startE2EServer(await serverOptions());
+    suite.browser = await launchChromium();
+  }, 240_000);
+  afterAll(async () => {
+    await suite.browser?.close();
+    await suite.server?.close();
+  });
+  return suite;
 }

@@ -1,37 +1,24 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { artifact, ensureClientBuilt, launchChromium, startE2EServer, watchConsole, type E2EServer } from './harness';
+import { describe, expect, it } from 'vitest';
+import { artifact, watchConsole, useE2ESuite } from './harness';
 
 /** The owner removes a member from the dashboard; the member's tab is disconnected and told why. */
 describe('web client: removing a member', () => {
-  let server: E2EServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureClientBuilt();
-    server = await startE2EServer();
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const e2e = useE2ESuite();
 
   it('the Remove button in the member list disconnects the member at once', async () => {
-    const owner = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    const owner = await (await e2e.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
     owner.setDefaultTimeout(20_000);
     const ownerLog = watchConsole(owner, 'owner');
-    await owner.goto(server.url);
+    await owner.goto(e2e.server.url);
     await owner.getByLabel('Room name').fill('Writers at night');
     await owner.getByLabel('Your name').nth(1).fill('Ada');
     await owner.getByRole('button', { name: 'Create room' }).click();
     await owner.getByTestId('connection-status').filter({ hasText: 'Connected' }).waitFor();
     const joinCode = (await owner.getByTestId('join-code').innerText()).trim();
 
-    const member = await (await browser.newContext()).newPage();
+    const member = await (await e2e.browser.newContext()).newPage();
     member.setDefaultTimeout(20_000);
-    await member.goto(`${server.url}/?join=${joinCode}`);
+    await member.goto(`${e2e.server.url}/?join=${joinCode}`);
     await member.getByLabel('Your name').first().fill('Mallory');
     await member.getByRole('button', { name: 'Join', exact: true }).click();
     await member.getByTestId('connection-status').filter({ hasText: 'Connected' }).waitFor();

@@ -1,32 +1,20 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { artifact, ensureClientBuilt, launchChromium, startE2EServer, watchConsole, type E2EServer } from './harness';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { artifact, startE2EServer, watchConsole, useE2ESuite } from './harness';
 
 /** Edits made while the server is gone stay in the tab, the status says so, and they sync on reconnect. */
 describe('web client offline and reconnect', () => {
-  let server: E2EServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureClientBuilt();
-    server = await startE2EServer();
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const e2e = useE2ESuite();
 
   const status = (page: Page) => page.getByTestId('connection-status');
   const story = (page: Page) => page.locator('[data-testid=story-editor]');
 
   it('keeps offline edits, says so, and syncs them when the server is back', async () => {
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+    const context = await e2e.browser.newContext({ viewport: { width: 1024, height: 768 } });
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
     const log = watchConsole(page, 'writer');
-    await page.goto(server.url);
+    await page.goto(e2e.server.url);
     await page.getByLabel('Room name').fill('Night shift');
     await page.getByLabel('Your name').nth(1).fill('Ola');
     await page.getByLabel('Classroom').check();
@@ -38,8 +26,8 @@ describe('web client offline and reconnect', () => {
     await page.waitForTimeout(300); // group commit
 
     // The server goes away: the tab says it is offline…
-    const { port, dataDir } = server;
-    await server.close({ keepData: true });
+    const { port, dataDir } = e2e.server;
+    await e2e.server.close({ keepData: true });
     await status(page).filter({ hasText: /Offline|Reconnecting/ }).waitFor();
     // …and keeps what is typed meanwhile, saying it will sync.
     await story(page).click();
@@ -49,11 +37,11 @@ describe('web client offline and reconnect', () => {
     await page.screenshot({ path: artifact('offline.png') });
 
     // Back on the same port and data: the provider reconnects and sends the offline edits.
-    server = await startE2EServer({ dataDir, port });
+    e2e.server = await startE2EServer({ dataDir, port });
     await status(page).filter({ hasText: 'Connected · saved' }).waitFor({ timeout: 30_000 });
 
-    const other = await (await browser.newContext()).newPage();
-    await other.goto(`${server.url}/?join=${joinCode}`);
+    const other = await (await e2e.browser.newContext()).newPage();
+    await other.goto(`${e2e.server.url}/?join=${joinCode}`);
     await other.getByLabel('Your name').first().fill('Pat');
     await other.getByRole('button', { name: 'Join', exact: true }).click();
     await story(other).filter({ hasText: 'Before the outage. Typed while offline.' }).waitFor();

@@ -1,43 +1,31 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { loadEngine, pacedEngine } from '../agent/harness';
-import { ensureClientBuilt, launchChromium, startE2EServer, watchConsole, type E2EServer } from './harness';
+import { watchConsole, useE2ESuite } from './harness';
 
 /**
  * Stop in the browser. The real model's output is paced at 150 ms a chunk and runs to its token
  * limit, so a generation is reliably still running when the button is pressed.
  */
 describe('web client: stopping a generation', () => {
-  let server: E2EServer;
-  let browser: Browser;
-
-  beforeAll(async () => {
-    await ensureClientBuilt();
-    server = await startE2EServer({ engine: pacedEngine(await loadEngine(), 150) });
-    browser = await launchChromium();
-  }, 240_000);
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const e2e = useE2ESuite(async () => ({ engine: pacedEngine(await loadEngine(), 150) }));
 
   it('stop ends every alternative for everyone, keeping the text so far', async () => {
     const open = async (name: string): Promise<Page> => {
-      const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+      const page = await (await e2e.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
       page.setDefaultTimeout(20_000);
       return page;
     };
     const a = await open('a');
     const logA = watchConsole(a, 'a');
-    await a.goto(server.url);
+    await a.goto(e2e.server.url);
     await a.getByLabel('Room name').fill('Stop me');
     await a.getByLabel('Your name').nth(1).fill('Ana');
     await a.getByRole('button', { name: 'Create room' }).click();
     await a.getByTestId('room').waitFor();
     const code = (await a.getByTestId('join-code').innerText()).trim();
     const b = await open('b');
-    await b.goto(`${server.url}/?join=${code}`);
+    await b.goto(`${e2e.server.url}/?join=${code}`);
     await b.getByLabel('Your name').first().fill('Bo');
     await b.getByRole('button', { name: 'Join', exact: true }).click();
     await b.getByTestId('room').waitFor();
