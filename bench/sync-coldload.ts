@@ -56,7 +56,7 @@ async function measure(kind: string, store: Stores): Promise<Record<string, stri
 
   const metrics = new Metrics();
   const registry = new DocumentRegistry({
-    store: instrumentStore(store, metrics).documents,
+    log: instrumentStore(store, metrics).documents,
     logger: createLogger({ LOG_LEVEL: 'silent' }),
     metrics,
     flushMs: 50,

@@ -75,7 +75,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const store = instrumentStore(rawStore, metrics);
   const tokens = createTokenService(config);
   const registry = new DocumentRegistry({
-    store: store.documents,
+    log: store.documents,
     logger: logger.child({ component: 'documents' }),
     metrics,
     flushMs: config.ENSEMBLE_FLUSH_MS,
@@ -99,7 +99,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const sync = new SyncServer({
     registry,
     tokens,
-    store: store.rooms,
+    rooms: store.rooms,
     logger: logger.child({ component: 'sync' }),
     metrics,
     maxMessageBytes: config.ENSEMBLE_MAX_MESSAGE_BYTES,

@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ports: ['config', 'storage', 'errors'],
   // transports and identity
   http: ['errors', 'storage'],
-  auth: ['config', 'errors', 'http', 'ports', 'storage'],
+  auth: ['config', 'errors', 'http', 'limits', 'ports', 'storage'],
   sync: ['errors', 'limits', 'metrics', 'ports', 'storage', 'auth'],
   // features
   rooms: ['ids', 'errors', 'ports', 'storage', 'auth', 'http'],

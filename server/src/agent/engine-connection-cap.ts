@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { KeyedCounter } from '../limits/keyed-counter';
 
 interface EngineIoServer {
   on(event: 'connection', listener: (conn: { request: IncomingMessage; once(event: 'close', listener: () => void): void }) => void): void;
@@ -10,13 +11,13 @@ interface EngineIoServer {
  * without this, one host could open thousands of idle connections.
  */
 export class EngineConnectionCap {
-  private readonly open = new Map<string, number>();
+  private readonly open = new KeyedCounter();
 
   constructor(private readonly perAddress: number) {}
 
   /** socket.io's `allowRequest` for new handshakes. */
   readonly allowRequest = (req: IncomingMessage, done: (message: string | null | undefined, success: boolean) => void): void => {
-    if ((this.open.get(addressOf(req)) ?? 0) >= this.perAddress) done(`too many open connections from this address (at most ${this.perAddress})`, false);
+    if (this.open.get(addressOf(req)) >= this.perAddress) done(`too many open connections from this address (at most ${this.perAddress})`, false);
     else done(null, true);
   };
 
@@ -24,12 +25,8 @@ export class EngineConnectionCap {
   track(engine: EngineIoServer): void {
     engine.on('connection', (conn) => {
       const address = addressOf(conn.request);
-      this.open.set(address, (this.open.get(address) ?? 0) + 1);
-      conn.once('close', () => {
-        const n = (this.open.get(address) ?? 0) - 1;
-        if (n > 0) this.open.set(address, n);
-        else this.open.delete(address);
-      });
+      this.open.increment(address);
+      conn.once('close', () => this.open.decrement(address));
     });
   }
 }

@@ -1,3 +1,5 @@
+import { KeyedCounter } from '../limits/keyed-counter';
+
 /** A held socket slot; release it exactly once when the socket is gone (extra calls are ignored). */
 export type SocketSlot = () => void;
 
@@ -6,8 +8,8 @@ export type SocketSlot = () => void;
  * exhaust the server's file descriptors and memory. One instance per endpoint (/sync, /collab).
  */
 export class SocketLimiter {
-  private readonly byMember = new Map<string, number>();
-  private readonly byAddress = new Map<string, number>();
+  private readonly byMember = new KeyedCounter();
+  private readonly byAddress = new KeyedCounter();
 
   constructor(
     private readonly perMember: number,
@@ -16,32 +18,22 @@ export class SocketLimiter {
 
   /** Takes a slot for the member (`roomId:memberId`) and address, or says which limit is reached. */
   acquire(memberKey: string, address: string): { slot: SocketSlot } | { refused: string } {
-    if ((this.byMember.get(memberKey) ?? 0) >= this.perMember) {
+    if (this.byMember.get(memberKey) >= this.perMember) {
       return { refused: `too many open connections for this member (at most ${this.perMember}); close another tab first` };
     }
-    if ((this.byAddress.get(address) ?? 0) >= this.perAddress) {
+    if (this.byAddress.get(address) >= this.perAddress) {
       return { refused: `too many open connections from this address (at most ${this.perAddress})` };
     }
-    increment(this.byMember, memberKey);
-    increment(this.byAddress, address);
+    this.byMember.increment(memberKey);
+    this.byAddress.increment(address);
     let released = false;
     return {
       slot: () => {
         if (released) return;
         released = true;
-        decrement(this.byMember, memberKey);
-        decrement(this.byAddress, address);
+        this.byMember.decrement(memberKey);
+        this.byAddress.decrement(address);
       },
     };
   }
-}
-
-function increment(counts: Map<string, number>, key: string): void {
-  counts.set(key, (counts.get(key) ?? 0) + 1);
-}
-
-function decrement(counts: Map<string, number>, key: string): void {
-  const n = (counts.get(key) ?? 0) - 1;
-  if (n > 0) counts.set(key, n);
-  else counts.delete(key);
 }

@@ -11,7 +11,7 @@ import { loadStoredDocument, type LoadedDocument } from './stored-document';
 import { UpdateLog } from './update-log';
 
 export interface DocumentRegistryOptions {
-  store: DocumentLog;
+  log: DocumentLog;
   logger: Logger;
   metrics: Metrics;
   flushMs: number;
@@ -200,11 +200,11 @@ export class DocumentRegistry implements RoomDocuments {
   }
 
   private async doLoad(roomId: string): Promise<RoomDocument> {
-    const { store, logger, metrics } = this.options;
+    const { log, logger, metrics } = this.options;
     await this.resets.get(roomId)?.written;
     let loaded: LoadedDocument;
     try {
-      loaded = await loadStoredDocument(store, roomId, { origin: ORIGINS.load });
+      loaded = await loadStoredDocument(log, roomId, { origin: ORIGINS.load });
     } catch (err) {
       logger.error({ err, roomId }, 'loading document failed');
       throw new DocumentLoadError(roomId, err);
@@ -219,7 +219,7 @@ export class DocumentRegistry implements RoomDocuments {
       this.options.pending,
     );
     room.attachLog(
-      new UpdateLog(roomId, doc, store, {
+      new UpdateLog(roomId, doc, log, {
         flushMs: this.options.flushMs,
         compactEvery: this.options.compactEvery,
         logger,

@@ -23,7 +23,7 @@ import { ProtocolError, encodeAwareness, encodeSyncStep1 } from './protocol';
 export interface SyncServerOptions {
   registry: DocumentRegistry;
   tokens: TokenService;
-  store: Pick<RoomStore, 'getRoom' | 'getMember'>;
+  rooms: Pick<RoomStore, 'getRoom' | 'getMember'>;
   logger: Logger;
   metrics: Metrics;
   maxMessageBytes: number;
@@ -168,7 +168,7 @@ export class SyncServer {
     if (this.upgrades.charge(claims.memberId, 1) > 0) throw new UpgradeRefused(429, 'reconnecting too often; retry in a moment');
     let exists: boolean;
     try {
-      exists = this.options.registry.peek(roomId) !== undefined || (await this.options.store.getRoom(roomId)) !== null;
+      exists = this.options.registry.peek(roomId) !== undefined || (await this.options.rooms.getRoom(roomId)) !== null;
     } catch (err) {
       this.options.logger.error({ err, roomId }, 'room lookup failed');
       throw new UpgradeRefused(503, 'storage unavailable');
@@ -176,7 +176,7 @@ export class SyncServer {
     if (!exists) throw new UpgradeRefused(404, 'room not found');
     let member: TokenClaims | null;
     try {
-      member = await currentMember(this.options.store, claims);
+      member = await currentMember(this.options.rooms, claims);
     } catch (err) {
       this.options.logger.error({ err, roomId }, 'member lookup failed');
       throw new UpgradeRefused(503, 'storage unavailable');
@@ -190,7 +190,7 @@ export class SyncServer {
    * look once more now that `closeMember` can see it.
    */
   private recheckMember(conn: Connection): void {
-    currentMember(this.options.store, conn.claims).then(
+    currentMember(this.options.rooms, conn.claims).then(
       (member) => {
         if (!member) conn.close(CLOSE_CODES.memberRemoved, 'removed from the room by its owner');
       },
