@@ -19,6 +19,7 @@ import {
   type TextGenerationEntry,
 } from './manifest';
 import { InferenceMetrics, type MetricsSink } from './metrics';
+import { healTrailingSpace } from './output';
 import { encodePngRgb } from './png';
 import { Rng } from './sampling';
 import { Scheduler } from './scheduler';
@@ -184,7 +185,8 @@ export class InferenceEngine implements Inference {
   startGeneration(spec: GenerationSpec, sink: GenerationSink): () => void {
     this.assertOpen();
     const model = this.pick(this.text, spec.model, 'text-generation');
-    const promptIds = model.tokenizer.encode(spec.prompt);
+    const { prompt, healedSpace } = healTrailingSpace(spec.prompt);
+    const promptIds = model.tokenizer.encode(prompt);
     if (promptIds.filter((t) => !model.tokenizer.specialIds.has(t)).length === 0) {
       throw new InferenceError('empty_prompt', 'the prompt has no tokens');
     }
@@ -195,6 +197,7 @@ export class InferenceEngine implements Inference {
     const handle = model.scheduler.add({
       ...rest,
       promptIds,
+      healedSpace,
       onText: (text, tokenId) => sink.push({ text, tokenId }),
       onFinish: (result) => {
         observe();
