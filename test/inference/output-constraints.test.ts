@@ -5,7 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CausalLM, ForwardInput } from '../../server/src/inference/causal-lm';
 import { InferenceEngine } from '../../server/src/inference/engine';
+import { Scheduler } from '../../server/src/inference/scheduler';
+import type { GenerationResult } from '../../server/src/inference/stream';
 import { healTrailingSpace, LEADING_BLANK_TOKENS, RequestOutput } from '../../server/src/inference/output';
 import { tokenClasses } from '../../server/src/inference/token-classes';
 import { TextTokenizer } from '../../server/src/inference/tokenizer';
@@ -91,6 +94,39 @@ describe('RequestOutput.constrain', () => {
     const out = new RequestOutput(tok, tok.encode('The end.'), [], undefined, {});
     for (let i = 0; i < 5; i++) out.append(byteId('\n'));
     expect(masked(out)).toEqual([]);
+  });
+});
+
+describe('minTokens in the scheduler (a stand-in model that prefers EOS, then a newline)', () => {
+  // Every position: EOS first, "\n" second, "T" third. The old minTokens (EOS held off for N
+  // tokens only) ended this with "\n" alone: a whitespace-only alternative.
+  const preferBlank: CausalLM = {
+    entry: { id: 'blank', task: 'text-generation', contextLength: 64, vocabSize: V, numLayers: 1, numKeyValueHeads: 1, headDim: 2, eosTokenId: 2, padTokenId: 0, bosTokenId: 1 },
+    shape: { numLayers: 1, heads: 1, headDim: 2 },
+    vocabSize: V,
+    forward: async (inp: ForwardInput) => {
+      const logits = new Float32Array(inp.rows * inp.seq * V);
+      for (let r = 0; r < inp.rows * inp.seq; r++) {
+        logits[r * V + 2] = 10;
+        logits[r * V + byteId('\n')] = 9;
+        logits[r * V + byteId('T')] = 1;
+      }
+      const len = inp.past.past + inp.seq;
+      return { logits, present: { rows: inp.rows, past: len, data: [new Float32Array(inp.rows * len * 2), new Float32Array(inp.rows * len * 2)] } };
+    },
+  } as unknown as CausalLM;
+  const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
+  const generate = (minTokens: number): Promise<GenerationResult> => {
+    const s = new Scheduler(preferBlank, tok, { maxBatch: 2, maxQueue: 4 });
+    return new Promise((resolve, reject) => s.add({ promptIds: tok.encode('The end.'), roomId: 'r', maxTokens: 8, sampling: greedy, seed: 1, stop: ['\n\n'], minTokens, onFinish: resolve, onError: reject }));
+  };
+
+  it('without minTokens EOS may come first (an empty output is the caller’s choice)', async () => {
+    expect(await generate(0)).toMatchObject({ text: '', tokens: 0, finishReason: 'stop' });
+  });
+
+  it('with minTokens EOS waits for a visible character, and leading newlines stop at a paragraph break', async () => {
+    expect(await generate(1)).toMatchObject({ text: '\n\nT', tokens: 3, finishReason: 'stop' });
   });
 });
 
