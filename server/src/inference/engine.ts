@@ -21,6 +21,7 @@ import {
 import { InferenceMetrics, type MetricsSink } from './metrics';
 import { healTrailingSpace } from './output';
 import { encodePngRgb } from './png';
+import { tokenClasses } from './token-classes';
 import { Rng } from './sampling';
 import { Scheduler } from './scheduler';
 import { bindSignal, chooseModel, prepareGenerate, type GenerationSink, type GenerationSpec } from './request';
@@ -119,6 +120,7 @@ export class InferenceEngine implements Inference {
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
           const lm = new CausalLM(session, entry);
+          tokenClasses(tokenizer, lm.vocabSize); // now, not as a stall of the first constrained decode step
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,
             maxQueue: options.maxQueue ?? 256,
