@@ -16,6 +16,7 @@ fi
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2} PYTHONUNBUFFERED=1
 PY=${PYTHON:-/usr/bin/python3}
 mkdir -p ../.work
+$PY check_text_cleanup.py                             # the corpora clean-up (mojibake) holds
 $PY train_bpe.py                                   2>&1 | tee ../.work/bpe.log
 $PY train_lm.py --steps 420 --eval-every 105       2>&1 | tee ../.work/lm.log
 $PY train_embed.py --epochs 5                      2>&1 | tee ../.work/embed.log

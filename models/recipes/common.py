@@ -1,5 +1,5 @@
 """Shared helpers for the Ensemble model recipes (data loading, node tokenizer bridge)."""
-import argparse, json, os, random, subprocess, tempfile
+import argparse, json, os, random, re, subprocess, tempfile
 import numpy as np
 import torch
 
@@ -25,6 +25,38 @@ def _read(name):
         return f.read().replace("\r\n", "\n")
 
 
+# UTF-8 punctuation that was decoded as cp1252 ("“" -> "â€œ"). The closing double quote's last
+# byte (0x9D) has no cp1252 character and was dropped, so it is left as a bare "â€": that one goes
+# last, after every longer sequence has been replaced.
+_MOJIBAKE = [("\u00e2\u20ac\u0153", "\u201c"), ("\u00e2\u20ac\u009d", "\u201d"), ("\u00e2\u20ac\u2122", "\u2019"),
+             ("\u00e2\u20ac\u02dc", "\u2018"), ("\u00e2\u20ac\u201d", "\u2014"), ("\u00e2\u20ac\u201c", "\u2013"),
+             ("\u00e2\u20ac\u00a6", "\u2026"), ("\u00e2\u20ac", "\u201d")]
+# Any other double-decoded character: a UTF-8 lead byte (as cp1252: U+00C2..U+00F4) and as many
+# continuation bytes (cp1252's characters for 0x80..0xBF) as it needs, repaired only where it round-trips.
+_CONT = ("[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+         "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]")
+_MOJIBAKE_RUN = re.compile(f"[\u00c2-\u00df]{_CONT}|[\u00e0-\u00ef]{_CONT}{{2}}|[\u00f0-\u00f4]{_CONT}{{3}}")
+
+
+def _redecode(m):
+    try:
+        return m.group(0).encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return m.group(0)
+
+
+def fix_mojibake(text):
+    """Undoes UTF-8 text that was decoded as cp1252 (the TinyStories sample's "â€œ" for "“")."""
+    for bad, good in _MOJIBAKE:
+        text = text.replace(bad, good)
+    return _MOJIBAKE_RUN.sub(_redecode, text)
+
+
+def ascii_quotes(text):
+    """Curly quotes as straight ones: the corpora mostly use ASCII quotes, and one spelling is one token."""
+    return text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'")
+
+
 def _paras(text):
     return [p.strip() for p in text.split("\n\n") if p.strip()]
 
@@ -47,7 +79,7 @@ def load_docs():
     # TinyStories sample: paragraphs separated by blank lines; a story starts with "Once upon a
     # time" or after 3 paragraphs (the sample has no explicit separator).
     docs, cur = [], []
-    for p in _paras(_read("tinystories-sample.txt")):
+    for p in _paras(ascii_quotes(fix_mojibake(_read("tinystories-sample.txt")))):
         if cur and (p.startswith("Once upon a time") or len(cur) >= 3):
             docs.append("\n\n".join(cur)); cur = []
         cur.append(p)
@@ -59,7 +91,7 @@ def load_docs():
     s = next(i for i, l in enumerate(lines) if l.startswith("*** START OF"))
     e = next(i for i, l in enumerate(lines) if l.startswith("*** END OF"))
     body = "\n".join(lines[s + 1:e])
-    body = body.replace("\u201c", '"').replace("\u201d", '"').replace("\u2018", "'").replace("\u2019", "'")
+    body = ascii_quotes(body)
     paras = [" ".join(x.split()) for x in _paras(body)]
     out["sherlock"] = _group(paras, 1200)
     # Tiny Shakespeare: keep line breaks, group speeches into ~1200-char documents.

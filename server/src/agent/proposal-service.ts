@@ -12,7 +12,7 @@ export interface GenerationParams {
   repetitionPenalty: number;
   deadlineMs: number;
   stop: string[];
-  /** The small built-in model often ends a story at once; no alternative should come back empty. */
+  /** The small built-in model often ends a story at once; no alternative should come back empty (EOS also waits for visible text). */
   minTokens: number;
 }
 

@@ -27,8 +27,10 @@ export interface RunnerSeq {
   readonly sampling: SamplingParams;
   readonly rng: Rng;
   readonly history: ReadonlySet<number>;
-  /** False while EOS must not be sampled (ignoreEos, or fewer than minTokens generated). */
+  /** False while EOS must not be sampled (ignoreEos, or minTokens not reached). */
   readonly mayEnd: boolean;
+  /** Masks the logits of tokens this row must not sample next (its output's constraints). */
+  constrain?(logits: Float32Array): void;
   /** Tokens whose KV is in the cache. */
   kvLen: number;
   /** Sampled token not yet fed to the model. */
@@ -177,6 +179,7 @@ export class BatchRunner<S extends RunnerSeq> {
   }
 
   private sample(s: S, logits: Float32Array): number {
+    s.constrain?.(logits);
     return sampleToken(logits, s.sampling, s.rng, s.history, s.mayEnd ? this.banned : this.bannedNoEos);
   }
 

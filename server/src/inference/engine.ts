@@ -19,7 +19,9 @@ import {
   type TextGenerationEntry,
 } from './manifest';
 import { InferenceMetrics, type MetricsSink } from './metrics';
+import { healTrailingSpace } from './output';
 import { encodePngRgb } from './png';
+import { tokenClasses } from './token-classes';
 import { Rng } from './sampling';
 import { Scheduler } from './scheduler';
 import { bindSignal, chooseModel, prepareGenerate, type GenerationSink, type GenerationSpec } from './request';
@@ -118,6 +120,7 @@ export class InferenceEngine implements Inference {
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
           const lm = new CausalLM(session, entry);
+          tokenClasses(tokenizer, lm.vocabSize); // now, not as a stall of the first constrained decode step
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,
             maxQueue: options.maxQueue ?? 256,
@@ -184,7 +187,8 @@ export class InferenceEngine implements Inference {
   startGeneration(spec: GenerationSpec, sink: GenerationSink): () => void {
     this.assertOpen();
     const model = this.pick(this.text, spec.model, 'text-generation');
-    const promptIds = model.tokenizer.encode(spec.prompt);
+    const { prompt, healedSpace } = healTrailingSpace(spec.prompt);
+    const promptIds = model.tokenizer.encode(prompt);
     if (promptIds.filter((t) => !model.tokenizer.specialIds.has(t)).length === 0) {
       throw new InferenceError('empty_prompt', 'the prompt has no tokens');
     }
@@ -195,6 +199,7 @@ export class InferenceEngine implements Inference {
     const handle = model.scheduler.add({
       ...rest,
       promptIds,
+      healedSpace,
       onText: (text, tokenId) => sink.push({ text, tokenId }),
       onFinish: (result) => {
         observe();

@@ -58,8 +58,10 @@ export interface SequenceRequest {
   stop: string[];
   /** Never end on EOS (EOS is not sampled): generate until maxTokens, a stop string or the context. */
   ignoreEos?: boolean;
-  /** EOS is not sampled before this many tokens (Hugging Face's min_new_tokens). */
+  /** EOS is not sampled before this many tokens and a visible character (min_new_tokens, see RequestOutput.constrain). */
   minTokens?: number;
+  /** Spaces cut from the end of the prompt text before encoding (output.ts `healTrailingSpace`). */
+  healedSpace?: string;
   /** Absolute time (Date.now() ms) after which the request is cut off. */
   deadlineAt?: number;
   onText?: (text: string, tokenId: number) => void;
@@ -116,7 +118,7 @@ class Sequence implements SequenceHandle, RunnerSeq {
     tokenizer: TextTokenizer,
   ) {
     this.rng = new Rng(req.seed);
-    this.output = new RequestOutput(tokenizer, promptIds, req.stop, req.onText);
+    this.output = new RequestOutput(tokenizer, promptIds, req.stop, req.onText, { minTokens: req.minTokens, healedSpace: req.healedSpace });
     this.history = new Set(promptIds);
   }
 
@@ -129,8 +131,11 @@ class Sequence implements SequenceHandle, RunnerSeq {
   }
 
   get mayEnd(): boolean {
-    return !(this.req.ignoreEos || this.generatedIds.length < (this.req.minTokens ?? 0));
+    const min = this.req.minTokens ?? 0;
+    return !(this.req.ignoreEos || this.generatedIds.length < min || (min > 0 && !this.output.visible));
   }
+
+  readonly constrain = (logits: Float32Array): void => this.output.constrain(logits);
 }
 
 export class Scheduler {
