@@ -30,6 +30,8 @@ export interface EngineOptions {
   metricsSink?: MetricsSink;
   /** Most running generations one room may hold (default maxBatch - 1: a slot stays free for other rooms). */
   maxPerRoom?: number;
+  /** On WebGPU, keep the KV cache on the device between decode steps (default true; false: benchmarks only). */
+  deviceKV?: boolean;
   /** See SchedulerOptions.kvStrategy (benchmarks only). */
   kvStrategy?: 'repack-on-change' | 'per-step';
 }

@@ -196,8 +196,8 @@ function gpuDeviceNodes(): string[] {
  * Session options for one model on an accelerator. On WebGPU a text model's `present.*` outputs
  * stay on the device (fed back as the next step's past, see device-kv.ts); logits come to the host.
  */
-export function acceleratorOptions(device: 'webgpu' | 'cuda', entry: ModelEntry): ort.InferenceSession.SessionOptions {
-  if (device === 'cuda' || entry.task !== 'text-generation') return { executionProviders: [device] };
+export function acceleratorOptions(device: 'webgpu' | 'cuda', entry: ModelEntry, deviceKV = true): ort.InferenceSession.SessionOptions {
+  if (device === 'cuda' || entry.task !== 'text-generation' || !deviceKV) return { executionProviders: [device] };
   const preferredOutputLocation: Record<string, 'gpu-buffer'> = {};
   for (let i = 0; i < entry.numLayers; i++) {
     preferredOutputLocation[`present.${i}.key`] = 'gpu-buffer';

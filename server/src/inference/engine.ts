@@ -85,7 +85,7 @@ export class InferenceEngine implements Inference {
     const open = async (entry: ModelEntry): Promise<ort.InferenceSession> => {
       if (device !== 'cpu') {
         try {
-          const s = await ort.InferenceSession.create(modelFile(manifest, entry, 'model'), { ...base, ...acceleratorOptions(device, entry) });
+          const s = await ort.InferenceSession.create(modelFile(manifest, entry, 'model'), { ...base, ...acceleratorOptions(device, entry, options.deviceKV ?? true) });
           sessions.push(s);
           return s;
         } catch (err) {
@@ -109,7 +109,7 @@ export class InferenceEngine implements Inference {
         verifyGraph(manifest, entry, session);
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
-          const lm = new CausalLM(session, entry, { kvOnDevice: device === 'webgpu' });
+          const lm = new CausalLM(session, entry, { kvOnDevice: device === 'webgpu' && (options.deviceKV ?? true) });
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,
             maxQueue: options.maxQueue ?? 256,

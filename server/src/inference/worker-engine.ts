@@ -62,6 +62,7 @@ export class WorkerInferenceEngine implements Inference {
       threads: options.threads,
       spinning: options.spinning,
       kvStrategy: options.kvStrategy,
+      deviceKV: options.deviceKV,
       maxPerRoom: options.maxPerRoom,
     };
     // From TypeScript sources, a small .mjs bootstrap registers tsx inside the worker thread.
