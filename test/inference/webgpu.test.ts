@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM, emptyKV, type ForwardOutput, type KVBatch } from '../../server/src/inference/causal-lm';
-import { acceleratorOptions, chooseDevice, SWIFTSHADER_ICD, vulkanIcds, type WebGpuFacts } from '../../server/src/inference/device';
+import { acceleratorOptions, chooseDevice, findVulkanLoader, SWIFTSHADER_ICD, vulkanIcds, type WebGpuFacts } from '../../server/src/inference/device';
 import { InferenceEngine } from '../../server/src/inference/engine';
 import { DeviceUnavailableError } from '../../server/src/inference/errors';
 import { openSession, readManifest, type TextGenerationEntry } from '../../server/src/inference/manifest';
@@ -112,6 +112,7 @@ describe.skipIf(!haveSwiftShader)(`WebGPU on SwiftShader (needs ${SWIFTSHADER_IC
   beforeAll(async () => {
     // Read by the Vulkan loader when Dawn first creates its instance (after this line).
     process.env.VK_ICD_FILENAMES ??= SWIFTSHADER_ICD;
+    if (findVulkanLoader() === null) throw new Error('the Vulkan loader libvulkan.so.1 is missing: apt-get install libvulkan1 (bash scripts/install-chromium.sh does)');
     const manifest = readManifest(MODELS_DIR);
     entry = manifest.models.find((m): m is TextGenerationEntry => m.task === 'text-generation')!;
     const cpu = await openSession(manifest, entry, { executionProviders: ['cpu'] });
@@ -187,7 +188,7 @@ describe.skipIf(!haveSwiftShader)(`WebGPU on SwiftShader (needs ${SWIFTSHADER_IC
     const gpu = await InferenceEngine.load({ modelsDir: MODELS_DIR, device: 'webgpu', logger: { info: (_o, m) => logs.push(m ?? ''), warn: quiet.warn } });
     try {
       expect(gpu.device).toBe('webgpu');
-      expect(logs.some((m) => /inference device: webgpu \(ENSEMBLE_DEVICE=webgpu \(software: libvk_swiftshader/.test(m))).toBe(true);
+      expect(logs.some((m) => /inference device: webgpu \(ENSEMBLE_DEVICE=webgpu \((software|hardware): /.test(m))).toBe(true);
       const want = await texts(cpu);
       expect(await texts(gpu)).toEqual(want);
       expect(gpu.scheduler().repacks).toBeGreaterThan(0);
