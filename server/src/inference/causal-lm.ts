@@ -164,11 +164,19 @@ export class CausalLM {
    */
   async toHost(kv: KVBatch): Promise<void> {
     if (!kv.onDevice) return;
-    this.copier ??= DeviceKVCopier.create(this.presentNames.length);
+    // The copy graph's element type follows the cache's (float16 KV graphs exist).
+    this.copier ??= DeviceKVCopier.create(this.presentNames.length, kv.onDevice[0]?.type === 'float16' ? 'float16' : 'float32');
     const tensors = kv.onDevice;
     kv.data = await (await this.copier).toHost(tensors);
     delete kv.onDevice;
     disposeTensors(tensors);
+  }
+
+  /** Releases what this model holds besides its session (the copy graph's session). */
+  async close(): Promise<void> {
+    const copier = this.copier;
+    this.copier = null;
+    if (copier) await copier.then((c) => c.release(), () => {});
   }
 
   /** Frees a device cache's GPU tensors (it is not read again). */

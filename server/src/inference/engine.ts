@@ -33,6 +33,7 @@ export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest
 interface TextModel {
   entry: TextGenerationEntry;
   session: ort.InferenceSession;
+  lm: CausalLM;
   tokenizer: TextTokenizer;
   scheduler: Scheduler;
 }
@@ -119,7 +120,7 @@ export class InferenceEngine implements Inference {
             modelId: entry.id,
             onError: (err) => logger.warn({ err: String(err) }, `decode loop of "${entry.id}" failed`),
           });
-          text.set(entry.id, { entry, session, tokenizer, scheduler });
+          text.set(entry.id, { entry, session, lm, tokenizer, scheduler });
         } else if (entry.task === 'embedding') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
           embedders.set(entry.id, {
@@ -322,6 +323,7 @@ export class InferenceEngine implements Inference {
     this.closed = true;
     await Promise.allSettled([...this.text.values()].map((m) => m.scheduler.close()));
     await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.text.values()].map((m) => m.lm.close()));
     const sessions = [...this.text.values(), ...this.embedders.values(), ...this.images.values()].map((m) => m.session);
     await Promise.allSettled(sessions.map((s) => s.release()));
   }
