@@ -2,6 +2,7 @@
  * Inference benchmark (prints figures; not a timed test).
  *
  *   npx tsx bench/inference-bench.ts [--models DIR] [--tokens 64] [--repeat 2] [--kv repack-on-change|per-step|both] [--threads N] [--worker]
+ *   npx tsx bench/inference-bench.ts --device webgpu|cuda [--tokens 16]   (only: that device vs CPU, bench/device-compare.ts)
  *
  * Single-stream tokens/s and time to first token; aggregate tokens/s with 1, 2, 4, 8, 16
  * concurrent requests through the scheduler versus the same requests run one after another;
@@ -20,6 +21,7 @@ import { InferenceEngine, type Inference } from '../server/src/inference/engine'
 import { WorkerInferenceEngine } from '../server/src/inference/worker-engine';
 import type { SequenceRequest } from '../server/src/inference/scheduler';
 import type { CausalLM } from '../server/src/inference/causal-lm';
+import { compareDevices } from './device-compare';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -78,6 +80,9 @@ const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
+  const device = arg('device', '');
+  if (device === 'webgpu' || device === 'cuda') return compareDevices({ modelsDir, device, maxTokens, threads });
+  if (device && device !== 'cpu') throw new Error(`--device must be webgpu, cuda or cpu, not "${device}"`);
   console.log(`# inference bench — ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`models: ${modelsDir}; ORT intra-op threads ${threads ?? 'default'}; maxTokens ${maxTokens}; sampling T=0.8 top-k 40 top-p 0.95; repeat ${repeat} (median shown)\n`);
 

@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # Installs Debian's Chromium for the browser end-to-end tests (test/e2e), which drive it with
-# playwright-core. Idempotent: does nothing when /usr/bin/chromium is already there.
-# (Never `npx playwright install`: the tests use the system browser.)
+# playwright-core, and the Vulkan loader (libvulkan1) that onnxruntime-node's WebGPU provider
+# needs to reach Chromium's SwiftShader ICD (test/inference/webgpu.test.ts). Idempotent: does
+# nothing when both are already there. (Never `npx playwright install`: the tests use the system browser.)
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
-  echo "install-chromium: /usr/bin/chromium present ($(/usr/bin/chromium --version 2>/dev/null | tail -n 1))"
+have_loader() { [[ "$(/sbin/ldconfig -p 2>/dev/null)" == *"libvulkan.so.1 "* ]]; }
+packages=()
+[ -x /usr/bin/chromium ] || packages+=(chromium fonts-liberation)
+have_loader || packages+=(libvulkan1)
+if [ ${#packages[@]} -eq 0 ]; then
+  echo "install-chromium: /usr/bin/chromium present ($(/usr/bin/chromium --version 2>/dev/null | tail -n 1)); Vulkan loader present"
   exit 0
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null; then SUDO="sudo"; else
-    echo "install-chromium: need root (or sudo) to apt-get install chromium" >&2
+    echo "install-chromium: need root (or sudo) to apt-get install ${packages[*]}" >&2
     exit 1
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends chromium fonts-liberation
+$SUDO apt-get install -y --no-install-recommends "${packages[@]}"
 /usr/bin/chromium --version

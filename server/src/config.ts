@@ -64,7 +64,8 @@ export const ConfigSchema = z.object({
   /** Feedback rows (votes, accepts, rejects, dismissals) kept per member and room; more are not stored. */
   ENSEMBLE_MAX_FEEDBACK_PER_MEMBER: z.coerce.number().int().min(1).default(500),
   ENSEMBLE_MODELS_DIR: z.string().default(path.join(REPO_ROOT, 'models')),
-  ENSEMBLE_DEVICE: z.enum(['auto', 'cpu', 'cuda']).default('auto'),
+  /** auto: CUDA if its provider loads, else WebGPU on a hardware adapter, else CPU (inference/device.ts). */
+  ENSEMBLE_DEVICE: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
   /** Start without loading models (the AI collaborator is then unavailable). */
   ENSEMBLE_DISABLE_AI: bool.default(false),
   ENSEMBLE_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),

@@ -7,7 +7,7 @@ import type { ModelTask } from './manifest';
 import type { Registry } from 'prom-client';
 import type { GenerationStream } from './stream';
 
-export type Device = 'auto' | 'cpu' | 'cuda';
+export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
 /** The subset of a pino logger the engine uses. */
 export interface EngineLogger {
@@ -30,6 +30,8 @@ export interface EngineOptions {
   metricsSink?: MetricsSink;
   /** Most running generations one room may hold (default maxBatch - 1: a slot stays free for other rooms). */
   maxPerRoom?: number;
+  /** On WebGPU, keep the KV cache on the device between decode steps (default true; false: benchmarks only). */
+  deviceKV?: boolean;
   /** See SchedulerOptions.kvStrategy (benchmarks only). */
   kvStrategy?: 'repack-on-change' | 'per-step';
 }
@@ -94,7 +96,7 @@ export interface ModelInfo {
 /** What callers use; implemented in-process (InferenceEngine) and on a worker thread (WorkerInferenceEngine). */
 export interface Inference {
   /** The execution provider in use. */
-  readonly device: 'cpu' | 'cuda';
+  readonly device: 'cpu' | 'webgpu' | 'cuda';
   generate(req: GenerateRequest): GenerationStream;
   embed(texts: string[], opts?: { model?: string }): Promise<Float32Array[]>;
   generateImage(req: ImageRequest): Promise<Uint8Array>;

@@ -12,6 +12,10 @@
  * leave stay as masked "zombies" until the next join (or until they are a quarter of the batch). The
  * alternative (a cache per sequence, padded and concatenated into a batch every step) is
  * available as `kvStrategy: 'per-step'` for measurement — bench/inference-bench.ts compares them.
+ *
+ * On WebGPU (`lm.kvOnDevice`) the batch cache is GPU tensors: fed back as they are while membership
+ * is stable, brought to the host only to re-pack (and a prefill's cache at once, since it is always
+ * re-packed into the batch), and freed as soon as the next step's present replaces them.
  */
 import { CausalLM, emptyKV, packKV, packedPast, type KVBatch, type KVRowSource } from './causal-lm';
 import { InferenceError } from './errors';
@@ -78,6 +82,7 @@ export class BatchRunner<S extends RunnerSeq> {
 
   /** Forgets the batch; `dropPools` also frees the buffer pools (the loop went idle). */
   reset(dropPools = false): void {
+    CausalLM.release(this.kv);
     this.batch = [];
     this.kv = null;
     if (dropPools) this.pools = [[], []];
@@ -105,6 +110,12 @@ export class BatchRunner<S extends RunnerSeq> {
     } catch (err) {
       return { sampled: [], failed: { rows: group, error: new InferenceError('internal', `prefill failed: ${(err as Error).message}`, { cause: err }) } };
     }
+    try {
+      await this.lm.toHost(out.present);
+    } catch (err) {
+      CausalLM.release(out.present);
+      return { sampled: [], failed: { rows: group, error: new InferenceError('internal', `prefill KV download failed: ${(err as Error).message}`, { cause: err }) } };
+    }
     const V = this.lm.vocabSize;
     const sampled: RunOutput<S>['sampled'] = [];
     group.forEach((s, r) => {
@@ -125,7 +136,13 @@ export class BatchRunner<S extends RunnerSeq> {
       this.reset();
       return { sampled: [] };
     }
-    const rows = this.layout(live);
+    let rows: S[];
+    try {
+      rows = await this.layout(live);
+    } catch (err) {
+      this.reset();
+      return { sampled: [], batchSize: live.length, failed: { rows: live, error: new InferenceError('internal', `KV re-pack failed: ${(err as Error).message}`, { cause: err }) } };
+    }
     this.batch = rows;
     const kv = this.kv!;
     const B = rows.length;
@@ -142,12 +159,17 @@ export class BatchRunner<S extends RunnerSeq> {
     let out;
     try {
       const { heads, headDim } = this.lm.shape;
-      const { pool, views } = this.poolViews(kv, B * heads * (P + 1) * headDim);
-      out = await this.lm.forward({ rows: B, seq: 1, inputIds, attentionMask: mask, positionIds: pos, past: kv }, views, pool);
+      const input = { rows: B, seq: 1, inputIds, attentionMask: mask, positionIds: pos, past: kv };
+      if (this.lm.kvOnDevice) out = await this.lm.forward(input);
+      else {
+        const { pool, views } = this.poolViews(kv, B * heads * (P + 1) * headDim);
+        out = await this.lm.forward(input, views, pool);
+      }
     } catch (err) {
       this.reset();
       return { sampled: [], batchSize: live.length, failed: { rows, error: new InferenceError('internal', `decode step failed: ${(err as Error).message}`, { cause: err }) } };
     }
+    CausalLM.release(kv); // the present replaces it (device tensors only; host pools are reused)
     this.kv = out.present;
     const V = this.lm.vocabSize;
     const sampled: RunOutput<S>['sampled'] = [];
@@ -167,7 +189,7 @@ export class BatchRunner<S extends RunnerSeq> {
    * a step. Allowed only while nobody joins, zombies are at most a quarter of the batch, and none
    * is longer than the longest live row (so the padded width never exceeds the context).
    */
-  private layout(live: S[]): S[] {
+  private async layout(live: S[]): Promise<S[]> {
     const kvNow = this.kv;
     const unchanged = kvNow !== null && live.every((s) => s.kvSource === kvNow);
     if (this.kvStrategy === 'per-step' || !unchanged) return this.repack(live);
@@ -197,7 +219,9 @@ export class BatchRunner<S extends RunnerSeq> {
   }
 
   /** Gathers `rows` into a tight batch cache (in the pool the current batch does not use). */
-  private repack(rows: S[]): S[] {
+  private async repack(rows: S[]): Promise<S[]> {
+    // Only the batch cache can be on the device (a prefill's cache is brought to the host at once).
+    if (this.kv) await this.lm.toHost(this.kv);
     const sources: KVRowSource[] = rows.map((s) => ({ kv: s.kvSource!, row: s.row, len: s.kvLen }));
     const { heads, headDim } = this.lm.shape;
     const floats = rows.length * heads * packedPast(sources) * headDim;

@@ -8,6 +8,7 @@
  * leave, `packKV` gathers the surviving rows into a new, tighter batch (see batch-runner.ts).
  */
 import * as ort from 'onnxruntime-node';
+import { DeviceKVCopier, disposeTensors } from './device-kv';
 import type { TextGenerationEntry } from './manifest';
 
 export interface KVBatch {
@@ -16,8 +17,10 @@ export interface KVBatch {
   rows: number;
   /** Padded past length shared by every row. */
   past: number;
-  /** 2 × numLayers arrays: layer i key at 2i, value at 2i + 1; each [rows, heads, past, headDim]. */
+  /** 2 × numLayers arrays: layer i key at 2i, value at 2i + 1; each [rows, heads, past, headDim]. Empty while `onDevice`. */
   data: Float32Array[];
+  /** The same arrays as GPU tensors (WebGPU `present.*` outputs), when the cache is on the device. */
+  onDevice?: ort.Tensor[];
 }
 
 export interface KVRowSource {
@@ -95,11 +98,16 @@ export class CausalLM {
   private readonly hasUseCacheBranch: boolean;
   private readonly pastNames: string[];
   private readonly presentNames: string[];
+  /** Whether the session returns `present.*` on the device (WebGPU, preferredOutputLocation 'gpu-buffer'). */
+  readonly kvOnDevice: boolean;
+  private copier: Promise<DeviceKVCopier> | null = null;
 
   constructor(
     readonly session: ort.InferenceSession,
     readonly entry: TextGenerationEntry,
+    options: { kvOnDevice?: boolean } = {},
   ) {
+    this.kvOnDevice = options.kvOnDevice ?? false;
     this.shape = { numLayers: entry.numLayers, heads: entry.numKeyValueHeads, headDim: entry.headDim };
     this.vocabSize = entry.vocabSize;
     this.hasPositionIds = session.inputNames.includes('position_ids');
@@ -129,11 +137,11 @@ export class CausalLM {
     if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', input.positionIds, [rows, seq]);
     if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [past.past > 0], [1]);
     this.pastNames.forEach((name, a) => {
-      feeds[name] = new ort.Tensor('float32', past.data[a]!, [rows, H, past.past, D]);
+      feeds[name] = past.onDevice?.[a] ?? new ort.Tensor('float32', past.data[a]!, [rows, H, past.past, D]);
     });
     const total = past.past + seq;
     let fetches: Record<string, ort.Tensor | null> | undefined;
-    if (presentOut) {
+    if (presentOut && !this.kvOnDevice) {
       fetches = { logits: null };
       this.presentNames.forEach((name, a) => {
         fetches![name] = new ort.Tensor('float32', presentOut[a]!, [rows, H, total, D]);
@@ -141,8 +149,40 @@ export class CausalLM {
     }
     const out = fetches ? await this.session.run(feeds, fetches) : await this.session.run(feeds);
     const logits = out.logits as ort.Tensor;
+    if (this.kvOnDevice) {
+      const present: KVBatch = { rows, past: total, data: [], onDevice: this.presentNames.map((name) => out[name] as ort.Tensor) };
+      return { logits: logits.data as Float32Array, present };
+    }
     const data = presentOut ?? this.presentNames.map((name) => (out[name] as ort.Tensor).data as Float32Array);
     const present: KVBatch = { rows, past: total, data, ...(presentOut && pool !== undefined ? { pool } : {}) };
     return { logits: logits.data as Float32Array, present };
+  }
+
+  /**
+   * Brings a device cache to the host in place (`data` filled, GPU tensors freed), for re-packing;
+   * a host cache is left as it is. Rows that point at `kv` keep pointing at it.
+   */
+  async toHost(kv: KVBatch): Promise<void> {
+    if (!kv.onDevice) return;
+    // The copy graph's element type follows the cache's (float16 KV graphs exist).
+    this.copier ??= DeviceKVCopier.create(this.presentNames.length, kv.onDevice[0]?.type === 'float16' ? 'float16' : 'float32');
+    const tensors = kv.onDevice;
+    kv.data = await (await this.copier).toHost(tensors);
+    delete kv.onDevice;
+    disposeTensors(tensors);
+  }
+
+  /** Releases what this model holds besides its session (the copy graph's session). */
+  async close(): Promise<void> {
+    const copier = this.copier;
+    this.copier = null;
+    if (copier) await copier.then((c) => c.release(), () => {});
+  }
+
+  /** Frees a device cache's GPU tensors (it is not read again). */
+  static release(kv: KVBatch | null | undefined): void {
+    if (!kv?.onDevice) return;
+    disposeTensors(kv.onDevice);
+    delete kv.onDevice;
   }
 }

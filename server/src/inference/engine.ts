@@ -5,7 +5,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import { CausalLM } from './causal-lm';
-import { DeviceUnavailableError, InferenceError, ManifestError } from './errors';
+import { acceleratorOptions, modelOnDeviceError, resolveDevice, type ResolvedDevice } from './device';
+import { InferenceError, ManifestError } from './errors';
 import {
   modelFile,
   openSession,
@@ -34,6 +35,7 @@ export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest
 interface TextModel {
   entry: TextGenerationEntry;
   session: ort.InferenceSession;
+  lm: CausalLM;
   tokenizer: TextTokenizer;
   scheduler: Scheduler;
 }
@@ -60,7 +62,7 @@ export class InferenceEngine implements Inference {
   private constructor(
     readonly manifest: Manifest,
     /** The execution provider actually in use. */
-    readonly device: 'cpu' | 'cuda',
+    readonly device: ResolvedDevice,
     private readonly text: Map<string, TextModel>,
     private readonly embedders: Map<string, EmbedModel>,
     private readonly images: Map<string, ImageModel>,
@@ -80,28 +82,19 @@ export class InferenceEngine implements Inference {
     };
     if (options.threads) base.intraOpNumThreads = options.threads;
 
-    let device: 'cpu' | 'cuda' = requested === 'cpu' ? 'cpu' : 'cuda';
+    // Device choice (device.ts): probed once, logged once with its reason.
+    let device: ResolvedDevice = (await resolveDevice(requested, logger)).device;
     const sessions: ort.InferenceSession[] = [];
     const open = async (entry: ModelEntry): Promise<ort.InferenceSession> => {
-      if (device === 'cuda') {
+      if (device !== 'cpu') {
         try {
-          const s = await ort.InferenceSession.create(modelFile(manifest, entry, 'model'), {
-            ...base,
-            executionProviders: ['cuda'],
-          });
+          const s = await ort.InferenceSession.create(modelFile(manifest, entry, 'model'), { ...base, ...acceleratorOptions(device, entry, options.deviceKV ?? true) });
           sessions.push(s);
           return s;
         } catch (err) {
           const why = (err as Error).message;
-          if (requested === 'cuda') {
-            throw new DeviceUnavailableError(
-              `ENSEMBLE_DEVICE=cuda, but the CUDA execution provider could not be loaded for model "${entry.id}": ${why}. ` +
-                'Install the CUDA build of onnxruntime-node (ONNXRUNTIME_NODE_INSTALL=cuda12 when installing) on a host with CUDA 12 and cuDNN, ' +
-                'or set ENSEMBLE_DEVICE=auto or cpu.',
-              { cause: err },
-            );
-          }
-          logger.warn({ err: why }, 'ENSEMBLE_DEVICE=auto: CUDA execution provider unavailable, falling back to CPU');
+          if (requested !== 'auto') throw modelOnDeviceError(device, entry.id, why, err);
+          logger.warn({ err: why }, `ENSEMBLE_DEVICE=auto: model "${entry.id}" cannot run on ${device}, falling back to CPU`);
           device = 'cpu';
         }
       }
@@ -119,7 +112,7 @@ export class InferenceEngine implements Inference {
         verifyGraph(manifest, entry, session);
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
-          const lm = new CausalLM(session, entry);
+          const lm = new CausalLM(session, entry, { kvOnDevice: device === 'webgpu' && (options.deviceKV ?? true) });
           tokenClasses(tokenizer, lm.vocabSize); // now, not as a stall of the first constrained decode step
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,
@@ -130,7 +123,7 @@ export class InferenceEngine implements Inference {
             modelId: entry.id,
             onError: (err) => logger.warn({ err: String(err) }, `decode loop of "${entry.id}" failed`),
           });
-          text.set(entry.id, { entry, session, tokenizer, scheduler });
+          text.set(entry.id, { entry, session, lm, tokenizer, scheduler });
         } else if (entry.task === 'embedding') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
           embedders.set(entry.id, {
@@ -335,6 +328,7 @@ export class InferenceEngine implements Inference {
     this.closed = true;
     await Promise.allSettled([...this.text.values()].map((m) => m.scheduler.close()));
     await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.text.values()].map((m) => m.lm.close()));
     const sessions = [...this.text.values(), ...this.embedders.values(), ...this.images.values()].map((m) => m.session);
     await Promise.allSettled(sessions.map((s) => s.release()));
   }

@@ -25,7 +25,7 @@ export class ManifestError extends Error {
   }
 }
 
-/** ENSEMBLE_DEVICE=cuda was requested but the CUDA execution provider cannot be used here. */
+/** ENSEMBLE_DEVICE=cuda or webgpu was requested but that execution provider cannot be used here (the message says what is missing). */
 export class DeviceUnavailableError extends Error {
   override readonly name = 'DeviceUnavailableError';
 }

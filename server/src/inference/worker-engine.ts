@@ -45,7 +45,7 @@ export class WorkerInferenceEngine implements Inference {
 
   private constructor(
     private readonly worker: Worker,
-    readonly device: 'cpu' | 'cuda',
+    readonly device: 'cpu' | 'webgpu' | 'cuda',
     private readonly info: ModelInfo[],
     private readonly admission: AdmissionPolicy,
   ) {}
@@ -62,13 +62,14 @@ export class WorkerInferenceEngine implements Inference {
       threads: options.threads,
       spinning: options.spinning,
       kvStrategy: options.kvStrategy,
+      deviceKV: options.deviceKV,
       maxPerRoom: options.maxPerRoom,
     };
     // From TypeScript sources, a small .mjs bootstrap registers tsx inside the worker thread.
     const url = new URL(import.meta.url.endsWith('.ts') ? './worker-bootstrap.mjs' : './worker-thread.js', import.meta.url);
     const worker = new Worker(url, { workerData: data });
     let engine: WorkerInferenceEngine | undefined;
-    const ready = new Promise<{ device: 'cpu' | 'cuda'; models: ModelInfo[] }>((resolve, reject) => {
+    const ready = new Promise<{ device: 'cpu' | 'webgpu' | 'cuda'; models: ModelInfo[] }>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {
         if (msg.t === 'ready') resolve(msg);
         else if (msg.t === 'loadError') reject(revive(msg.error));

@@ -23,7 +23,7 @@ export interface SerializedError {
 }
 
 export type FromWorker =
-  | { t: 'ready'; device: 'cpu' | 'cuda'; models: ModelInfo[] }
+  | { t: 'ready'; device: 'cpu' | 'webgpu' | 'cuda'; models: ModelInfo[] }
   | { t: 'loadError'; error: SerializedError }
   | { t: 'chunk'; id: number; text: string; tokenId: number }
   | { t: 'done'; id: number; result: GenerationResult }
