@@ -104,6 +104,7 @@ describe('minTokens in the scheduler (a stand-in model that prefers EOS, then a 
     entry: { id: 'blank', task: 'text-generation', contextLength: 64, vocabSize: V, numLayers: 1, numKeyValueHeads: 1, headDim: 2, eosTokenId: 2, padTokenId: 0, bosTokenId: 1 },
     shape: { numLayers: 1, heads: 1, headDim: 2 },
     vocabSize: V,
+    toHost: async () => undefined, // a host-side cache already
     forward: async (inp: ForwardInput) => {
       const logits = new Float32Array(inp.rows * inp.seq * V);
       for (let r = 0; r < inp.rows * inp.seq; r++) {
