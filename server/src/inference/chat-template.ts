@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { ManifestError } from './errors';
+import { eosIds, type TextGenerationEntry } from './manifest';
 
 export type ChatRole = 'system' | 'user' | 'assistant';
 
@@ -151,4 +152,18 @@ export function loadChatTemplate(folder: string, options: { tokenizerConfig?: st
     const who = options.modelId ? `model "${options.modelId}": ` : '';
     throw new ManifestError(`${who}cannot read the chat template in ${file}: ${(err as Error).message}`, options.modelId, file, { cause: err });
   }
+}
+
+/** generation_config.json's `eos_token_id` in `folder` ([] when the file or the field is absent). */
+export function generationStopIds(folder: string): number[] {
+  return stopIdsOf(readJson(path.join(folder, 'generation_config.json'))?.eos_token_id);
+}
+
+/**
+ * The entry the scheduler serves: its own end-of-sequence ids plus every extra stop id
+ * (generation_config.json lists e.g. both <|im_end|> and <|endoftext|>), so a turn ends on any.
+ */
+export function withStopIds(entry: TextGenerationEntry, extra: readonly number[]): TextGenerationEntry {
+  const all = [...new Set([...eosIds(entry), ...extra])];
+  return all.length === eosIds(entry).length ? entry : { ...entry, eosTokenId: all };
 }
