@@ -1,37 +1,19 @@
 // Instruct models through the engine: a model folder whose tokenizer_config.json carries a chat
 // template takes `messages`, and generation ends on every id of generation_config.json's eos_token_id.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InferenceEngine } from '../../server/src/inference/engine';
 import { WorkerInferenceEngine } from '../../server/src/inference/worker-engine';
 import type { ChatMessage } from '../../server/src/inference/chat-template';
 import type { GenerationResult } from '../../server/src/inference/stream';
-import { MODELS_DIR, firstId, manifestJson } from './helpers';
+import { MODELS_DIR, firstId, instructModelsDir, manifestJson } from './helpers';
 
 const quiet = { info: () => {}, warn: () => {} };
 const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
-const TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
 const MESSAGES: ChatMessage[] = [
   { role: 'system', content: 'You tell short stories.' },
   { role: 'user', content: 'Once upon a time there was a little dog' },
 ];
-
-/** A models folder holding only the built-in text model, with a chat template and the given generation_config.json. */
-function instructModels(generationConfig?: Record<string, unknown>): string {
-  const textId = firstId('text-generation');
-  const entry = manifestJson().models.find((m) => m.id === textId)!;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-instruct-'));
-  fs.cpSync(path.join(MODELS_DIR, entry.folder), path.join(dir, entry.folder), { recursive: true });
-  const cfgPath = path.join(dir, entry.folder, 'tokenizer_config.json');
-  const cfg = fs.existsSync(cfgPath) ? JSON.parse(fs.readFileSync(cfgPath, 'utf8')) : {};
-  fs.writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: TEMPLATE }));
-  if (generationConfig) fs.writeFileSync(path.join(dir, entry.folder, 'generation_config.json'), JSON.stringify(generationConfig));
-  const files = { ...entry.files, tokenizerConfig: 'tokenizer_config.json' };
-  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: 1, models: [{ ...entry, files }] }));
-  return dir;
-}
+const instructModels = (generationConfig?: Record<string, unknown>): string => instructModelsDir(undefined, generationConfig);
 
 function schedulerRun(engine: InferenceEngine, promptIds: number[], ignoreEos: boolean): Promise<{ ids: number[]; result: GenerationResult }> {
   return new Promise((resolve, reject) => {
