@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { bibleOf, encodeAnchor, newPanel, panelsOf, storyOf, type ProposalMode } from '../../shared/src/index';
-import { PromptBuilder, parseAnchor, resolveAnchor } from '../../server/src/agent/index';
+import { PromptBuilder, ProposalService, parseAnchor, resolveAnchor } from '../../server/src/agent/index';
+import { GenerationStream, type GenerateRequest } from '../../server/src/inference/index';
 import { CLASSROOM_SAFETY, CO_WRITER_ROLE, chatMessages, tailOf } from '../../server/src/agent/chat-prompt';
 import { InstructOutputStream, cleanInstructOutput, echoLength, type CleanContext } from '../../server/src/agent/instruct-output';
 
@@ -154,5 +155,40 @@ describe('cleaning an instruct reply', () => {
     expect(echoLength('at the top she found a key', BEFORE)).toEqual({ length: 'at the top she found'.length, open: false });
     expect(echoLength('counting each st', BEFORE).open).toBe(true);
     expect(echoLength('A key.', BEFORE)).toEqual({ length: 0, open: false });
+  });
+});
+
+describe('ProposalService with messages', () => {
+  it('sends the messages without stop strings, with the instruct token budget, and streams only the cleaned text', async () => {
+    const seen: GenerateRequest[] = [];
+    const chunks = ['Sure', ', here is', ' the next part:\n\n', '"The dog ran', ' home,', '" said Tom.', '\n\nI hope this helps!'];
+    const engine = {
+      generate(req: GenerateRequest) {
+        seen.push(req);
+        const s = new GenerationStream(() => {});
+        queueMicrotask(() => {
+          for (const text of chunks) s.push({ text, tokenId: 0 });
+          s.finish({ text: chunks.join(''), finishReason: 'stop', tokens: chunks.length });
+        });
+        return s;
+      },
+    };
+    const deltas: string[] = [];
+    let done: { text: string; finishReason: string } | undefined;
+    const messages = [{ role: 'user' as const, content: 'Continue.' }];
+    await new ProposalService(engine).run({ prompt: 'log text', messages, clean: { mode: 'continue', before: 'Tom waved.' } }, 'room1', 1, new AbortController().signal, null, {
+      onDelta: (t) => deltas.push(t),
+      onDone: (d) => (done = d),
+      onFailed: (e) => {
+        throw e;
+      },
+    });
+    expect(seen[0]).toMatchObject({ messages, stop: [], maxTokens: 96 });
+    expect(done).toEqual({ text: '"The dog ran home," said Tom.', finishReason: 'stop' });
+    expect(deltas.join('')).toBe(done!.text);
+    // A prompt string (a base model) goes out as before: the configured stop strings, no messages.
+    await new ProposalService(engine).run('Once', 'room1', 1, new AbortController().signal, null, { onDelta: () => {}, onDone: () => {}, onFailed: () => {} });
+    expect(seen[1]).toMatchObject({ prompt: 'Once', stop: ['\n\n'], maxTokens: 48 });
+    expect(seen[1]!.messages).toBeUndefined();
   });
 });
