@@ -8,7 +8,8 @@ Python jinja2 configured the way transformers' `apply_chat_template` configures 
 test/inference/fixtures/chat-templates/<name>.json. The templates are our own, written in the
 styles real models use (ChatML as Qwen, Llama 3 header ids, Gemma turns, a list of named templates).
 
-Run: apt-get install -y python3-jinja2 && /usr/bin/python3 models/recipes/chat_template_refs.py
+Run: npx tsx models/recipes/chat_messages.mts   (the agent's messages for each mode)
+     apt-get install -y python3-jinja2 && /usr/bin/python3 models/recipes/chat_template_refs.py
 """
 import json
 import os
@@ -80,28 +81,12 @@ LIST_DEFAULT = (
 )
 LIST_TOOL_USE = "{{ 'tool use is not what this test renders' }}"
 
-BIBLE = "Characters: Mira, a lighthouse keeper who collects lost letters; Tomas, her brother.\nSetting: a storm-bitten island in 1912.\nTone: wistful, quietly funny."
-ROLE = "You are a co-writer in a shared story. Write only the new text, in the story's voice; no preamble, no quotes, no notes."
-SAFETY = "This room is a classroom: keep everything suitable for children aged 8 to 14."
+# Each mode's messages exactly as the agent builds them (PromptBuilder with instruct: true) for the
+# canonical story of test/agent/chat-recipe-cases.ts, written by chat_messages.mts.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "chat_messages.json"), encoding="utf-8") as f:
+    MODE_MESSAGES = json.load(f)
 
-MODE_MESSAGES = {
-    "continue": [
-        {"role": "system", "content": f"{ROLE}\n\nStory bible:\n{BIBLE}"},
-        {"role": "user", "content": "Continue the story from the cursor with one or two sentences.\n\nText before the cursor:\n\u201cThe lamp has never failed,\u201d Mira said, and then it did.\n\nText after the cursor:\nBy morning the bay was full of boats."},
-    ],
-    "rewrite": [
-        {"role": "system", "content": f"{ROLE}\n\nStory bible:\n{BIBLE}\n\n{SAFETY}"},
-        {"role": "user", "content": "Rewrite the selected passage. Instruction: make it tenser.\n\nText before the selection:\nThe storm came in fast.\n\nSelected passage:\nTomas walked to the cliff and looked at the sea for a while.\n\nText after the selection:\nThen he ran."},
-    ],
-    "describe": [
-        {"role": "system", "content": f"{ROLE}\n\nStory bible:\n{BIBLE}"},
-        {"role": "user", "content": "Describe the scene at the cursor in vivid detail.\n\nStoryboard panel caption (wide): the lighthouse at dusk, gulls circling\n\nText before the cursor:\nThe letters were wet.   "},
-    ],
-    "brainstorm": [
-        {"role": "system", "content": f"{ROLE}\n\nStory bible:\n{BIBLE}"},
-        {"role": "user", "content": "Suggest three ideas for what could happen next, one per line, without numbering.\n\nText before the cursor:\nSomeone had been reading her letters. \u00c9tienne? Nobody else had a key \u2014 except the ghost."},
-    ],
-}
+ROLE = MODE_MESSAGES["continue"][0]["content"].split("\n\n")[0]
 
 # A longer conversation: an earlier assistant turn (roles alternate; Gemma accepts it).
 MULTI_TURN = [

@@ -192,3 +192,18 @@ describe('ProposalService with messages', () => {
     expect(seen[1]!.messages).toBeUndefined();
   });
 });
+
+describe('the chat-template references render what the agent sends', () => {
+  it("each mode's messages in test/inference/fixtures/chat-templates are PromptBuilder's (rerun models/recipes/chat_messages.mts and chat_template_refs.py when the recipe changes)", async () => {
+    const { recipeMessages } = await import('./chat-recipe-cases');
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const built = recipeMessages();
+    for (const name of ['chatml', 'llama3', 'gemma', 'named-list']) {
+      const ref = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'inference', 'fixtures', 'chat-templates', `${name}.json`), 'utf8')) as { cases: Array<{ name: string; messages: unknown }> };
+      for (const mode of ['continue', 'rewrite', 'describe', 'brainstorm'] as const) {
+        expect(ref.cases.find((c) => c.name === mode)!.messages).toEqual(built[mode]);
+      }
+    }
+  });
+});
