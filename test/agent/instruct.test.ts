@@ -115,6 +115,9 @@ const REPLIES: Array<[string, string, CleanContext]> = [
   ['Here the path narrowed. Mira kept going.', 'Here the path narrowed. Mira kept going.', ctx()],
   ['Surely someone had been reading her letters.', 'Surely someone had been reading her letters.', ctx()],
   ['"Run," he said. "Now."', '"Run," he said. "Now."', ctx()],
+  ['Of course, she knew the way.', 'Of course, she knew the way.', ctx()],
+  ['Certainly the storm had passed by morning.', 'Certainly the storm had passed by morning.', ctx()],
+  ['Okay.\nThe fog lifted.', 'The fog lifted.', ctx()],
 ];
 
 describe('cleaning an instruct reply', () => {

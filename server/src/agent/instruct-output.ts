@@ -21,7 +21,13 @@ const MIN_ECHO = 16;
 /** How much of the end of `before` an echo is looked for in. */
 const ECHO_WINDOW = 400;
 
-const OPENERS = /^(?:sure|certainly|of course|okay|ok|absolutely|great|alright|all right|got it|happy to help|no problem)\b[!,.:]*[ \t]*(?:[—–-][ \t]*)?/i;
+/**
+ * "Sure!" / "Of course, here is…": an assent is a preamble when it ends in "!", or when a
+ * punctuation mark is followed by the reply's own framing (a new line, "Here…", "I've…", a label).
+ * "Of course, she knew the way." and "Certainly the storm had passed." stay story text.
+ */
+const OPENERS =
+  /^(?:sure|certainly|of course|okay|ok|absolutely|great|alright|all right|got it|happy to help|no problem)(?:!+[ \t]*|[,.:][ \t]*(?=\n|here|below|i've|i have|i'll|let me|continuation|rewritten|revised|description|ideas)|[ \t]*(?:[—–-])[ \t]*(?=here|below))/i;
 /** "Here's a continuation of the story:" / "Here is a tenser version." — a sentence about the text, ending in ":" "." or "!". */
 const HERE_LEAD = /^(?:here(?:'s|’s| is| are)|below is|below are|i've written|i have written)\b/i;
 const HERE_LINE =
