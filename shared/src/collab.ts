@@ -210,6 +210,11 @@ export interface ProposalSnapshot {
 /** The AI agent's identity in awareness and in the document's `authors` map. */
 export const AGENT_MEMBER_ID = 'ensemble-agent';
 export const AGENT_DISPLAY_NAME = 'Ensemble AI';
+/**
+ * The id of the small text model built into the repository (models/story-lm, trained here on a few
+ * megabytes of stories): a demo that writes rough text. The UI says so when it serves a room.
+ */
+export const BUILT_IN_TEXT_MODEL = 'ensemble-story-lm';
 export const AGENT_COLOR = '#8b5cf6';
 
 /** Images proposed for panels are served here (add `?token=` for an <img>, or send a Bearer header). */

@@ -83,3 +83,24 @@ export function forwardFromScratch(lm: CausalLM, ids: number[]): Promise<Forward
     past: { rows: 1, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) },
   });
 }
+
+/** A chat template in the plain style the built-in model can follow (role: text lines). */
+export const PLAIN_CHAT_TEMPLATE =
+  "{{ bos_token }}{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+
+/**
+ * A models folder holding only the built-in text model made an instruct model: `chatTemplate`
+ * in its tokenizer_config.json and, when given, a generation_config.json.
+ */
+export function instructModelsDir(chatTemplate = PLAIN_CHAT_TEMPLATE, generationConfig?: Record<string, unknown>): string {
+  const entry = manifestJson().models.find((m) => m.task === 'text-generation')!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-instruct-'));
+  fs.cpSync(path.join(MODELS_DIR, entry.folder), path.join(dir, entry.folder), { recursive: true });
+  const cfgPath = path.join(dir, entry.folder, 'tokenizer_config.json');
+  const cfg = fs.existsSync(cfgPath) ? JSON.parse(fs.readFileSync(cfgPath, 'utf8')) : {};
+  fs.writeFileSync(cfgPath, JSON.stringify({ ...cfg, chat_template: chatTemplate }));
+  if (generationConfig) fs.writeFileSync(path.join(dir, entry.folder, 'generation_config.json'), JSON.stringify(generationConfig));
+  const files = { ...entry.files, tokenizerConfig: 'tokenizer_config.json' };
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: 1, models: [{ ...entry, files }] }));
+  return dir;
+}

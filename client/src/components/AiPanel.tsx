@@ -4,6 +4,7 @@ import { previewKey, type PreviewState } from '../collab/preview';
 import { describeAckError, MODE_LABELS, statusLabel } from '../lib/format';
 import { canAcceptAlternative, isStreaming, proposalsOf, type AlternativeView, type ProposalView } from '../lib/proposals';
 import { applyRanking, rankLabel } from '../lib/ranking';
+import { ModelBadge } from './ModelBadge';
 import { useRoom } from './RoomContext';
 
 const MODE_HINTS: Record<ProposalMode, string> = {
@@ -53,6 +54,7 @@ export function AiPanel() {
   return (
     <section className="panel ai-panel" aria-labelledby={`${formId}-title`} data-testid="ai-panel">
       <h2 id={`${formId}-title`}>AI collaborator</h2>
+      <ModelBadge />
       {aiOff && <p className="muted">The owner has turned the AI off in this room.</p>}
       {canEdit ? (
         <form className="ask-form" onSubmit={onSubmit} onKeyDown={onKeyDown} aria-label="Ask the AI">

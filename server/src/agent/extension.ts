@@ -67,7 +67,10 @@ export class AgentExtension implements Extension {
     // The engine truncates over-long prompts from the left, which would cut the bible header: size
     // the prompt to the model's context (about 3 characters per token, conservatively).
     const textInfo = models.find((m) => m.id === textModel);
-    const budget = textInfo?.contextLength ? Math.max(200, (textInfo.contextLength - generation.maxTokens) * 3) : 900;
+    const instruct = textInfo?.instruct === true;
+    const replyTokens = instruct ? (generation.instructMaxTokens ?? Math.max(96, 2 * generation.maxTokens)) : generation.maxTokens;
+    // An instruct prompt also carries the chat template's markup (a few dozen tokens).
+    const budget = textInfo?.contextLength ? Math.max(200, (textInfo.contextLength - replyTokens - (instruct ? 48 : 0)) * 3) : 900;
     const rate = this.options.rate ?? { burst: 6, perMinute: 20 };
     const embedder = this.options.embedder ?? new FallbackEmbedder(engine ? { embed: (t) => engine.embed(t) } : null);
     const recommendations = new RecommendationService(ctx.store.records, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
@@ -100,7 +103,7 @@ export class AgentExtension implements Extension {
       recommendations,
       moderation: new Moderation([...(config.ENSEMBLE_BLOCKLIST ?? '').split(','), ...(this.options.blocklist ?? [])].filter((w) => w.trim())),
       limiter: new RateLimiter(rate.burst, rate.perMinute),
-      prompts: new PromptBuilder({ maxChars: Math.min(budget, 4000), afterChars: 200, ...this.options.prompt }),
+      prompts: new PromptBuilder({ maxChars: Math.min(budget, instruct ? 8000 : 4000), afterChars: 200, instruct, ...this.options.prompt }),
       limits: { maxConcurrentPerRoom: 8, autoMinIntervalSec: 60, maxProposalsKept: 100, ...this.options.limits },
       textModel,
       imageModel,

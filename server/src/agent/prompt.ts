@@ -1,6 +1,9 @@
 import type * as Y from 'yjs';
-import { bibleOf, BIBLE_KEYS, type ProposalMode } from '@ensemble/shared';
+import { bibleOf, BIBLE_KEYS, panelsOf, readPanel, type ProposalMode } from '@ensemble/shared';
+import type { ChatMessage } from '../inference';
 import { linearizeStory, type ResolvedAnchor } from './anchor';
+import { chatMessages, type RoomRules } from './chat-prompt';
+import type { CleanContext } from './instruct-output';
 
 export interface PromptParts {
   /** What the model sees. */
@@ -11,6 +14,10 @@ export interface PromptParts {
   after: string;
   /** For rewrite: the selected text being rewritten. */
   selection: string;
+  /** Instruct models: the system and user messages (then `prompt` is their text, for records and logs). */
+  messages?: ChatMessage[];
+  /** Instruct models: what the reply's cleaning needs to know. */
+  clean?: CleanContext;
 }
 
 export interface PromptOptions {
@@ -18,6 +25,8 @@ export interface PromptOptions {
   maxChars: number;
   /** Characters of story after the anchor kept as context (not sent to a causal model for continue). */
   afterChars: number;
+  /** The model is an instruct model (ModelInfo.instruct): build chat messages, not a completion prompt. */
+  instruct?: boolean;
 }
 
 const MODE_LINES: Record<ProposalMode, string> = {
@@ -41,7 +50,7 @@ function clip(s: string, max: number): string {
 export class PromptBuilder {
   constructor(private readonly options: PromptOptions = { maxChars: 900, afterChars: 200 }) {}
 
-  build(doc: Y.Doc, anchor: ResolvedAnchor, mode: ProposalMode, instruction?: string, end?: ResolvedAnchor | null): PromptParts {
+  build(doc: Y.Doc, anchor: ResolvedAnchor, mode: ProposalMode, instruction?: string, end?: ResolvedAnchor | null, room?: RoomRules): PromptParts {
     const { text, offset } = linearizeStory(doc, anchor);
     const at = offset ?? text.length;
     let endAt = at;
@@ -52,6 +61,13 @@ export class PromptBuilder {
     const before = text.slice(0, at);
     const selection = text.slice(at, endAt);
     const after = text.slice(endAt, endAt + this.options.afterChars);
+    if (this.options.instruct) {
+      const panels = mode === 'describe' ? panelsOf(doc).toArray().map(readPanel) : [];
+      const bible = new Map(Object.entries(bibleOf(doc).toJSON() as Record<string, string>));
+      const messages = chatMessages({ mode, bible, before, after, selection, ...(instruction ? { instruction } : {}), panels, ...(room ? { room } : {}) }, this.options.maxChars);
+      const prompt = messages.map((m) => `[${m.role}]\n${m.content}`).join('\n\n');
+      return { prompt, before, after, selection, messages, clean: { mode, before } };
+    }
     return { prompt: this.compose(doc, before, selection, mode, instruction), before, after, selection };
   }
 

@@ -1,6 +1,7 @@
 import type { ProposalDone } from '@ensemble/shared';
-import type { GenerateRequest, Inference } from '../inference';
+import type { ChatMessage, GenerateRequest, Inference } from '../inference';
 import { AgentError, inferenceErrorCode } from './errors';
+import { InstructOutputStream, type CleanContext } from './instruct-output';
 import { ModeratedStream, type Moderation } from './moderation';
 
 export interface GenerationParams {
@@ -14,6 +15,18 @@ export interface GenerationParams {
   stop: string[];
   /** The small built-in model often ends a story at once; no alternative should come back empty (EOS also waits for visible text). */
   minTokens: number;
+  /**
+   * Most tokens of an instruct model's reply (default max(96, 2 × maxTokens)): a chat model may
+   * spend some on a preamble that is cleaned away, and it ends its turn with its own stop ids.
+   */
+  instructMaxTokens?: number;
+}
+
+/** What one alternative is generated from: a completion prompt, or (instruct models) messages and how to clean the reply. */
+export interface ProposalInput {
+  prompt: string;
+  messages?: ChatMessage[];
+  clean?: CleanContext;
 }
 
 export const DEFAULT_GENERATION: GenerationParams = {
@@ -46,7 +59,8 @@ export class ProposalService {
     private readonly params: GenerationParams = DEFAULT_GENERATION,
   ) {}
 
-  async run(prompt: string, roomId: string, seed: number, signal: AbortSignal, moderation: Moderation | null, cb: AlternativeCallbacks): Promise<void> {
+  async run(input: string | ProposalInput, roomId: string, seed: number, signal: AbortSignal, moderation: Moderation | null, cb: AlternativeCallbacks): Promise<void> {
+    const { prompt, messages, clean } = typeof input === 'string' ? { prompt: input } : input;
     const req: GenerateRequest = {
       prompt,
       roomId,
@@ -62,7 +76,25 @@ export class ProposalService {
       deadlineMs: this.params.deadlineMs,
     };
     if (this.params.model) req.model = this.params.model;
+    if (messages) {
+      // A chat model ends its turn itself; "\n\n" would cut it after a preamble or a first paragraph.
+      req.messages = messages;
+      req.stop = [];
+      req.maxTokens = this.params.instructMaxTokens ?? Math.max(96, 2 * this.params.maxTokens);
+    }
     const filter = new ModeratedStream(moderation);
+    // Instruct replies go through the cleaner (only the new text) before moderation sees them.
+    const cleaner = messages ? new InstructOutputStream(clean ?? { mode: 'continue', before: '' }) : null;
+    const push = (text: string): ReturnType<ModeratedStream['push']> => filter.push(cleaner ? cleaner.push(text) : text);
+    const finishText = (): ReturnType<ModeratedStream['finish']> => {
+      if (cleaner) {
+        const last = filter.push(cleaner.finish());
+        if ('blocked' in last) return last;
+        const rest = filter.finish();
+        return 'blocked' in rest ? rest : { release: (last.release ?? '') + (rest.release ?? '') };
+      }
+      return filter.finish();
+    };
     let stream;
     try {
       stream = this.engine.generate(req);
@@ -75,7 +107,7 @@ export class ProposalService {
     try {
       for await (const chunk of stream) {
         if (!chunk.text) continue;
-        const out = filter.push(chunk.text);
+        const out = push(chunk.text);
         if ('blocked' in out) {
           stream.abort();
           cb.onDone({ text: '', finishReason: 'filtered', reason: out.blocked });
@@ -84,7 +116,7 @@ export class ProposalService {
         if (out.release) cb.onDelta(out.release);
       }
       const result = await stream.result;
-      const rest = filter.finish();
+      const rest = finishText();
       if ('blocked' in rest) {
         cb.onDone({ text: '', finishReason: 'filtered', reason: rest.blocked });
         return;
@@ -97,7 +129,7 @@ export class ProposalService {
       // Cut short (stopped, or out of time): what was released so far is the alternative.
       const cutShort: ProposalDone['finishReason'] | null = code === 'aborted' || signal.aborted ? 'stopped' : code === 'deadline' ? 'length' : null;
       if (cutShort) {
-        const rest = filter.finish();
+        const rest = finishText();
         if ('blocked' in rest) cb.onDone({ text: '', finishReason: 'filtered', reason: rest.blocked });
         else {
           if (rest.release) cb.onDelta(rest.release);

@@ -48,7 +48,7 @@ export class TextProposals {
     const parts = await this.scope.withDoc((doc) => {
       const at = resolveAnchor(doc.doc, anchor);
       const end = anchorEnd ? resolveAnchor(doc.doc, anchorEnd) : null;
-      return deps.prompts.build(doc.doc, at, req.mode, req.instruction, end);
+      return deps.prompts.build(doc.doc, at, req.mode, req.instruction, end, { kind: room.kind, moderation: room.settings.moderation });
     });
     const info: ProposalInfo = {
       id: newId(),
@@ -64,7 +64,7 @@ export class TextProposals {
     };
     if (req.instruction) info.instruction = req.instruction;
     if (req.anchorEnd) info.anchorEnd = req.anchorEnd;
-    const proposal: TextProposal = { kind: 'text', info, anchor, anchorEnd, prompt: parts.prompt, context: parts.before.slice(-600), alts: [], votes: new Map() };
+    const proposal: TextProposal = { kind: 'text', info, anchor, anchorEnd, prompt: parts.prompt, ...(parts.messages ? { messages: parts.messages } : {}), ...(parts.clean ? { clean: parts.clean } : {}), context: parts.before.slice(-600), alts: [], votes: new Map() };
     this.live.add(proposal);
     if (!opts.auto) await this.admission.spend(actor.memberId);
     this.scope.emit('proposal:started', { ...info });
@@ -117,7 +117,7 @@ export class TextProposals {
         this.afterAlternative(p);
       };
       void service
-        .run(p.prompt, roomId, alt.seed, alt.controller.signal, moderation, {
+        .run({ prompt: p.prompt, ...(p.messages ? { messages: p.messages } : {}), ...(p.clean ? { clean: p.clean } : {}) }, roomId, alt.seed, alt.controller.signal, moderation, {
           onDelta: (text) => {
             if (alt.done) return;
             alt.text += text;

@@ -1,7 +1,8 @@
 import type * as Y from 'yjs';
 import type { ImageAlternative, ProposalDone, ProposalInfo, Role, ServerToClientEvents } from '@ensemble/shared';
 import type { LoadedRoom, ServerContext } from '../ports';
-import type { Inference } from '../inference';
+import type { ChatMessage, Inference } from '../inference';
+import type { CleanContext } from './instruct-output';
 import type { RecommendationService } from '../recommendation';
 import type { RoomRecord } from '../storage/store';
 import type { Moderation } from './moderation';
@@ -60,6 +61,9 @@ export interface TextProposal {
   anchor: Y.RelativePosition;
   anchorEnd: Y.RelativePosition | null;
   prompt: string;
+  /** Instruct models: the messages the prompt was built as, and how to clean the reply. */
+  messages?: ChatMessage[];
+  clean?: CleanContext;
   context: string;
   alts: Alternative[];
   votes: Map<string, Map<number, 1 | -1>>;

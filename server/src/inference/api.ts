@@ -6,6 +6,7 @@ import type { MetricsSink } from './metrics';
 import type { ModelTask } from './manifest';
 import type { Registry } from 'prom-client';
 import type { GenerationStream } from './stream';
+import type { ChatMessage } from './chat-template';
 
 export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
 
@@ -37,7 +38,14 @@ export interface EngineOptions {
 }
 
 export interface GenerateRequest {
+  /** The text to continue (a base model); ignored when `messages` is given. */
   prompt: string;
+  /**
+   * A conversation for an instruct model (ModelInfo.instruct): rendered through the model's chat
+   * template with the assistant's turn opened, and the reply is generated. A model without a
+   * chat template refuses it ('no_chat_template').
+   */
+  messages?: ChatMessage[];
   /** Text-generation model id; default: the first one in the manifest. */
   model?: string;
   /** Fairness key: requests are admitted round-robin across rooms. */
@@ -85,6 +93,8 @@ export interface ModelInfo {
   /** text-generation */
   contextLength?: number;
   vocabSize?: number;
+  /** True when the model has a chat template (an instruct model): send `messages`, not a raw prompt. */
+  instruct?: boolean;
   /** embedding */
   dims?: number;
   maxTokens?: number;

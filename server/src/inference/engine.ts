@@ -3,7 +3,9 @@
  * images). Loads models/manifest.json, creates each ONNX session once on the chosen execution
  * provider, and owns one decode loop (Scheduler) per text-generation model.
  */
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { generationStopIds, loadChatTemplate, withStopIds, type ChatTemplate } from './chat-template';
 import { CausalLM } from './causal-lm';
 import { acceleratorOptions, modelOnDeviceError, resolveDevice, type ResolvedDevice } from './device';
 import { InferenceError, ManifestError } from './errors';
@@ -34,6 +36,8 @@ export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest
 
 interface TextModel {
   entry: TextGenerationEntry;
+  /** null for a base model. */
+  chat: ChatTemplate | null;
   session: ort.InferenceSession;
   lm: CausalLM;
   tokenizer: TextTokenizer;
@@ -112,7 +116,12 @@ export class InferenceEngine implements Inference {
         verifyGraph(manifest, entry, session);
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
-          const lm = new CausalLM(session, entry, { kvOnDevice: device === 'webgpu' && (options.deviceKV ?? true) });
+          const folder = path.join(manifest.dir, entry.folder);
+          const tokenizerConfig = entry.files.tokenizerConfig ? modelFile(manifest, entry, 'tokenizerConfig') : undefined;
+          const chat = loadChatTemplate(folder, { modelId: entry.id, ...(tokenizerConfig ? { tokenizerConfig } : {}) });
+          // The scheduler and the sampler end a turn on every id generation_config.json lists.
+          const served = withStopIds(entry, generationStopIds(folder));
+          const lm = new CausalLM(session, served, { kvOnDevice: device === 'webgpu' && (options.deviceKV ?? true) });
           tokenClasses(tokenizer, lm.vocabSize); // now, not as a stall of the first constrained decode step
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,
@@ -123,7 +132,7 @@ export class InferenceEngine implements Inference {
             modelId: entry.id,
             onError: (err) => logger.warn({ err: String(err) }, `decode loop of "${entry.id}" failed`),
           });
-          text.set(entry.id, { entry, session, lm, tokenizer, scheduler });
+          text.set(entry.id, { entry: served, chat, session, lm, tokenizer, scheduler });
         } else if (entry.task === 'embedding') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
           embedders.set(entry.id, {
@@ -151,7 +160,7 @@ export class InferenceEngine implements Inference {
   models(): ModelInfo[] {
     return this.manifest.models.map((m): ModelInfo => {
       const base = { id: m.id, task: m.task, ...(m.description ? { description: m.description } : {}) };
-      if (m.task === 'text-generation') return { ...base, contextLength: m.contextLength, vocabSize: m.vocabSize };
+      if (m.task === 'text-generation') return { ...base, contextLength: m.contextLength, vocabSize: m.vocabSize, ...(this.text.get(m.id)?.chat ? { instruct: true } : {}) };
       if (m.task === 'embedding') return { ...base, dims: m.dims, maxTokens: m.maxTokens };
       return { ...base, imageSize: m.imageSize, conditioningModel: m.conditioningModel };
     });
@@ -180,15 +189,16 @@ export class InferenceEngine implements Inference {
   startGeneration(spec: GenerationSpec, sink: GenerationSink): () => void {
     this.assertOpen();
     const model = this.pick(this.text, spec.model, 'text-generation');
-    const { prompt, healedSpace } = healTrailingSpace(spec.prompt);
-    const promptIds = model.tokenizer.encode(prompt);
+    // A chat prompt ends with the template's assistant header, not with text to heal.
+    const { prompt, healedSpace } = spec.messages ? { prompt: spec.prompt, healedSpace: '' } : healTrailingSpace(spec.prompt);
+    const promptIds = spec.messages ? this.chatPromptIds(model, spec.messages) : model.tokenizer.encode(prompt);
     if (promptIds.filter((t) => !model.tokenizer.specialIds.has(t)).length === 0) {
       throw new InferenceError('empty_prompt', 'the prompt has no tokens');
     }
     const started = performance.now();
     const observe = (): void =>
       this.metrics.latency.observe({ task: 'text-generation', model: model.entry.id }, (performance.now() - started) / 1000);
-    const { prompt: _prompt, model: _model, ...rest } = spec;
+    const { prompt: _prompt, messages: _messages, model: _model, ...rest } = spec;
     const handle = model.scheduler.add({
       ...rest,
       promptIds,
@@ -204,6 +214,18 @@ export class InferenceEngine implements Inference {
       },
     });
     return () => model.scheduler.abort(handle.id);
+  }
+
+  /** The chat template's rendering, tokenized as transformers does it (the template writes its own BOS). */
+  private chatPromptIds(model: TextModel, messages: NonNullable<GenerationSpec['messages']>): number[] {
+    if (!model.chat) throw new InferenceError('no_chat_template', `model "${model.entry.id}" has no chat template (a base model): send a prompt, not messages`);
+    let text: string;
+    try {
+      text = model.chat.render(messages);
+    } catch (err) {
+      throw new InferenceError('internal', `the chat template of "${model.entry.id}" refused the messages: ${(err as Error).message}`, { cause: err });
+    }
+    return model.tokenizer.encode(text, false);
   }
 
   /** L2-normalised embeddings, one per text (a blank text gives a zero vector). Batched in chunks of 32. */

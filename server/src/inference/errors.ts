@@ -1,5 +1,5 @@
 /** Error codes a caller of the inference engine can act on (map `busy` to 429/503, etc.). */
-export type InferenceErrorCode = 'busy' | 'unknown_model' | 'empty_prompt' | 'deadline' | 'aborted' | 'internal';
+export type InferenceErrorCode = 'busy' | 'unknown_model' | 'empty_prompt' | 'deadline' | 'aborted' | 'no_chat_template' | 'internal';
 
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';

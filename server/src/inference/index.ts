@@ -11,3 +11,5 @@ export { Scheduler } from './scheduler';
 export type { SchedulerOptions, SequenceRequest, SequenceHandle } from './scheduler';
 export { decodePng, encodePngRgb } from './png';
 export { InferenceMetrics } from './metrics';
+export { ChatTemplate, loadChatTemplate } from './chat-template';
+export type { ChatMessage, ChatRole } from './chat-template';

@@ -5,6 +5,7 @@
  * `InferenceEngine.startGeneration()` runs (no second validation, no second deadline conversion).
  */
 import type { GenerateRequest, ModelInfo } from './api';
+import type { ChatMessage } from './chat-template';
 import { InferenceError } from './errors';
 import { DEFAULT_SAMPLING, randomSeed, type SamplingParams } from './sampling';
 import type { GenerationStream } from './stream';
@@ -12,6 +13,8 @@ import type { GenerationStream } from './stream';
 /** A validated generation request with every default filled in. */
 export interface GenerationSpec {
   prompt: string;
+  /** For an instruct model: rendered through its chat template instead of `prompt`. */
+  messages?: ChatMessage[];
   /** A loaded text-generation model id (chosen by `chooseModel`). */
   model: string;
   roomId: string;
@@ -52,11 +55,13 @@ export function deadlineAt(deadlineMs: number | undefined, now = Date.now()): nu
  */
 export function prepareGenerate(req: GenerateRequest, loaded: Iterable<string>): GenerationSpec {
   const model = chooseModel(loaded, req.model, 'text-generation');
-  if (typeof req.prompt !== 'string' || req.prompt.trim() === '') throw new InferenceError('empty_prompt', 'the prompt is empty');
+  const messages = req.messages === undefined ? undefined : validMessages(req.messages);
+  if (!messages && (typeof req.prompt !== 'string' || req.prompt.trim() === '')) throw new InferenceError('empty_prompt', 'the prompt is empty');
   if (req.signal?.aborted) throw new InferenceError('aborted', 'the request was aborted before it started');
   const at = deadlineAt(req.deadlineMs);
   return {
-    prompt: req.prompt,
+    prompt: messages ? '' : req.prompt,
+    ...(messages ? { messages } : {}),
     model,
     roomId: req.roomId,
     maxTokens: req.maxTokens ?? 64,
@@ -72,6 +77,22 @@ export function prepareGenerate(req: GenerateRequest, loaded: Iterable<string>):
     minTokens: req.minTokens ?? 0,
     ...(at !== undefined ? { deadlineAt: at } : {}),
   };
+}
+
+const ROLES = new Set(['system', 'user', 'assistant']);
+
+/** A copy of `messages` as plain data; 'empty_prompt' when there is no non-blank content, 'internal' for a malformed message. */
+function validMessages(messages: unknown): ChatMessage[] {
+  if (!Array.isArray(messages)) throw new InferenceError('internal', 'messages must be an array of { role, content }');
+  const out = messages.map((m: unknown, i): ChatMessage => {
+    const { role, content } = (m ?? {}) as { role?: unknown; content?: unknown };
+    if (typeof role !== 'string' || !ROLES.has(role) || typeof content !== 'string') {
+      throw new InferenceError('internal', `messages[${i}] must be { role: 'system' | 'user' | 'assistant', content: string }`);
+    }
+    return { role: role as ChatMessage['role'], content };
+  });
+  if (!out.some((m) => m.content.trim() !== '')) throw new InferenceError('empty_prompt', 'the messages are empty');
+  return out;
 }
 
 /** Aborts `stream` when `signal` fires, until the stream's result settles. */
