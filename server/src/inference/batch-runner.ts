@@ -110,7 +110,8 @@ export class BatchRunner<S extends RunnerSeq> {
       s.kvSource = out.present;
       s.row = r;
       if (s.state !== 'running') return; // aborted during the forward pass
-      const off = (r * T + T - 1) * V;
+      const Tl = out.logitsSeq; // T, or 1 when the graph keeps only the last position
+      const off = (r * Tl + Tl - 1) * V;
       sampled.push({ seq: s, token: this.sample(s, out.logits.subarray(off, off + V)) });
     });
     return { sampled };

@@ -83,16 +83,25 @@ export interface ForwardInput {
 }
 
 export interface ForwardOutput {
-  /** [rows, seq, vocab] */
+  /** [rows, logitsSeq, vocab]: every new position, or only the last when the graph has num_logits_to_keep. */
   logits: Float32Array;
+  logitsSeq: number;
   present: KVBatch;
 }
 
 export class CausalLM {
   readonly shape: KVShape;
   readonly vocabSize: number;
-  private readonly hasPositionIds: boolean;
+  /**
+   * The graph has no position_ids input: it derives positions from the past length, so a
+   * left-padded row would get shifted positions. The scheduler then batches only rows of equal
+   * length (admission.ts `sameLengthOnly`).
+   */
+  readonly positionsFromPast: boolean;
   private readonly hasUseCacheBranch: boolean;
+  private readonly hasLogitsToKeep: boolean;
+  /** Element type of each integer input, from the session's metadata ('int64' or 'int32'). */
+  private readonly intTypes: Record<string, 'int64' | 'int32'>;
   private readonly pastNames: string[];
   private readonly presentNames: string[];
 
@@ -102,8 +111,13 @@ export class CausalLM {
   ) {
     this.shape = { numLayers: entry.numLayers, heads: entry.numKeyValueHeads, headDim: entry.headDim };
     this.vocabSize = entry.vocabSize;
-    this.hasPositionIds = session.inputNames.includes('position_ids');
+    this.positionsFromPast = !session.inputNames.includes('position_ids');
     this.hasUseCacheBranch = session.inputNames.includes('use_cache_branch');
+    this.hasLogitsToKeep = session.inputNames.includes('num_logits_to_keep');
+    this.intTypes = {};
+    for (const m of session.inputMetadata) {
+      if (m.isTensor && (m.type === 'int32' || m.type === 'int64')) this.intTypes[m.name] = m.type;
+    }
     this.pastNames = [];
     this.presentNames = [];
     for (let i = 0; i < entry.numLayers; i++) {
@@ -123,10 +137,12 @@ export class CausalLM {
     const { rows, seq, past } = input;
     const { heads: H, headDim: D } = this.shape;
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', input.inputIds, [rows, seq]),
-      attention_mask: new ort.Tensor('int64', input.attentionMask, [rows, past.past + seq]),
+      input_ids: this.intTensor('input_ids', input.inputIds, [rows, seq]),
+      attention_mask: this.intTensor('attention_mask', input.attentionMask, [rows, past.past + seq]),
     };
-    if (this.hasPositionIds) feeds.position_ids = new ort.Tensor('int64', input.positionIds, [rows, seq]);
+    if (!this.positionsFromPast) feeds.position_ids = this.intTensor('position_ids', input.positionIds, [rows, seq]);
+    // Only the last position is sampled: prefill then never materialises [rows, seq, vocab].
+    if (this.hasLogitsToKeep) feeds.num_logits_to_keep = this.intTensor('num_logits_to_keep', BigInt64Array.of(1n), []);
     if (this.hasUseCacheBranch) feeds.use_cache_branch = new ort.Tensor('bool', [past.past > 0], [1]);
     this.pastNames.forEach((name, a) => {
       feeds[name] = new ort.Tensor('float32', past.data[a]!, [rows, H, past.past, D]);
@@ -143,6 +159,11 @@ export class CausalLM {
     const logits = out.logits as ort.Tensor;
     const data = presentOut ?? this.presentNames.map((name) => (out[name] as ort.Tensor).data as Float32Array);
     const present: KVBatch = { rows, past: total, data, ...(presentOut && pool !== undefined ? { pool } : {}) };
-    return { logits: logits.data as Float32Array, present };
+    return { logits: logits.data as Float32Array, logitsSeq: logits.dims[1]!, present };
+  }
+
+  private intTensor(name: string, data: BigInt64Array, dims: number[]): ort.Tensor {
+    if (this.intTypes[name] === 'int32') return new ort.Tensor('int32', Int32Array.from(data, Number), dims);
+    return new ort.Tensor('int64', data, dims);
   }
 }

@@ -68,7 +68,7 @@ export class InferenceEngine implements Inference {
   static async load(options: EngineOptions): Promise<InferenceEngine> {
     const logger = options.logger ?? consoleLogger;
     const requested = options.device ?? 'auto';
-    const manifest = readManifest(options.modelsDir);
+    const manifest = readManifest(options.modelsDir, { textModel: options.textModel, textDtype: options.textDtype });
     const metrics: MetricsSink = options.metricsSink ?? new InferenceMetrics(options.metrics);
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
@@ -118,6 +118,10 @@ export class InferenceEngine implements Inference {
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
           const lm = new CausalLM(session, entry);
+          if (lm.positionsFromPast) {
+            const why = 'the graph has no position_ids input (positions come from the past length, so left padding would shift them)';
+            logger.warn({ model: entry.id }, `model "${entry.id}": ${why}: batching only equal-length prompts, and no request joins a running batch`);
+          }
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,
             maxQueue: options.maxQueue ?? 256,
