@@ -10,9 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../server/src/inference/causal-lm';
 import { InferenceEngine } from '../../server/src/inference/engine';
 import { ManifestError } from '../../server/src/inference/errors';
-import { openSession, readManifest, verifyGraph, type TextGenerationEntry } from '../../server/src/inference/manifest';
+import { graphMentions } from '../../server/src/inference/hf-folder';
+import { modelFile, openSession, readManifest, verifyGraph, type TextGenerationEntry } from '../../server/src/inference/manifest';
 import { argmax } from '../../server/src/inference/sampling';
-import type { SequenceRequest } from '../../server/src/inference/scheduler';
+import { Scheduler, type SequenceHandle, type SequenceRequest } from '../../server/src/inference/scheduler';
+import { TextTokenizer } from '../../server/src/inference/tokenizer';
+import { WorkerInferenceEngine } from '../../server/src/inference/worker-engine';
 import { MODELS_DIR, forwardFromScratch } from './helpers';
 
 const FIXTURES = path.join(MODELS_DIR, 'fixtures', 'hf');
@@ -62,12 +65,28 @@ async function greedyRecompute(lm: CausalLM, prompt: number[], n: number): Promi
   return seq.slice(prompt.length);
 }
 
+/**
+ * Greedy ids for prompts all queued before the first step (a scheduler driven by hand), with the
+ * step each was admitted at: rows admitted at one step were prefilled together, left-padded.
+ */
+async function generateQueued(lm: CausalLM, prompts: number[][], maxTokens: number): Promise<{ ids: number[][]; admittedAt: number[] }> {
+  const tokenizer = TextTokenizer.fromFiles(path.join(lm.entry.folder, 'tokenizer.json'));
+  const sched = new Scheduler(lm, tokenizer, { maxBatch: 8, maxQueue: 64, autoRun: false });
+  const ids = prompts.map((): number[] => []);
+  const handles: SequenceHandle[] = prompts.map((promptIds, i) =>
+    sched.add({ promptIds, roomId: `room-${i}`, maxTokens, sampling: greedy, seed: 0, stop: [], ignoreEos: true, onToken: (t) => ids[i]!.push(t) }),
+  );
+  while (sched.hasWork()) await sched.step();
+  await sched.close();
+  return { ids, admittedAt: handles.map((h) => h.admittedAtStep!) };
+}
+
 async function openLM(folder: string): Promise<{ lm: CausalLM; release: () => Promise<void> }> {
   const manifest = readManifest(MODELS_DIR, { textModel: folder });
   const entry = manifest.models[0] as TextGenerationEntry;
   const session = await openSession(manifest, entry);
   verifyGraph(manifest, entry, session);
-  return { lm: new CausalLM(session, entry), release: () => session.release() };
+  return { lm: new CausalLM(session, entry, modelFile(manifest, entry, 'model')), release: () => session.release() };
 }
 
 /** Every check one folder must pass; `ref` (the PyTorch reference) is absent for a real model. */
@@ -106,6 +125,15 @@ function folderSuite(folder: string, ref: Reference | undefined, prompts: number
     expect(together).toEqual(want);
   });
 
+  it('all prompts queued at once: prefilled together, left-padded, unless the graph cannot (then equal lengths only)', async () => {
+    const { ids, admittedAt } = await generateQueued(opened.lm, prompts, newTokens);
+    const want = ref ? ref.cases.map((c) => c.greedy) : await Promise.all(prompts.map((p) => greedyRecompute(opened.lm, p, newTokens)));
+    expect(ids).toEqual(want);
+    const distinctLengths = new Set(prompts.map((p) => p.length)).size;
+    // Every prompt here has its own length: one admission step for all, or one step per prompt.
+    expect(new Set(admittedAt).size).toBe(opened.lm.equalLengthOnly ? distinctLengths : 1);
+  });
+
   it('KV cache and full recompute agree (and match the reference)', async () => {
     for (const [i, p] of prompts.entries()) {
       const recompute = await greedyRecompute(opened.lm, p, newTokens);
@@ -129,7 +157,7 @@ function folderSuite(folder: string, ref: Reference | undefined, prompts: number
 
   it('says at load when it batches less (a graph without position_ids), and only then', () => {
     const limited = warnings.some((w) => w.includes('batching only equal-length prompts'));
-    expect(limited).toBe(opened.lm.positionsFromPast);
+    expect(limited).toBe(opened.lm.equalLengthOnly !== undefined);
   });
 }
 
@@ -142,13 +170,14 @@ describe.each(NAMES)('HF fixture %s', (name) => {
 const realModel = process.env.ENSEMBLE_TEST_TEXT_MODEL;
 describe.skipIf(!realModel)('real model folder from ENSEMBLE_TEST_TEXT_MODEL', () => {
   const folder = path.resolve(realModel ?? '.');
-  const tokenizerFile = path.join(folder, 'tokenizer.json');
   const prompts: number[][] = [];
-  if (realModel && fs.existsSync(tokenizerFile)) {
-    const vocab = (JSON.parse(fs.readFileSync(tokenizerFile, 'utf8')) as { model: { vocab: Record<string, number> | unknown[] } }).model.vocab;
-    const size = Array.isArray(vocab) ? vocab.length : Object.keys(vocab).length;
-    // Ordinary-token prompts of different lengths, spread across the vocabulary (deterministic).
-    for (const n of [4, 9, 17]) prompts.push(Array.from({ length: n }, (_, j) => 1000 + ((j * 7919 + n * 104729) % Math.max(1, size - 2000))));
+  if (realModel) {
+    const configFile = path.join(folder, 'tokenizer_config.json');
+    const tok = TextTokenizer.fromFiles(path.join(folder, 'tokenizer.json'), fs.existsSync(configFile) ? configFile : undefined);
+    // Real text of three different lengths (the tokenizer's own special tokens included).
+    for (const text of ['The lighthouse', 'The lighthouse keeper climbed the stairs and', 'Every evening the lighthouse keeper climbed the hundred stairs, lit the lamp, and wrote one line in the logbook about']) {
+      prompts.push(tok.encode(text));
+    }
   }
   folderSuite(folder, undefined, prompts, 8);
 });
@@ -235,6 +264,77 @@ describe('folder loading: errors name the file', () => {
     fs.writeFileSync(path.join(models, 'manifest.json'), JSON.stringify({ version: 1, models: [{ id: 'tiny', task: 'text-generation', folder: 'x', dtype: 'int3' }] }));
     expect(() => readManifest(models)).toThrow(ManifestError);
     expect(() => readManifest(models)).toThrow(path.join(models, 'manifest.json'));
+  });
+});
+
+describe('a graph without position_ids still batches prompts of equal length', () => {
+  it('two equal-length prompts are admitted together, the third (other length) after them; tokens equal each alone', async () => {
+    const { lm, release } = await openLM(path.join(FIXTURES, 'gpt2-no-position-ids'));
+    try {
+      const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'gpt2-no-position-ids', 'reference.json'), 'utf8')) as Reference;
+      const a = ref.cases[1]!.prompt_ids;
+      const b = [...a.slice(0, -1), ref.cases[2]!.prompt_ids[3]!]; // same length, other last token
+      const c = ref.cases[0]!.prompt_ids;
+      const { ids, admittedAt } = await generateQueued(lm, [a, b, c], 8);
+      expect(admittedAt[0]).toBe(admittedAt[1]);
+      expect(admittedAt[2]).toBeGreaterThan(admittedAt[0]!);
+      expect(ids[0]).toEqual(ref.cases[1]!.greedy.slice(0, 8));
+      expect(ids[2]).toEqual(ref.cases[0]!.greedy.slice(0, 8));
+      expect(ids[1]).toEqual(await greedyRecompute(lm, b, 8));
+    } finally {
+      await release();
+    }
+  });
+});
+
+describe('GroupQueryAttention graphs (onnxruntime-genai) are batched at equal length only', () => {
+  let tmp: string;
+  beforeAll(() => (tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-gqa-'))));
+  afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+  it('graphMentions finds an op name, also across its 16 MiB read chunks, and not where it is absent', () => {
+    const file = path.join(tmp, 'straddle.bin');
+    const needle = Buffer.from('GroupQueryAttention');
+    const bytes = Buffer.alloc((1 << 24) + 64);
+    needle.copy(bytes, (1 << 24) - 7);
+    fs.writeFileSync(file, bytes);
+    expect(graphMentions(file, 'GroupQueryAttention')).toBe(true);
+    expect(graphMentions(path.join(FIXTURES, 'qwen2-gqa', 'onnx', 'model.onnx'), 'GroupQueryAttention')).toBe(false);
+  });
+
+  it('a model file with the op makes the scheduler admit one prompt length per batch', async () => {
+    const folder = path.join(FIXTURES, 'qwen2-gqa');
+    const manifest = readManifest(MODELS_DIR, { textModel: folder });
+    const entry = manifest.models[0] as TextGenerationEntry;
+    const session = await openSession(manifest, entry);
+    try {
+      // The scan reads this copy (the op name appended); the session runs the real fixture.
+      const marked = path.join(tmp, 'marked.onnx');
+      fs.writeFileSync(marked, Buffer.concat([fs.readFileSync(modelFile(manifest, entry, 'model')), Buffer.from('GroupQueryAttention')]));
+      const lm = new CausalLM(session, entry, marked);
+      expect(lm.equalLengthOnly).toMatch(/GroupQueryAttention/);
+      const ref = JSON.parse(fs.readFileSync(path.join(folder, 'reference.json'), 'utf8')) as Reference;
+      const { ids, admittedAt } = await generateQueued(lm, ref.cases.map((c) => c.prompt_ids), ref.new_tokens);
+      expect(ids).toEqual(ref.cases.map((c) => c.greedy));
+      expect(new Set(admittedAt).size).toBe(ref.cases.length);
+    } finally {
+      await session.release();
+    }
+  });
+});
+
+describe('the worker-thread engine takes the folder too', () => {
+  it('WorkerInferenceEngine.load({ textModel }) serves the folder', async () => {
+    const folder = path.join(FIXTURES, 'qwen2-gqa');
+    const engine = await WorkerInferenceEngine.load({ modelsDir: MODELS_DIR, textModel: folder, device: 'cpu', logger: quiet });
+    try {
+      expect(engine.models().filter((m) => m.task === 'text-generation').map((m) => m.id)).toEqual(['qwen2-gqa']);
+      const stream = engine.generate({ prompt: 'Once upon a time', roomId: 'room-1', maxTokens: 4, temperature: 0, seed: 1, ignoreEos: true });
+      const result = await stream.result;
+      expect(result.tokens).toBe(4);
+    } finally {
+      await engine.close();
+    }
   });
 });
 

@@ -8,6 +8,7 @@
  * leave, `packKV` gathers the surviving rows into a new, tighter batch (see batch-runner.ts).
  */
 import * as ort from 'onnxruntime-node';
+import { graphMentions } from './hf-folder';
 import type { TextGenerationEntry } from './manifest';
 
 export interface KVBatch {
@@ -98,6 +99,13 @@ export class CausalLM {
    * length (admission.ts `sameLengthOnly`).
    */
   readonly positionsFromPast: boolean;
+  /**
+   * Why rows of different lengths must not share a pass (undefined: they may, left-padded):
+   * positions from the past length, or the GroupQueryAttention contrib op (onnxruntime-genai
+   * graphs), whose seqlens_k assumes right-aligned valid tokens. The scheduler then batches only
+   * equal-length prompts and lets no request join a running batch.
+   */
+  readonly equalLengthOnly: string | undefined;
   private readonly hasUseCacheBranch: boolean;
   private readonly hasLogitsToKeep: boolean;
   /** Element type of each integer input, from the session's metadata ('int64' or 'int32'). */
@@ -105,13 +113,20 @@ export class CausalLM {
   private readonly pastNames: string[];
   private readonly presentNames: string[];
 
+  /** `modelFile`, when given, is scanned for contrib ops that rule out left padding. */
   constructor(
     readonly session: ort.InferenceSession,
     readonly entry: TextGenerationEntry,
+    modelFile?: string,
   ) {
     this.shape = { numLayers: entry.numLayers, heads: entry.numKeyValueHeads, headDim: entry.headDim };
     this.vocabSize = entry.vocabSize;
     this.positionsFromPast = !session.inputNames.includes('position_ids');
+    this.equalLengthOnly = this.positionsFromPast
+      ? 'the graph has no position_ids input (positions come from the past length, so left padding would shift them)'
+      : modelFile && graphMentions(modelFile, 'GroupQueryAttention')
+        ? 'the graph uses the GroupQueryAttention contrib op (its seqlens_k does not allow left padding)'
+        : undefined;
     this.hasUseCacheBranch = session.inputNames.includes('use_cache_branch');
     this.hasLogitsToKeep = session.inputNames.includes('num_logits_to_keep');
     this.intTypes = {};

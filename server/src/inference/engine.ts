@@ -117,10 +117,9 @@ export class InferenceEngine implements Inference {
         verifyGraph(manifest, entry, session);
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
-          const lm = new CausalLM(session, entry);
-          if (lm.positionsFromPast) {
-            const why = 'the graph has no position_ids input (positions come from the past length, so left padding would shift them)';
-            logger.warn({ model: entry.id }, `model "${entry.id}": ${why}: batching only equal-length prompts, and no request joins a running batch`);
+          const lm = new CausalLM(session, entry, modelFile(manifest, entry, 'model'));
+          if (lm.equalLengthOnly) {
+            logger.warn({ model: entry.id }, `model "${entry.id}": ${lm.equalLengthOnly}: batching only equal-length prompts, and no request joins a running batch`);
           }
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,

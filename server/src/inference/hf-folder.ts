@@ -65,6 +65,30 @@ function readJson(file: string, id: string, required: boolean): Json | undefined
   }
 }
 
+/**
+ * Whether an ONNX file's bytes contain `needle` (an op type such as "GroupQueryAttention" is stored
+ * as a plain string in the graph's protobuf). Read in 16 MiB chunks; weights in external data
+ * files are not read.
+ */
+export function graphMentions(file: string, needle: string): boolean {
+  const want = Buffer.from(needle);
+  const buf = Buffer.alloc(1 << 24);
+  const fd = fs.openSync(file, 'r');
+  try {
+    let carry = Buffer.alloc(0);
+    for (let pos = 0; ; ) {
+      const n = fs.readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) return false;
+      const chunk = Buffer.concat([carry, buf.subarray(0, n)]);
+      if (chunk.includes(want)) return true;
+      carry = chunk.subarray(Math.max(0, chunk.length - want.length + 1));
+      pos += n;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The ONNX file for `dtype`, relative to the folder; a ManifestError listing what is there otherwise. */
 export function chooseOnnxFile(folder: string, id: string, dtype: TextDtype): string {
   for (const dir of ['onnx', '.']) {

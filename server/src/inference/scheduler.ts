@@ -263,9 +263,10 @@ export class Scheduler {
    * (autoRun: false) can look at a plan — the admitted requests must then be run or aborted.
    */
   schedule(): SchedulePlan<Sequence> {
-    // Positions from the past length (no position_ids): equal-length rows only, none join a running batch.
-    const free = this.lm.positionsFromPast && this.runningSet.size > 0 ? 0 : this.maxBatch - this.runningSet.size;
-    const admitted = this.queues.admit(free, [...this.runningSet].map((s) => s.roomId), this.lm.positionsFromPast ? sameLength : undefined);
+    // A graph that cannot take left padding (CausalLM.equalLengthOnly): equal-length rows only, none join a running batch.
+    const strict = this.lm.equalLengthOnly !== undefined;
+    const free = strict && this.runningSet.size > 0 ? 0 : this.maxBatch - this.runningSet.size;
+    const admitted = this.queues.admit(free, [...this.runningSet].map((s) => s.roomId), strict ? sameLength : undefined);
     for (const seq of admitted) {
       seq.state = 'running';
       seq.admittedAtStep = this.steps;
