@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CausalLM } from '../../server/src/inference/causal-lm';
 import { InferenceEngine } from '../../server/src/inference/engine';
 import { ManifestError } from '../../server/src/inference/errors';
-import { graphMentions } from '../../server/src/inference/hf-folder';
+import { halfToFloat32 } from '../../server/src/inference/float16';
+import { graphMentions, type TextDtype } from '../../server/src/inference/hf-folder';
 import { modelFile, openSession, readManifest, verifyGraph, type TextGenerationEntry } from '../../server/src/inference/manifest';
 import { argmax } from '../../server/src/inference/sampling';
 import { Scheduler, type SequenceHandle, type SequenceRequest } from '../../server/src/inference/scheduler';
@@ -24,6 +25,7 @@ const quiet = { info: () => {}, warn: () => {} };
 const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
 
 interface Reference {
+  layout: { fp16_io?: boolean };
   new_tokens: number;
   cases: Array<{ prompt_ids: number[]; greedy: number[] }>;
   last_logits: { prompt_ids: number[]; logits: number[] };
@@ -81,8 +83,8 @@ async function generateQueued(lm: CausalLM, prompts: number[][], maxTokens: numb
   return { ids, admittedAt: handles.map((h) => h.admittedAtStep!) };
 }
 
-async function openLM(folder: string): Promise<{ lm: CausalLM; release: () => Promise<void> }> {
-  const manifest = readManifest(MODELS_DIR, { textModel: folder });
+async function openLM(folder: string, textDtype?: TextDtype): Promise<{ lm: CausalLM; release: () => Promise<void> }> {
+  const manifest = readManifest(MODELS_DIR, { textModel: folder, textDtype });
   const entry = manifest.models[0] as TextGenerationEntry;
   const session = await openSession(manifest, entry);
   verifyGraph(manifest, entry, session);
@@ -90,14 +92,14 @@ async function openLM(folder: string): Promise<{ lm: CausalLM; release: () => Pr
 }
 
 /** Every check one folder must pass; `ref` (the PyTorch reference) is absent for a real model. */
-function folderSuite(folder: string, ref: Reference | undefined, prompts: number[][], newTokens: number): void {
+function folderSuite(folder: string, ref: Reference | undefined, prompts: number[][], newTokens: number, textDtype?: TextDtype): void {
   let engine: InferenceEngine;
   let opened: Awaited<ReturnType<typeof openLM>>;
   const warnings: string[] = [];
   beforeAll(async () => {
     const logger = { info: () => {}, warn: (_o: object, msg?: string) => void warnings.push(msg ?? '') };
-    engine = await InferenceEngine.load({ modelsDir: MODELS_DIR, textModel: folder, device: 'cpu', maxBatch: 8, logger });
-    opened = await openLM(folder);
+    engine = await InferenceEngine.load({ modelsDir: MODELS_DIR, textModel: folder, textDtype, device: 'cpu', maxBatch: 8, logger });
+    opened = await openLM(folder, textDtype);
   });
   afterAll(async () => {
     await engine?.close();
@@ -110,6 +112,8 @@ function folderSuite(folder: string, ref: Reference | undefined, prompts: number
     expect(info.id).toBe(path.basename(folder));
     expect(info.vocabSize).toBe(cfg.vocab_size);
     expect(engine.models().filter((m) => m.task === 'text-generation')).toHaveLength(1);
+    // The cache type comes from the graph: float16 for the fp16 fixture.
+    expect(opened.lm.shape.kvType).toBe(ref?.layout.fp16_io ? 'float16' : ref ? 'float32' : opened.lm.shape.kvType);
   });
 
   it('greedy tokens alone (one request at a time) equal the reference', async () => {
@@ -144,13 +148,15 @@ function folderSuite(folder: string, ref: Reference | undefined, prompts: number
   });
 
   if (ref) {
-    it('last-position logits are within 1e-3 of PyTorch', async () => {
+    // float16 logits carry ~11 bits: within 1e-3 plus 1e-3 of the value there (float32: 1e-3 flat).
+    it(`last-position logits are within ${ref.layout.fp16_io ? '1e-3 + 1e-3·|v|' : '1e-3'} of PyTorch`, async () => {
       const out = await forwardFromScratch(opened.lm, ref.last_logits.prompt_ids);
       const V = opened.lm.vocabSize;
       const last = out.logits.subarray((out.logitsSeq - 1) * V, out.logitsSeq * V);
       expect(last.length).toBe(ref.last_logits.logits.length);
       let worst = 0;
-      ref.last_logits.logits.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - last[j]!))));
+      const rel = ref.layout.fp16_io ? 1e-3 : 0;
+      ref.last_logits.logits.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - last[j]!) - rel * Math.abs(v))));
       expect(worst).toBeLessThan(1e-3);
     });
   }
@@ -164,7 +170,7 @@ function folderSuite(folder: string, ref: Reference | undefined, prompts: number
 describe.each(NAMES)('HF fixture %s', (name) => {
   const folder = path.join(FIXTURES, name);
   const ref = JSON.parse(fs.readFileSync(path.join(folder, 'reference.json'), 'utf8')) as Reference;
-  folderSuite(folder, ref, ref.cases.map((c) => c.prompt_ids), ref.new_tokens);
+  folderSuite(folder, ref, ref.cases.map((c) => c.prompt_ids), ref.new_tokens, ref.layout.fp16_io ? 'fp16' : undefined);
 });
 
 const realModel = process.env.ENSEMBLE_TEST_TEXT_MODEL;
@@ -359,5 +365,15 @@ describe('why a graph without position_ids is not batched with left padding', ()
     } finally {
       await release();
     }
+  });
+});
+
+describe('float16 logits', () => {
+  it('halfToFloat32 decodes normal, subnormal, signed and infinite halves', () => {
+    const got = Array.from(halfToFloat32(Uint16Array.of(0x3c00, 0xc000, 0x7bff, 0x0001, 0x3555, 0x7c00, 0x8000)));
+    expect(got.slice(0, 4)).toEqual([1, -2, 65504, 2 ** -24]);
+    expect(got[4]).toBeCloseTo(1 / 3, 3);
+    expect(got[5]).toBe(Infinity);
+    expect(Object.is(got[6], -0)).toBe(true);
   });
 });

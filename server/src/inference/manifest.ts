@@ -257,11 +257,14 @@ export function verifyGraph(manifest: Pick<Manifest, 'dir'>, entry: ModelEntry, 
     need('input', 'attention_mask', ['int64', 'int32'], [null, null]);
     if (inputs.has('position_ids')) need('input', 'position_ids', ['int64', 'int32'], [null, null]);
     if (inputs.has('num_logits_to_keep')) need('input', 'num_logits_to_keep', ['int64', 'int32'], []);
-    need('output', 'logits', 'float32', [null, null, entry.vocabSize]);
+    need('output', 'logits', ['float32', 'float16'], [null, null, entry.vocabSize]);
+    // The cache is float32 or float16 (fp16 / q4f16 exports), the same type in every layer.
+    const first = inputs.get('past_key_values.0.key');
+    const kvType = first?.isTensor && first.type === 'float16' ? 'float16' : 'float32';
     for (let i = 0; i < entry.numLayers; i++) {
       for (const kv of ['key', 'value']) {
-        need('input', `past_key_values.${i}.${kv}`, 'float32', [null, entry.numKeyValueHeads, null, entry.headDim]);
-        need('output', `present.${i}.${kv}`, 'float32', [null, entry.numKeyValueHeads, null, entry.headDim]);
+        need('input', `past_key_values.${i}.${kv}`, kvType, [null, entry.numKeyValueHeads, null, entry.headDim]);
+        need('output', `present.${i}.${kv}`, kvType, [null, entry.numKeyValueHeads, null, entry.headDim]);
       }
     }
     const extraPast = [...inputs.keys()].filter((n) => n.startsWith('past_key_values.') && Number(n.split('.')[1]) >= entry.numLayers);
