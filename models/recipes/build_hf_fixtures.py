@@ -285,12 +285,80 @@ def export(model, c, lay, folder):
         torch.onnx.export(wrapper, tuple(args), path, input_names=names, output_names=outs,
                           dynamic_axes=dyn, opset_version=14, do_constant_folding=True)
     proto = onnx.load(path)
+    if lay.get("merged"):
+        proto = merge_decoder(model, c, lay, proto, names, outs, dyn, folder)
+        names = names + ["use_cache_branch"]
+        path = os.path.join(folder, "onnx", "decoder_model_merged.onnx")
+        os.remove(os.path.join(folder, "onnx", "model.onnx"))
+        onnx.save(proto, path)
     if lay.get("external_data"):
         onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True,
                         location="model.onnx_data", size_threshold=0)
         proto = onnx.load(path, load_external_data=False)
     got = [i.name for i in proto.graph.input]
     assert got == names, (got, names)
+
+
+class NoPast(nn.Module):
+    """The first-pass decoder of a merged export: no past inputs (an empty cache is made inside)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.m = model
+
+    def forward(self, ids, mask):
+        L, nkv, hd = n_layers(self.m.c), self.m.kv_heads, self.m.head_dim
+        empty = torch.zeros(ids.shape[0], nkv, 0, hd)
+        logits, presents = self.m(ids, mask, None, [empty] * (2 * L))
+        return (logits, *presents)
+
+
+def merge_decoder(model, c, lay, with_past, names, outs, dyn, folder):
+    """optimum's legacy merged decoder: an If on `use_cache_branch` between the with-past graph and
+    a no-past graph (both branches read the outer graph's inputs by name)."""
+    tmp = os.path.join(folder, "onnx", "no_past.onnx")
+    ids = torch.randint(3, c["vocab_size"], (2, 4))
+    with torch.no_grad():
+        torch.onnx.export(NoPast(model).eval(), (ids, torch.ones(2, 4, dtype=torch.int64)), tmp,
+                          input_names=["input_ids", "attention_mask"], output_names=outs,
+                          dynamic_axes={k: v for k, v in dyn.items() if k in ("input_ids", "attention_mask") or k in outs},
+                          opset_version=14, do_constant_folding=True)
+    no_past = onnx.load(tmp)
+    os.remove(tmp)
+
+    def branch(g, tag):
+        body = onnx.helper.make_graph(list(g.graph.node), f"{tag}_branch", [], [], list(g.graph.initializer))
+        rename = {o: f"{tag}/{o}" for o in outs}
+        for node in body.node:
+            node.output[:] = [rename.get(o, o) for o in node.output]
+            node.input[:] = [rename.get(i, i) for i in node.input]
+            node.name = f"{tag}/{node.name}"
+        for o in g.graph.output:
+            vi = onnx.ValueInfoProto()
+            vi.CopyFrom(o)
+            vi.name = rename[o.name]
+            body.output.append(vi)
+        return body
+
+    # Initializers and intermediate values of the two branches share names: prefix one side.
+    def prefix_all(g, tag):
+        keep = set(names) | set(outs)
+        for init in g.graph.initializer:
+            init.name = f"{tag}/{init.name}"
+        for node in g.graph.node:
+            node.input[:] = [i if i in keep or i == "" else f"{tag}/{i}" if not i.startswith(tag + "/") else i for i in node.input]
+            node.output[:] = [o if o in keep else f"{tag}/{o}" for o in node.output]
+
+    prefix_all(with_past, "past")
+    prefix_all(no_past, "first")
+    if_node = onnx.helper.make_node("If", ["use_cache_branch"], outs, name="optimum::if",
+                                    then_branch=branch(with_past, "past"), else_branch=branch(no_past, "first"))
+    inputs = list(with_past.graph.input) + [onnx.helper.make_tensor_value_info("use_cache_branch", onnx.TensorProto.BOOL, [1])]
+    graph = onnx.helper.make_graph([if_node], "merged_decoder", inputs, list(with_past.graph.output))
+    merged = onnx.helper.make_model(graph, opset_imports=list(with_past.opset_import))
+    merged.ir_version = with_past.ir_version
+    onnx.checker.check_model(merged)
+    return merged
 
 
 # ---------------------------------------------------------------- references
@@ -356,6 +424,9 @@ LAYOUTS = [
     {"name": "qwen2-logits-to-keep", "arch": "qwen2", "position_ids": True, "logits_to_keep": True, "seed": 15},
     {"name": "gpt2-external-data", "arch": "gpt2", "position_ids": True, "external_data": True, "seed": 16},
     # Only onnx/model_fp16.onnx: loads with ENSEMBLE_TEXT_DTYPE=fp16; float16 KV cache and logits.
+    # optimum's legacy merged decoder (as Xenova/distilgpt2): decoder_model_merged.onnx, an If on
+    # use_cache_branch, and no position_ids input.
+    {"name": "gpt2-merged-decoder", "arch": "gpt2", "position_ids": False, "merged": True, "seed": 18},
     {"name": "qwen2-fp16-io", "arch": "qwen2", "position_ids": True, "fp16_io": True, "seed": 17},
 ]
 
