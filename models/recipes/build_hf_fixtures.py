@@ -279,12 +279,16 @@ def export(model, c, lay, folder):
     for n in outs[1:]:
         dyn[n] = {0: "batch_size", 2: "past_sequence_length + sequence_length"}
     os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
-    path = os.path.join(folder, "onnx", "model_fp16.onnx" if lay.get("fp16_io") else "model.onnx")
+    file = "model_fp16.onnx" if lay.get("fp16_io") else "model_q4.onnx" if lay.get("q4") else "model.onnx"
+    path = os.path.join(folder, "onnx", file)
     wrapper = Export(model, lay["position_ids"], lay.get("logits_to_keep"), lay.get("fp16_io")).eval()
     with torch.no_grad():
         torch.onnx.export(wrapper, tuple(args), path, input_names=names, output_names=outs,
                           dynamic_axes=dyn, opset_version=14, do_constant_folding=True)
     proto = onnx.load(path)
+    if lay.get("q4"):
+        proto = to_matmul_nbits(proto)
+        onnx.save(proto, path)
     if lay.get("merged"):
         proto = merge_decoder(model, c, lay, proto, names, outs, dyn, folder)
         names = names + ["use_cache_branch"]
@@ -297,6 +301,58 @@ def export(model, c, lay, folder):
         proto = onnx.load(path, load_external_data=False)
     got = [i.name for i in proto.graph.input]
     assert got == names, (got, names)
+
+
+Q_BLOCK = 32
+
+
+def fake_quantize_q4(model):
+    """Rounds every nn.Linear weight to what 4-bit symmetric block quantization (blocks of 32 along
+    the input dimension, zero point 8) can hold, so the torch reference computes with exactly the
+    weights the MatMulNBits graph stores."""
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, nn.Linear):
+                w = mod.weight  # [N, K]
+                N, K = w.shape
+                blocks = w.view(N, K // Q_BLOCK, Q_BLOCK)
+                scale = blocks.abs().amax(dim=-1, keepdim=True) / 7
+                q = torch.clamp(torch.round(blocks / scale), -8, 7)
+                w.copy_((q * scale).view(N, K))
+
+
+def to_matmul_nbits(proto):
+    """Every MatMul by a [K, N] weight initializer becomes com.microsoft MatMulNBits (bits=4,
+    block_size=32; packed uint8 [N, K/32, 16], float scales [N * K/32], default zero point 8)."""
+    from onnx import numpy_helper
+    inits = {i.name: i for i in proto.graph.initializer}
+    nodes, drop = [], set()
+    for node in proto.graph.node:
+        w = inits.get(node.input[1]) if node.op_type == "MatMul" and len(node.input) == 2 else None
+        if w is None or len(w.dims) != 2 or w.dims[0] % Q_BLOCK:
+            nodes.append(node)
+            continue
+        W = numpy_helper.to_array(w).astype(np.float32)  # [K, N]
+        K, N = W.shape
+        blocks = W.T.reshape(N, K // Q_BLOCK, Q_BLOCK)
+        scale = np.abs(blocks).max(axis=-1) / 7
+        scale[scale == 0] = 1
+        q = (np.clip(np.round(blocks / scale[..., None]), -8, 7) + 8).astype(np.uint8)
+        packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)  # even k: low nibble
+        base = node.input[1]
+        drop.add(base)
+        proto.graph.initializer.extend([numpy_helper.from_array(packed, base + "_Q4"),
+                                        numpy_helper.from_array(scale.astype(np.float32).reshape(-1), base + "_scales")])
+        nodes.append(onnx.helper.make_node("MatMulNBits", [node.input[0], base + "_Q4", base + "_scales"], list(node.output),
+                                           name=node.name + "_Q4", domain="com.microsoft", K=K, N=N, bits=4, block_size=Q_BLOCK))
+    keep = [i for i in proto.graph.initializer if i.name not in drop]
+    del proto.graph.initializer[:]
+    proto.graph.initializer.extend(keep)
+    del proto.graph.node[:]
+    proto.graph.node.extend(nodes)
+    proto.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
+    assert any(n.op_type == "MatMulNBits" for n in proto.graph.node)
+    return proto
 
 
 class NoPast(nn.Module):
@@ -427,6 +483,8 @@ LAYOUTS = [
     # optimum's legacy merged decoder (as Xenova/distilgpt2): decoder_model_merged.onnx, an If on
     # use_cache_branch, and no position_ids input.
     {"name": "gpt2-merged-decoder", "arch": "gpt2", "position_ids": False, "merged": True, "seed": 18},
+    # Only onnx/model_q4.onnx (ENSEMBLE_TEXT_DTYPE=q4): 4-bit MatMulNBits weights, float32 I/O.
+    {"name": "qwen2-q4-matmulnbits", "arch": "qwen2", "position_ids": True, "q4": True, "seed": 19},
     {"name": "qwen2-fp16-io", "arch": "qwen2", "position_ids": True, "fp16_io": True, "seed": 17},
 ]
 
@@ -445,6 +503,8 @@ def build(lay, tok, vocab):
         c = gpt2_config(vocab) if lay["arch"] == "gpt2" else qwen2_config(vocab)
         model = (GPT2 if lay["arch"] == "gpt2" else Qwen2)(c).eval()
         init_weights(model, seed)
+        if lay.get("q4"):
+            fake_quantize_q4(model)
         g = torch.Generator().manual_seed(seed + 7)
         # Prompts: BOS then ordinary tokens (ids 3 .. vocab-3: no specials inside).
         prompts = [[1] + torch.randint(3, vocab - 2, (n - 1,), generator=g).tolist() for n in PROMPT_LENGTHS]

@@ -25,7 +25,7 @@ const quiet = { info: () => {}, warn: () => {} };
 const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
 
 interface Reference {
-  layout: { fp16_io?: boolean };
+  layout: { fp16_io?: boolean; q4?: boolean };
   new_tokens: number;
   cases: Array<{ prompt_ids: number[]; greedy: number[] }>;
   last_logits: { prompt_ids: number[]; logits: number[] };
@@ -170,7 +170,7 @@ function folderSuite(folder: string, ref: Reference | undefined, prompts: number
 describe.each(NAMES)('HF fixture %s', (name) => {
   const folder = path.join(FIXTURES, name);
   const ref = JSON.parse(fs.readFileSync(path.join(folder, 'reference.json'), 'utf8')) as Reference;
-  folderSuite(folder, ref, ref.cases.map((c) => c.prompt_ids), ref.new_tokens, ref.layout.fp16_io ? 'fp16' : undefined);
+  folderSuite(folder, ref, ref.cases.map((c) => c.prompt_ids), ref.new_tokens, ref.layout.fp16_io ? 'fp16' : ref.layout.q4 ? 'q4' : undefined);
 });
 
 const realModel = process.env.ENSEMBLE_TEST_TEXT_MODEL;
