@@ -223,6 +223,24 @@ describe('folder loading: errors name the file', () => {
     expect((err as ManifestError).message).toContain('cannot feed: position_idz');
   });
 
+  it('config.json that disagrees with the graph (num_key_value_heads) is a ManifestError naming the ONNX file and tensor', async () => {
+    const dir = copy('qwen2-gqa', 'wrong-kv-heads');
+    const cfgFile = path.join(dir, 'config.json');
+    fs.writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(fs.readFileSync(cfgFile, 'utf8')), num_key_value_heads: 4 }));
+    const err = await InferenceEngine.load({ modelsDir: MODELS_DIR, textModel: dir, device: 'cpu', logger: quiet }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ManifestError);
+    expect((err as ManifestError).message).toContain(path.join(dir, 'onnx', 'model.onnx'));
+    expect((err as ManifestError).message).toMatch(/past_key_values\.0\.key .*dim 1 is 2 but the manifest implies 4/);
+  });
+
+  it('config.json without a layer count is a ManifestError naming config.json and the keys it looked for', () => {
+    const dir = copy('gpt2-position-ids', 'no-layers');
+    const cfgFile = path.join(dir, 'config.json');
+    const { n_layer: _dropped, ...rest } = JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(cfgFile, JSON.stringify(rest));
+    expect(() => readManifest(MODELS_DIR, { textModel: dir })).toThrow(`${cfgFile} has no layer count (num_hidden_layers / n_layer / num_layers)`);
+  });
+
   it('a dtype whose file is absent is a startup error naming the file it looked for and what is there', () => {
     const dir = copy('qwen2-gqa', 'only-fp32');
     const err = (() => {
