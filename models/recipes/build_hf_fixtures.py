@@ -407,10 +407,30 @@ def merge_decoder(model, c, lay, with_past, names, outs, dyn, folder):
 
     prefix_all(with_past, "past")
     prefix_all(no_past, "first")
+
+    # Both branches hold the same weights: keep one copy in the outer graph (as optimum does).
+    from onnx import numpy_helper
+    shared, outer = {}, []
+
+    def share(g):
+        ren = {}
+        for init in g.graph.initializer:
+            arr = numpy_helper.to_array(init)
+            key = (init.data_type, tuple(init.dims), arr.tobytes())
+            if key not in shared:
+                shared[key] = f"shared/{len(shared)}"
+                outer.append(numpy_helper.from_array(arr, shared[key]))
+            ren[init.name] = shared[key]
+        del g.graph.initializer[:]
+        for node in g.graph.node:
+            node.input[:] = [ren.get(i, i) for i in node.input]
+
+    share(with_past)
+    share(no_past)
     if_node = onnx.helper.make_node("If", ["use_cache_branch"], outs, name="optimum::if",
                                     then_branch=branch(with_past, "past"), else_branch=branch(no_past, "first"))
     inputs = list(with_past.graph.input) + [onnx.helper.make_tensor_value_info("use_cache_branch", onnx.TensorProto.BOOL, [1])]
-    graph = onnx.helper.make_graph([if_node], "merged_decoder", inputs, list(with_past.graph.output))
+    graph = onnx.helper.make_graph([if_node], "merged_decoder", inputs, list(with_past.graph.output), initializer=outer)
     merged = onnx.helper.make_model(graph, opset_imports=list(with_past.opset_import))
     merged.ir_version = with_past.ir_version
     onnx.checker.check_model(merged)
