@@ -282,6 +282,33 @@ describe('folder loading: errors name the file', () => {
     }
   });
 
+  it('an onnxruntime-genai folder (genai_config.json, model.onnx at the root, no config.json) is read from genai_config.json', async () => {
+    const dir = copy('qwen2-gqa', 'genai');
+    const cfg = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    fs.rmSync(path.join(dir, 'config.json'));
+    fs.rmSync(path.join(dir, 'generation_config.json'));
+    fs.renameSync(path.join(dir, 'onnx', 'model.onnx'), path.join(dir, 'model.onnx'));
+    const genai = {
+      model: {
+        type: 'qwen2', vocab_size: cfg.vocab_size, context_length: cfg.max_position_embeddings, bos_token_id: 1, eos_token_id: [2, 400], pad_token_id: 0,
+        decoder: { filename: 'model.onnx', head_size: cfg.head_dim, hidden_size: cfg.hidden_size, num_attention_heads: cfg.num_attention_heads, num_hidden_layers: cfg.num_hidden_layers, num_key_value_heads: cfg.num_key_value_heads },
+      },
+    };
+    fs.writeFileSync(path.join(dir, 'genai_config.json'), JSON.stringify(genai));
+    const entry = readManifest(MODELS_DIR, { textModel: dir }).models[0] as TextGenerationEntry;
+    expect(entry).toMatchObject({ numLayers: 2, numKeyValueHeads: 2, headDim: 16, eosTokenId: [2, 400], files: { model: 'model.onnx' } });
+    const engine = await InferenceEngine.load({ modelsDir: MODELS_DIR, textModel: dir, device: 'cpu', logger: quiet });
+    try {
+      const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'qwen2-gqa', 'reference.json'), 'utf8')) as Reference;
+      expect(await generateTogether(engine, ref.cases.map((c) => c.prompt_ids), ref.new_tokens)).toEqual(ref.cases.map((c) => c.greedy));
+    } finally {
+      await engine.close();
+    }
+    genai.model.decoder.filename = 'missing.onnx';
+    fs.writeFileSync(path.join(dir, 'genai_config.json'), JSON.stringify(genai));
+    expect(() => readManifest(MODELS_DIR, { textModel: dir })).toThrow(/genai_config\.json names decoder file "missing\.onnx"/);
+  });
+
   it('a reduced entry with an unknown key or dtype is refused, naming the manifest', () => {
     const models = path.join(tmp, 'bad-models');
     fs.mkdirSync(models);

@@ -109,6 +109,34 @@ export function chooseOnnxFile(folder: string, id: string, dtype: TextDtype): st
   );
 }
 
+/** genai_config.json's `model` section in config.json's key names. */
+function configFromGenai(genai: Json): Json {
+  const model = (genai.model ?? {}) as Json;
+  const dec = (model.decoder ?? {}) as Json;
+  return {
+    model_type: model.type,
+    vocab_size: model.vocab_size,
+    max_position_embeddings: model.context_length,
+    num_hidden_layers: dec.num_hidden_layers,
+    num_attention_heads: dec.num_attention_heads,
+    num_key_value_heads: dec.num_key_value_heads,
+    head_dim: dec.head_size,
+    hidden_size: dec.hidden_size,
+    eos_token_id: model.eos_token_id,
+    bos_token_id: model.bos_token_id,
+    pad_token_id: model.pad_token_id,
+    genai_filename: dec.filename,
+  };
+}
+
+function genaiModelFile(abs: string, id: string, cfg: Json, genaiFile: string): string {
+  const rel = typeof cfg.genai_filename === 'string' ? cfg.genai_filename : 'model.onnx';
+  if (path.isAbsolute(rel) || rel.split(/[\\/]/).includes('..') || !fs.existsSync(path.join(abs, rel))) {
+    throw new ManifestError(`model "${id}": ${genaiFile} names decoder file "${rel}", which is not in ${abs}`, id, genaiFile);
+  }
+  return rel;
+}
+
 function firstNumber(cfg: Json, keys: string[]): number | undefined {
   for (const k of keys) {
     const v = cfg[k];
@@ -132,8 +160,11 @@ export function textEntryFromFolder(opts: { id: string; folder: string; abs: str
   if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) {
     throw new ManifestError(`model "${id}": model folder not found: ${abs}`, id, abs);
   }
-  const configFile = path.join(abs, 'config.json');
-  const cfg = readJson(configFile, id, true)!;
+  // onnxruntime-genai folders (model builder output) may have only genai_config.json.
+  const genaiFile = path.join(abs, 'genai_config.json');
+  const genai = !fs.existsSync(path.join(abs, 'config.json')) && fs.existsSync(genaiFile) ? readJson(genaiFile, id, true)! : undefined;
+  const configFile = genai ? genaiFile : path.join(abs, 'config.json');
+  const cfg = genai ? configFromGenai(genai) : readJson(configFile, id, true)!;
   const gen = readJson(path.join(abs, 'generation_config.json'), id, false) ?? {};
   const need = (what: string, keys: string[]): number => {
     const v = firstNumber(cfg, keys);
@@ -168,8 +199,9 @@ export function textEntryFromFolder(opts: { id: string; folder: string; abs: str
     task: 'text-generation',
     folder: opts.folder,
     files: {
-      model: chooseOnnxFile(abs, id, dtype),
-      config: 'config.json',
+      // A genai folder names its one decoder file (its precision is the folder's, not a dtype's).
+      model: genai ? genaiModelFile(abs, id, cfg, genaiFile) : chooseOnnxFile(abs, id, dtype),
+      ...(genai ? {} : { config: 'config.json' }),
       tokenizer,
       ...(hasTokConfig ? { tokenizerConfig: 'tokenizer_config.json' } : {}),
     },
