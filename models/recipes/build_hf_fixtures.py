@@ -437,6 +437,71 @@ def merge_decoder(model, c, lay, with_past, names, outs, dyn, folder):
     return merged
 
 
+def export_gqa_op(model, c, folder):
+    """The Qwen2 model as onnxruntime-genai's model builder writes it: com.microsoft
+    GroupQueryAttention (rotary inside, positions from seqlens_k = sum(attention_mask) - 1),
+    SimplifiedLayerNormalization, no position_ids input. Built node by node from the torch weights."""
+    from onnx import TensorProto, helper, numpy_helper
+    L, nh, nkv, hd, H = c["num_hidden_layers"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"], c["hidden_size"]
+    nodes, inits = [], []
+
+    def init(name, t):
+        inits.append(numpy_helper.from_array(t.detach().numpy().astype(np.float32), name))
+        return name
+
+    def node(op, ins, outs, domain="", **attrs):
+        nodes.append(helper.make_node(op, ins, outs, name=f"n{len(nodes)}_{op}", domain=domain, **attrs))
+        return outs[0]
+
+    def linear(x, lin, name):
+        y = node("MatMul", [x, init(name + ".weight", lin.weight.T.contiguous())], [name + "/mm"])
+        return node("Add", [y, init(name + ".bias", lin.bias)], [name + "/out"]) if lin.bias is not None else y
+
+    def rms(x, norm, name):
+        return node("SimplifiedLayerNormalization", [x, init(name + ".weight", norm.weight)], [name + "/out"],
+                    axis=-1, epsilon=c["rms_norm_eps"])
+
+    pos = torch.arange(c["max_position_embeddings"]).float()[:, None] * model.inv_freq[None, :]
+    init("cos_cache", pos.cos())
+    init("sin_cache", pos.sin())
+    inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "one"))
+    mask_sum = node("ReduceSum", ["attention_mask", "one_axes"], ["mask_sum"], keepdims=0)
+    inits.append(numpy_helper.from_array(np.array([1], dtype=np.int64), "one_axes"))
+    seqlens = node("Cast", [node("Sub", [mask_sum, "one"], ["seqlens64"])], ["seqlens_k"], to=TensorProto.INT32)
+    shape = node("Shape", ["attention_mask"], ["mask_shape"])
+    inits.append(numpy_helper.from_array(np.array(1, dtype=np.int64), "idx1"))
+    total = node("Cast", [node("Gather", [shape, "idx1"], ["total64"], axis=0)], ["total_seq_len"], to=TensorProto.INT32)
+    x = node("Gather", [init("embed.weight", model.embed.weight), "input_ids"], ["embeds"], axis=0)
+    for i in range(L):
+        h = rms(x, model.in_norm[i], f"l{i}.in_norm")
+        q, k, v = linear(h, model.q[i], f"l{i}.q"), linear(h, model.k[i], f"l{i}.k"), linear(h, model.v[i], f"l{i}.v")
+        attn = node("GroupQueryAttention", [q, k, v, f"past_key_values.{i}.key", f"past_key_values.{i}.value", seqlens, total,
+                                            "cos_cache", "sin_cache"],
+                    [f"l{i}.attn", f"present.{i}.key", f"present.{i}.value"], domain="com.microsoft",
+                    num_heads=nh, kv_num_heads=nkv, do_rotary=1, rotary_interleaved=0, scale=1.0 / math.sqrt(hd))
+        x = node("Add", [x, linear(attn, model.o[i], f"l{i}.o")], [f"l{i}.res1"])
+        h = rms(x, model.post_norm[i], f"l{i}.post_norm")
+        g = linear(h, model.gate[i], f"l{i}.gate")
+        act = node("Mul", [g, node("Sigmoid", [g], [f"l{i}.sig"])], [f"l{i}.silu"])
+        m = node("Mul", [act, linear(h, model.up[i], f"l{i}.up")], [f"l{i}.gated"])
+        x = node("Add", [x, linear(m, model.down[i], f"l{i}.down")], [f"l{i}.res2"])
+    x = rms(x, model.norm, "norm")
+    node("MatMul", [x, init("lm_head.weight", model.lm_head.weight.T.contiguous())], ["logits"])
+    V = c["vocab_size"]
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+              helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch_size", "sequence_length", V])]
+    for i in range(L):
+        for kv in ("key", "value"):
+            inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{kv}", TensorProto.FLOAT, ["batch_size", nkv, "past_sequence_length", hd]))
+            outputs.append(helper.make_tensor_value_info(f"present.{i}.{kv}", TensorProto.FLOAT, ["batch_size", nkv, "total_sequence_length", hd]))
+    graph = helper.make_graph(nodes, "qwen2_gqa_op", inputs, outputs, initializer=inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14), helper.make_opsetid("com.microsoft", 1)])
+    proto.ir_version = 8
+    os.makedirs(os.path.join(folder, "onnx"), exist_ok=True)
+    onnx.save(proto, os.path.join(folder, "onnx", "model.onnx"))
+
+
 # ---------------------------------------------------------------- references
 
 def greedy(model, ids, n):
@@ -505,6 +570,8 @@ LAYOUTS = [
     {"name": "gpt2-merged-decoder", "arch": "gpt2", "position_ids": False, "merged": True, "seed": 18},
     # Only onnx/model_q4.onnx (ENSEMBLE_TEXT_DTYPE=q4): 4-bit MatMulNBits weights, float32 I/O.
     {"name": "qwen2-q4-matmulnbits", "arch": "qwen2", "position_ids": True, "q4": True, "seed": 19},
+    # onnxruntime-genai style: the GroupQueryAttention contrib op, no position_ids input.
+    {"name": "qwen2-gqa-op", "arch": "qwen2", "position_ids": False, "gqa_op": True, "seed": 20},
     {"name": "qwen2-fp16-io", "arch": "qwen2", "position_ids": True, "fp16_io": True, "seed": 17},
 ]
 
@@ -536,7 +603,10 @@ def build(lay, tok, vocab):
             break
     else:
         raise SystemExit(f"{lay['name']}: no seed gave clear greedy margins")
-    export(model, c, lay, folder)
+    if lay.get("gqa_op"):
+        export_gqa_op(model, c, folder)
+    else:
+        export(model, c, lay, folder)
     json.dump(c, open(os.path.join(folder, "config.json"), "w"), indent=2)
     gen = {"bos_token_id": 1, "eos_token_id": [2, vocab - 1], "pad_token_id": 0, "do_sample": False, "max_new_tokens": 64}
     json.dump(gen, open(os.path.join(folder, "generation_config.json"), "w"), indent=2)

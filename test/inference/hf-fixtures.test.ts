@@ -351,6 +351,30 @@ describe('GroupQueryAttention graphs (onnxruntime-genai) are batched at equal le
     fs.writeFileSync(file, bytes);
     expect(graphMentions(file, 'GroupQueryAttention')).toBe(true);
     expect(graphMentions(path.join(FIXTURES, 'qwen2-gqa', 'onnx', 'model.onnx'), 'GroupQueryAttention')).toBe(false);
+    expect(graphMentions(path.join(FIXTURES, 'qwen2-gqa-op', 'onnx', 'model.onnx'), 'GroupQueryAttention')).toBe(true);
+  });
+
+  it('the real op (fixture qwen2-gqa-op): said at load, and a left-padded row really differs from the row alone', async () => {
+    const { lm, release } = await openLM(path.join(FIXTURES, 'qwen2-gqa-op'));
+    try {
+      expect(lm.equalLengthOnly).toMatch(/GroupQueryAttention/);
+      const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'qwen2-gqa-op', 'reference.json'), 'utf8')) as Reference;
+      const short = ref.cases[0]!.prompt_ids;
+      const T = short.length + 4;
+      const ids = new BigInt64Array(T);
+      const mask = new BigInt64Array(T);
+      short.forEach((t, j) => ((ids[4 + j] = BigInt(t)), (mask[4 + j] = 1n)));
+      const padded = await lm.forward({ rows: 1, seq: T, inputIds: ids, attentionMask: mask, positionIds: new BigInt64Array(T), past: { rows: 1, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) } });
+      const alone = await forwardFromScratch(lm, short);
+      const V = lm.vocabSize;
+      const a = alone.logits.subarray((short.length - 1) * V, short.length * V);
+      const b = padded.logits.subarray((T - 1) * V, T * V);
+      let diff = 0;
+      for (let j = 0; j < V; j++) diff = Math.max(diff, Math.abs(a[j]! - b[j]!));
+      expect(diff).toBeGreaterThan(1e-2);
+    } finally {
+      await release();
+    }
   });
 
   it('a model file with the op makes the scheduler admit one prompt length per batch', async () => {

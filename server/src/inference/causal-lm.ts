@@ -136,11 +136,12 @@ export class CausalLM {
     this.shape = { numLayers: entry.numLayers, heads: entry.numKeyValueHeads, headDim: entry.headDim, kvType };
     this.vocabSize = entry.vocabSize;
     this.positionsFromPast = !session.inputNames.includes('position_ids');
-    this.equalLengthOnly = this.positionsFromPast
-      ? 'the graph has no position_ids input (positions come from the past length, so left padding would shift them)'
-      : modelFile && graphMentions(modelFile, 'GroupQueryAttention')
+    this.equalLengthOnly =
+      modelFile && graphMentions(modelFile, 'GroupQueryAttention')
         ? 'the graph uses the GroupQueryAttention contrib op (its seqlens_k does not allow left padding)'
-        : undefined;
+        : this.positionsFromPast
+          ? 'the graph has no position_ids input (positions come from the past length, so left padding would shift them)'
+          : undefined;
     this.hasUseCacheBranch = session.inputNames.includes('use_cache_branch');
     this.hasLogitsToKeep = session.inputNames.includes('num_logits_to_keep');
     this.intTypes = {};
