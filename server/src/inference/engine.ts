@@ -149,7 +149,8 @@ export class InferenceEngine implements Inference {
       throw err;
     }
     logger.info(
-      { device, models: manifest.models.map((m) => `${m.id} (${m.task})`), modelsDir: manifest.dir },
+      // Text models name their ONNX file: which dtype variant of a folder is serving is visible here.
+      { device, models: manifest.models.map((m) => `${m.id} (${m.task}${m.task === 'text-generation' ? `, ${modelFile(manifest, m, 'model')}` : ''})`), modelsDir: manifest.dir },
       'inference engine loaded',
     );
     return new InferenceEngine(manifest, device, text, embedders, images, metrics);
