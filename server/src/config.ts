@@ -66,6 +66,10 @@ export const ConfigSchema = z.object({
   ENSEMBLE_MODELS_DIR: z.string().default(path.join(REPO_ROOT, 'models')),
   /** auto: CUDA if its provider loads, else WebGPU on a hardware adapter, else CPU (inference/device.ts). */
   ENSEMBLE_DEVICE: z.enum(['auto', 'cpu', 'webgpu', 'cuda']).default('auto'),
+  /** A Hugging Face model folder (optimum / onnx-community layout) to serve as the text model instead of the manifest's. */
+  ENSEMBLE_TEXT_MODEL: z.string().min(1).optional(),
+  /** Which ONNX variant of ENSEMBLE_TEXT_MODEL to load, named the transformers.js way. */
+  ENSEMBLE_TEXT_DTYPE: z.enum(['fp32', 'fp16', 'q8', 'q4', 'q4f16']).default('fp32'),
   /** Start without loading models (the AI collaborator is then unavailable). */
   ENSEMBLE_DISABLE_AI: bool.default(false),
   ENSEMBLE_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),

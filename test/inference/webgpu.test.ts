@@ -119,13 +119,13 @@ describe.skipIf(!haveSwiftShader)(`WebGPU on SwiftShader (needs ${SWIFTSHADER_IC
     const webgpu = await openSession(manifest, entry, acceleratorOptions('webgpu', entry));
     sessions.push(cpu, webgpu);
     cpuLM = new CausalLM(cpu, entry);
-    gpuLM = new CausalLM(webgpu, entry, { kvOnDevice: true });
+    gpuLM = new CausalLM(webgpu, entry, undefined, { kvOnDevice: true });
   });
   afterAll(async () => {
     await Promise.allSettled(sessions.map((s) => s.release()));
   });
 
-  const maxDiff = (a: Float32Array, b: Float32Array): number => {
+  const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
     expect(a.length).toBe(b.length);
     let m = 0;
     for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));

@@ -178,6 +178,8 @@ export function createAiCollaborator(config: Config): Extension {
       if (!config.ENSEMBLE_DISABLE_AI) {
         engine = await WorkerInferenceEngine.load({
           modelsDir: config.ENSEMBLE_MODELS_DIR,
+          textModel: config.ENSEMBLE_TEXT_MODEL,
+          textDtype: config.ENSEMBLE_TEXT_DTYPE,
           device: config.ENSEMBLE_DEVICE,
           maxBatch: config.ENSEMBLE_MAX_BATCH,
           maxQueue: config.ENSEMBLE_MAX_QUEUE,

@@ -38,6 +38,14 @@ export class AdmissionPolicy {
   }
 }
 
+/**
+ * For graphs that derive positions from the past length (no position_ids input): a left-padded
+ * row would be shifted, so one batch holds only prompts of the first admitted one's length.
+ */
+export function sameLength(item: { promptIds: readonly number[] }, chosen: ReadonlyArray<{ promptIds: readonly number[] }>): boolean {
+  return chosen.length === 0 || chosen[0]!.promptIds.length === item.promptIds.length;
+}
+
 /** What admission needs of a request. */
 export interface Queued {
   readonly id: number;
@@ -88,7 +96,7 @@ export class RoomQueues<T extends Queued> {
    * request; a room holds at most `maxPerRoom` running slots (`running` lists the rooms of the
    * sequences already running), so a slot stays free for another room.
    */
-  admit(free: number, running: Iterable<string>): T[] {
+  admit(free: number, running: Iterable<string>, fits?: (item: T, chosen: readonly T[]) => boolean): T[] {
     const out: T[] = [];
     const held = new Map<string, number>();
     for (const roomId of running) held.set(roomId, (held.get(roomId) ?? 0) + 1);
@@ -97,6 +105,7 @@ export class RoomQueues<T extends Queued> {
       for (const entry of this.rooms) {
         const [roomId, room] = entry;
         if (room.queue.length === 0 || (held.get(roomId) ?? 0) >= this.policy.maxPerRoom) continue;
+        if (fits && !fits(room.queue[0]!, out)) continue;
         const b = best?.[1];
         if (!b || room.lastServed < b.lastServed || (room.lastServed === b.lastServed && room.queue[0]!.id < b.queue[0]!.id)) best = entry;
       }

@@ -3,6 +3,7 @@
  * requests, model info and the `Inference` interface both engines implement.
  */
 import type { MetricsSink } from './metrics';
+import type { TextDtype } from './hf-folder';
 import type { ModelTask } from './manifest';
 import type { Registry } from 'prom-client';
 import type { GenerationStream } from './stream';
@@ -18,6 +19,10 @@ export interface EngineLogger {
 
 export interface EngineOptions {
   modelsDir: string;
+  /** A Hugging Face model folder (ENSEMBLE_TEXT_MODEL): the text model, read from its own files; replaces the manifest's text models. */
+  textModel?: string;
+  /** Which ONNX variant of `textModel` to load (ENSEMBLE_TEXT_DTYPE; default fp32). */
+  textDtype?: TextDtype;
   device?: Device;
   maxBatch?: number;
   maxQueue?: number;

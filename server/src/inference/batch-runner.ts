@@ -17,7 +17,7 @@
  * is stable, brought to the host only to re-pack (and a prefill's cache at once, since it is always
  * re-packed into the batch), and freed as soon as the next step's present replaces them.
  */
-import { CausalLM, emptyKV, packKV, packedPast, type KVBatch, type KVRowSource } from './causal-lm';
+import { CausalLM, emptyKV, packKV, packedPast, type KVArray, type KVBatch, type KVRowSource } from './causal-lm';
 import { InferenceError } from './errors';
 import { eosIds } from './manifest';
 import { Rng, sampleToken, type SamplingParams } from './sampling';
@@ -123,7 +123,8 @@ export class BatchRunner<S extends RunnerSeq> {
       s.kvSource = out.present;
       s.row = r;
       if (s.state !== 'running') return; // aborted during the forward pass
-      const off = (r * T + T - 1) * V;
+      const Tl = out.logitsSeq; // T, or 1 when the graph keeps only the last position
+      const off = (r * Tl + Tl - 1) * V;
       sampled.push({ seq: s, token: this.sample(s, out.logits.subarray(off, off + V)) });
     });
     return { sampled };
@@ -206,16 +207,18 @@ export class BatchRunner<S extends RunnerSeq> {
   }
 
   /** The pool not backing `kv`, as views of `floats` floats per array (grown if needed). */
-  private poolViews(kv: KVBatch | null, floats: number): { pool: number; views: Float32Array[] } {
+  private poolViews(kv: KVBatch | null, floats: number): { pool: number; views: KVArray[] } {
     const pool = kv?.pool === 0 ? 1 : 0;
     const n = 2 * this.lm.shape.numLayers;
+    const half = this.lm.shape.kvType === 'float16';
+    const size = half ? 2 : 4;
     let bufs = this.pools[pool]!;
-    if (bufs.length !== n || bufs[0]!.byteLength < floats * 4) {
-      const bytes = Math.ceil(floats * 1.5) * 4;
+    if (bufs.length !== n || bufs[0]!.byteLength < floats * size) {
+      const bytes = Math.ceil(floats * 1.5) * size;
       bufs = Array.from({ length: n }, () => new ArrayBuffer(bytes));
       this.pools[pool] = bufs;
     }
-    return { pool, views: bufs.map((b) => new Float32Array(b, 0, floats)) };
+    return { pool, views: bufs.map((b) => (half ? new Uint16Array(b, 0, floats) : new Float32Array(b, 0, floats))) };
   }
 
   /** Gathers `rows` into a tight batch cache (in the pool the current batch does not use). */

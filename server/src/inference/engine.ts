@@ -76,7 +76,7 @@ export class InferenceEngine implements Inference {
   static async load(options: EngineOptions): Promise<InferenceEngine> {
     const logger = options.logger ?? consoleLogger;
     const requested = options.device ?? 'auto';
-    const manifest = readManifest(options.modelsDir);
+    const manifest = readManifest(options.modelsDir, { textModel: options.textModel, textDtype: options.textDtype });
     const metrics: MetricsSink = options.metricsSink ?? new InferenceMetrics(options.metrics);
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
@@ -116,13 +116,16 @@ export class InferenceEngine implements Inference {
         verifyGraph(manifest, entry, session);
         if (entry.task === 'text-generation') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
-          const folder = path.join(manifest.dir, entry.folder);
+          const folder = path.resolve(manifest.dir, entry.folder);
           const tokenizerConfig = entry.files.tokenizerConfig ? modelFile(manifest, entry, 'tokenizerConfig') : undefined;
           const chat = loadChatTemplate(folder, { modelId: entry.id, ...(tokenizerConfig ? { tokenizerConfig } : {}) });
           // The scheduler and the sampler end a turn on every id generation_config.json lists.
           const served = withStopIds(entry, generationStopIds(folder));
-          const lm = new CausalLM(session, served, { kvOnDevice: device === 'webgpu' && (options.deviceKV ?? true) });
+          const lm = new CausalLM(session, served, modelFile(manifest, entry, 'model'), { kvOnDevice: device === 'webgpu' && (options.deviceKV ?? true) });
           tokenClasses(tokenizer, lm.vocabSize); // now, not as a stall of the first constrained decode step
+          if (lm.equalLengthOnly) {
+            logger.warn({ model: entry.id }, `model "${entry.id}": ${lm.equalLengthOnly}: batching only equal-length prompts, and no request joins a running batch`);
+          }
           const scheduler = new Scheduler(lm, tokenizer, {
             maxBatch: options.maxBatch ?? 16,
             maxQueue: options.maxQueue ?? 256,
@@ -151,7 +154,8 @@ export class InferenceEngine implements Inference {
       throw err;
     }
     logger.info(
-      { device, models: manifest.models.map((m) => `${m.id} (${m.task})`), modelsDir: manifest.dir },
+      // Text models name their ONNX file: which dtype variant of a folder is serving is visible here.
+      { device, models: manifest.models.map((m) => `${m.id} (${m.task}${m.task === 'text-generation' ? `, ${modelFile(manifest, m, 'model')}` : ''})`), modelsDir: manifest.dir },
       'inference engine loaded',
     );
     return new InferenceEngine(manifest, device, text, embedders, images, metrics);

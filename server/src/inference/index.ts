@@ -6,6 +6,7 @@ export type { InferenceErrorCode } from './errors';
 export { GenerationStream } from './stream';
 export type { GenerationChunk, GenerationResult, FinishReason } from './stream';
 export { loadManifest, readManifest, verifyGraph } from './manifest';
+export { TEXT_DTYPES, textEntryFromFolder, type TextDtype } from './hf-folder';
 export type { Manifest, ModelEntry, ModelTask } from './manifest';
 export { Scheduler } from './scheduler';
 export type { SchedulerOptions, SequenceRequest, SequenceHandle } from './scheduler';

@@ -11,6 +11,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ManifestError } from './errors';
+import { FolderEntrySchema, idFromFolder, isFolderEntry, textEntryFromFolder, type TextDtype } from './hf-folder';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'model ids use letters, digits, ".", "_", "-"');
 const relPath = z
@@ -81,7 +82,8 @@ export interface Manifest {
 export function modelFile(manifest: Pick<Manifest, 'dir'>, entry: ModelEntry, key: string): string {
   const rel = (entry.files as Record<string, unknown>)[key];
   if (typeof rel !== 'string') throw new ManifestError(`model "${entry.id}": no "${key}" file in the manifest`, entry.id);
-  return path.join(manifest.dir, entry.folder, rel);
+  // resolve, not join: a folder given by ENSEMBLE_TEXT_MODEL is absolute.
+  return path.resolve(manifest.dir, entry.folder, rel);
 }
 
 /** The end-of-sequence ids of a text model (the manifest allows one or several). */
@@ -89,8 +91,32 @@ export function eosIds(entry: TextGenerationEntry): number[] {
   return Array.isArray(entry.eosTokenId) ? entry.eosTokenId : [entry.eosTokenId];
 }
 
+/** A text model given as a bare folder (ENSEMBLE_TEXT_MODEL / ENSEMBLE_TEXT_DTYPE): it replaces the manifest's text models. */
+export interface TextModelOverride {
+  textModel?: string;
+  textDtype?: TextDtype;
+}
+
+/** Folder-only entries (`{ id, task, folder, dtype? }`) expanded into full entries read from their folder. */
+function expandFolderEntries(abs: string, file: string, json: unknown): unknown {
+  const models = (json as { models?: unknown }).models;
+  if (!Array.isArray(models)) return json;
+  const expanded = models.map((raw: unknown) => {
+    if (!isFolderEntry(raw)) return raw;
+    const parsed = FolderEntrySchema.safeParse(raw);
+    if (!parsed.success) {
+      const mid = (raw as { id?: unknown }).id;
+      const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(entry)'}: ${i.message}`);
+      throw new ManifestError(`invalid models manifest ${file}: folder entry ${JSON.stringify(mid)}:\n${lines.join('\n')}`, typeof mid === 'string' ? mid : undefined, file);
+    }
+    const { id, folder, dtype, description } = parsed.data;
+    return textEntryFromFolder({ id, folder, abs: path.resolve(abs, folder), dtype, description });
+  });
+  return { ...(json as object), models: expanded };
+}
+
 /** Parses and validates manifest.json and checks every listed file exists (no ONNX session opened). */
-export function readManifest(dir: string): Manifest {
+export function readManifest(dir: string, override: TextModelOverride = {}): Manifest {
   const abs = path.resolve(dir);
   const file = path.join(abs, 'manifest.json');
   let text: string;
@@ -105,6 +131,7 @@ export function readManifest(dir: string): Manifest {
   } catch (err) {
     throw new ManifestError(`models manifest ${file} is not valid JSON: ${(err as Error).message}`, undefined, file, { cause: err });
   }
+  json = expandFolderEntries(abs, file, json);
   const parsed = ManifestSchema.safeParse(json);
   if (!parsed.success) {
     const models = (json as { models?: unknown }).models;
@@ -120,6 +147,11 @@ export function readManifest(dir: string): Manifest {
     throw new ManifestError(`invalid models manifest ${file}:\n${lines.join('\n')}`, undefined, file);
   }
   const manifest: Manifest = { dir: abs, version: 1, models: parsed.data.models };
+  if (override.textModel) {
+    const folder = path.resolve(override.textModel);
+    const entry = textEntryFromFolder({ id: idFromFolder(folder), folder, abs: folder, dtype: override.textDtype });
+    manifest.models = [entry, ...manifest.models.filter((m) => m.task !== 'text-generation' && m.id !== entry.id)];
+  }
 
   const seen = new Set<string>();
   for (const entry of manifest.models) {
@@ -199,14 +231,15 @@ export function verifyGraph(manifest: Pick<Manifest, 'dir'>, entry: ModelEntry, 
   const need = (
     where: 'input' | 'output',
     name: string,
-    type: string,
+    type: string | string[],
     dims: Array<number | null>,
   ): void => {
     const m = (where === 'input' ? inputs : outputs).get(name);
     if (!m) fail(`graph has no ${where} "${name}" (${where}s: ${[...(where === 'input' ? inputs : outputs).keys()].join(', ')})`);
     if (!m!.isTensor) fail(`${where} "${name}" is not a tensor`);
     const t = m as ort.InferenceSession.TensorValueMetadata;
-    if (t.type !== type) fail(`${where} "${name}" has type ${t.type}, expected ${type}`);
+    const types = Array.isArray(type) ? type : [type];
+    if (!types.includes(t.type)) fail(`${where} "${name}" has type ${t.type}, expected ${types.join(' or ')}`);
     if (t.shape.length > 0 && t.shape.length !== dims.length) {
       fail(`${where} ${describe(t)} has rank ${t.shape.length}, expected ${dims.length}`);
     }
@@ -219,19 +252,24 @@ export function verifyGraph(manifest: Pick<Manifest, 'dir'>, entry: ModelEntry, 
   };
 
   if (entry.task === 'text-generation') {
-    need('input', 'input_ids', 'int64', [null, null]);
-    need('input', 'attention_mask', 'int64', [null, null]);
-    if (inputs.has('position_ids')) need('input', 'position_ids', 'int64', [null, null]);
-    need('output', 'logits', 'float32', [null, null, entry.vocabSize]);
+    // Ids, mask and positions may be int32 (some transformers.js exports): CausalLM feeds the session's type.
+    need('input', 'input_ids', ['int64', 'int32'], [null, null]);
+    need('input', 'attention_mask', ['int64', 'int32'], [null, null]);
+    if (inputs.has('position_ids')) need('input', 'position_ids', ['int64', 'int32'], [null, null]);
+    if (inputs.has('num_logits_to_keep')) need('input', 'num_logits_to_keep', ['int64', 'int32'], []);
+    need('output', 'logits', ['float32', 'float16'], [null, null, entry.vocabSize]);
+    // The cache is float32 or float16 (fp16 / q4f16 exports), the same type in every layer.
+    const first = inputs.get('past_key_values.0.key');
+    const kvType = first?.isTensor && first.type === 'float16' ? 'float16' : 'float32';
     for (let i = 0; i < entry.numLayers; i++) {
       for (const kv of ['key', 'value']) {
-        need('input', `past_key_values.${i}.${kv}`, 'float32', [null, entry.numKeyValueHeads, null, entry.headDim]);
-        need('output', `present.${i}.${kv}`, 'float32', [null, entry.numKeyValueHeads, null, entry.headDim]);
+        need('input', `past_key_values.${i}.${kv}`, kvType, [null, entry.numKeyValueHeads, null, entry.headDim]);
+        need('output', `present.${i}.${kv}`, kvType, [null, entry.numKeyValueHeads, null, entry.headDim]);
       }
     }
     const extraPast = [...inputs.keys()].filter((n) => n.startsWith('past_key_values.') && Number(n.split('.')[1]) >= entry.numLayers);
     if (extraPast.length) fail(`graph has more layers than numLayers=${entry.numLayers} (${extraPast.join(', ')})`);
-    const known = /^(input_ids|attention_mask|position_ids|use_cache_branch|past_key_values\.\d+\.(key|value))$/;
+    const known = /^(input_ids|attention_mask|position_ids|use_cache_branch|num_logits_to_keep|past_key_values\.\d+\.(key|value))$/;
     const unknown = [...inputs.keys()].filter((n) => !known.test(n));
     if (unknown.length) fail(`graph has inputs the runtime cannot feed: ${unknown.join(', ')}`);
   } else if (entry.task === 'embedding') {

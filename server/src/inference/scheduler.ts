@@ -21,7 +21,7 @@
  * ms) are timers that act as an abort with reason 'deadline' (while still queued, the request
  * instead fails with InferenceError 'deadline').
  */
-import { AdmissionPolicy, RoomQueues } from './admission';
+import { AdmissionPolicy, RoomQueues, sameLength } from './admission';
 import { BatchRunner, type KVStrategy, type RunOutput, type RunnerSeq } from './batch-runner';
 import type { CausalLM, KVBatch } from './causal-lm';
 import { InferenceError } from './errors';
@@ -268,7 +268,10 @@ export class Scheduler {
    * (autoRun: false) can look at a plan — the admitted requests must then be run or aborted.
    */
   schedule(): SchedulePlan<Sequence> {
-    const admitted = this.queues.admit(this.maxBatch - this.runningSet.size, [...this.runningSet].map((s) => s.roomId));
+    // A graph that cannot take left padding (CausalLM.equalLengthOnly): equal-length rows only, none join a running batch.
+    const strict = this.lm.equalLengthOnly !== undefined;
+    const free = strict && this.runningSet.size > 0 ? 0 : this.maxBatch - this.runningSet.size;
+    const admitted = this.queues.admit(free, [...this.runningSet].map((s) => s.roomId), strict ? sameLength : undefined);
     for (const seq of admitted) {
       seq.state = 'running';
       seq.admittedAtStep = this.steps;

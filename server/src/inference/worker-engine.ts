@@ -55,6 +55,8 @@ export class WorkerInferenceEngine implements Inference {
     const metrics = new InferenceMetrics(options.metrics);
     const data: WorkerOptions = {
       modelsDir: options.modelsDir,
+      textModel: options.textModel,
+      textDtype: options.textDtype,
       device: options.device,
       maxBatch: options.maxBatch,
       // The queue limit is enforced here on the main thread (synchronously, see generate()).
