@@ -113,7 +113,7 @@ describe('minTokens in the scheduler (a stand-in model that prefers EOS, then a 
         logits[r * V + byteId('T')] = 1;
       }
       const len = inp.past.past + inp.seq;
-      return { logits, present: { rows: inp.rows, past: len, data: [new Float32Array(inp.rows * len * 2), new Float32Array(inp.rows * len * 2)] } };
+      return { logits, logitsSeq: inp.seq, present: { rows: inp.rows, past: len, data: [new Float32Array(inp.rows * len * 2), new Float32Array(inp.rows * len * 2)] } };
     },
   } as unknown as CausalLM;
   const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
