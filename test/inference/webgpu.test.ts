@@ -178,6 +178,40 @@ describe.skipIf(!haveSwiftShader)(`WebGPU on SwiftShader (needs ${SWIFTSHADER_IC
     expect(maxDiff(other.logits[0]!, dev.logits[0]!)).toBeGreaterThan(TOLERANCE);
   });
 
+  it('a Hugging Face folder (the Qwen2/GQA fixture): logits within 1e-3 of the CPU on the device, and the engine generates the same greedy text', async () => {
+    const folder = path.join(MODELS_DIR, 'fixtures/hf/qwen2-gqa');
+    const manifest = readManifest(MODELS_DIR, { textModel: folder });
+    const hf = manifest.models.find((m): m is TextGenerationEntry => m.task === 'text-generation')!;
+    const cpuSession = await openSession(manifest, hf, { executionProviders: ['cpu'] });
+    const gpuSession = await openSession(manifest, hf, acceleratorOptions('webgpu', hf));
+    sessions.push(cpuSession, gpuSession);
+    const prompts = [[1, 45, 300, 12, 77, 201, 5], [1, 200, 31], [1, 64, 18, 399, 250]];
+    const cpu = await run(new CausalLM(cpuSession, hf), prompts, 3);
+    const dev = await run(new CausalLM(gpuSession, hf, undefined, { kvOnDevice: true }), prompts, 3);
+    // Prefill logits of left-padding positions are noise (a row that attends to nothing); compare the real ones.
+    const V = hf.vocabSize;
+    const T = Math.max(...prompts.map((p) => p.length));
+    const real = (l: Float32Array): number[] => prompts.flatMap((p, r) => [...l.subarray((r * T + T - p.length) * V, (r + 1) * T * V)]);
+    // Relative to the logits' scale: this fixture's random weights give logits up to ~3, where the
+    // device's fp32 accumulation order differs by up to 1.3e-3 (4e-4 of the scale) in the prefill.
+    const scale = Math.max(1, ...real(cpu.logits[0]!).map(Math.abs));
+    expect(maxDiff(real(cpu.logits[0]!), real(dev.logits[0]!)) / scale).toBeLessThan(TOLERANCE);
+    expect(Math.max(...cpu.logits.slice(1).map((l, i) => maxDiff(l, dev.logits[i + 1]!))) / scale).toBeLessThan(TOLERANCE);
+    CausalLM.release(cpu.last);
+    CausalLM.release(dev.last);
+
+    const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxTokens: 6, ignoreEos: true };
+    const engines = await Promise.all((['cpu', 'webgpu'] as const).map((device) => InferenceEngine.load({ modelsDir: MODELS_DIR, textModel: folder, device, logger: quiet })));
+    try {
+      const [onCpu, onGpu] = await Promise.all(
+        engines.map((e) => Promise.all(['Once upon a time', 'The dog', 'Tom ran to the park and'].map((prompt, i) => e.generate({ prompt, roomId: `r${i}`, ...greedy }).result.then((r) => r.text)))),
+      );
+      expect(onGpu).toEqual(onCpu);
+    } finally {
+      await Promise.allSettled(engines.map((e) => e.close()));
+    }
+  });
+
   it('the engine on webgpu generates the same greedy tokens as on the CPU, batched with re-packs (in-process and on the worker)', async () => {
     const prompts = ['Once upon a time', 'The little fox looked at the moon and said', 'Tom'];
     const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, maxTokens: 6, ignoreEos: true };
