@@ -22,6 +22,7 @@ import { WorkerInferenceEngine } from '../server/src/inference/worker-engine';
 import type { SequenceRequest } from '../server/src/inference/scheduler';
 import type { CausalLM } from '../server/src/inference/causal-lm';
 import { compareDevices } from './device-compare';
+import { PROMPTS } from './prompts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -36,16 +37,6 @@ const threads = Number(arg('threads', '0')) || undefined;
 const withWorker = args.includes('--worker');
 const strategies = (kvArg === 'both' ? ['repack-on-change', 'per-step'] : [kvArg]) as Array<'repack-on-change' | 'per-step'>;
 
-const PROMPTS = [
-  'Once upon a time, there was a little girl named Lily.',
-  'The dragon looked at the castle and',
-  'Tom and his dog went to the park. They',
-  'In the morning the sun came up over the hills, and the birds',
-  'She opened the old box and found',
-  'The wind was cold.',
-  'Ben wanted to build a boat, so he asked his dad',
-  'Far away, in a forest full of tall trees, lived a small fox who',
-];
 
 interface Run {
   tokens: number;

@@ -48,6 +48,12 @@ const ROOM_LINES: Record<RoomKind, string | null> = {
 
 const SHORT_ROOM_LINES: Record<RoomKind, string | null> = { 'writers-room': null, classroom: CLASSROOM_SAFETY_SHORT, storyboard: null };
 
+/** `s` on one line, cut to `max` characters with an ellipsis. */
+export function clip(s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length <= max ? t : t.slice(0, Math.max(0, max - 1)).trimEnd() + '…';
+}
+
 const TASKS: Record<ProposalMode, string> = {
   continue: 'Continue the story from the cursor with the next one or two sentences. If the text stops mid-sentence, finish that sentence first.',
   rewrite: 'Rewrite the selected passage so that it still fits between the text before and after it. Reply with the new passage only.',
@@ -55,10 +61,6 @@ const TASKS: Record<ProposalMode, string> = {
   brainstorm: 'Suggest three short ideas for what could happen next, one per line, without numbering or bullets.',
 };
 
-function clip(s: string, max: number): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return t.length <= max ? t : t.slice(0, Math.max(0, max - 1)).trimEnd() + '…';
-}
 
 /** The last `max` characters of `text`, starting at a word boundary when one is near. */
 export function tailOf(text: string, max: number): string {

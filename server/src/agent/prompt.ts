@@ -2,7 +2,7 @@ import type * as Y from 'yjs';
 import { bibleOf, BIBLE_KEYS, panelsOf, readPanel, type ProposalMode } from '@ensemble/shared';
 import type { ChatMessage } from '../inference';
 import { linearizeStory, type ResolvedAnchor } from './anchor';
-import { chatMessages, type RoomRules } from './chat-prompt';
+import { chatMessages, clip, type RoomRules } from './chat-prompt';
 import type { CleanContext } from './instruct-output';
 
 export interface PromptParts {
@@ -36,10 +36,6 @@ const MODE_LINES: Record<ProposalMode, string> = {
   brainstorm: 'Suggest ideas for what could happen next.',
 };
 
-function clip(s: string, max: number): string {
-  const t = s.replace(/\s+/g, ' ').trim();
-  return t.length <= max ? t : t.slice(0, max - 1).trimEnd() + '…';
-}
 
 /**
  * Builds the model's context: a short header (story bible, mode, instruction) followed by the
