@@ -122,7 +122,8 @@ export class CausalLM {
    */
   readonly equalLengthOnly: string | undefined;
   private readonly hasUseCacheBranch: boolean;
-  private readonly hasLogitsToKeep: boolean;
+  /** The graph returns only the last position's logits when asked (num_logits_to_keep). */
+  readonly hasLogitsToKeep: boolean;
   /** Element type of each integer input, from the session's metadata ('int64' or 'int32'). */
   private readonly intTypes: Record<string, 'int64' | 'int32'>;
   private readonly pastNames: string[];

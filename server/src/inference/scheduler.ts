@@ -33,6 +33,9 @@ import type { TextTokenizer } from './tokenizer';
 
 export type { SequenceHandle, SequenceRequest, SequenceState } from './sequence';
 
+/** Largest logits tensor a prefill pass may make on a graph without num_logits_to_keep. */
+const PREFILL_LOGITS_BYTES = 256 * 2 ** 20;
+
 export interface SchedulerOptions {
   maxBatch: number;
   maxQueue: number;
@@ -94,7 +97,10 @@ export class Scheduler {
     this.maxPerRoom = this.policy.maxPerRoom;
     this.queues = new RoomQueues(this.policy);
     this.runner = new BatchRunner(lm, opts.kvStrategy);
-    this.prefillTokenBudget = opts.prefillTokenBudget ?? 2048;
+    // A graph that returns logits for every prompt position makes a prefill of N tokens allocate
+    // N × vocab floats: cap N so that stays under PREFILL_LOGITS_BYTES (a lone prompt still runs).
+    const logitsCap = lm.hasLogitsToKeep || !(lm.vocabSize > 0) ? Infinity : Math.floor(PREFILL_LOGITS_BYTES / (4 * lm.vocabSize));
+    this.prefillTokenBudget = Math.max(1, Math.min(opts.prefillTokenBudget ?? 2048, logitsCap));
     this.autoRun = opts.autoRun ?? true;
     const entry = lm.entry;
     this.contextLength = entry.contextLength;
@@ -234,10 +240,12 @@ export class Scheduler {
 
   private async loop(): Promise<void> {
     try {
-      while (!this.closed && this.hasWork()) {
-        await this.step();
-        // Let aborts, new requests and stream consumers run between steps.
+      for (;;) {
+        // Yield before each step: aborts, stream consumers and new requests run — and the requests
+        // of a burst that started the loop all join its first step, not the next one.
         await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.closed || !this.hasWork()) break;
+        await this.step();
       }
     } catch (err) {
       // A bug, not a model failure (those are caught per pass): fail the running rows so their
