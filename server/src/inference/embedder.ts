@@ -21,6 +21,7 @@ export interface EmbedModel {
   tokenizer: TextTokenizer;
   padId: number;
   hasTokenTypeIds: boolean;
+  /** The element type of input_ids / attention_mask (token_type_ids, all zeros, gets its own). */
   idType: 'int64' | 'int32';
   /** The graph output read, and whether it still has a sequence axis to pool. */
   output: string;
@@ -126,7 +127,10 @@ export async function runEmbeddings(
       input_ids: new ort.Tensor(model.idType, ids, [B, T]),
       attention_mask: new ort.Tensor(model.idType, mask, [B, T]),
     };
-    if (model.hasTokenTypeIds) feeds.token_type_ids = new ort.Tensor(model.idType, make(), [B, T]);
+    if (model.hasTokenTypeIds) {
+      const typeIds = tensorMeta(model.session.inputMetadata, 'token_type_ids')?.type === 'int32' ? new Int32Array(B * T) : new BigInt64Array(B * T);
+      feeds.token_type_ids = new ort.Tensor(typeIds instanceof Int32Array ? 'int32' : 'int64', typeIds, [B, T]);
+    }
     let result;
     try {
       result = await run(feeds);

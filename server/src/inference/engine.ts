@@ -141,7 +141,7 @@ export class InferenceEngine implements Inference {
     }
     logger.info(
       // Text models name their ONNX file: which dtype variant of a folder is serving is visible here.
-      { device, models: manifest.models.map((m) => `${m.id} (${m.task}${m.task === 'text-generation' ? `, ${modelFile(manifest, m, 'model')}` : ''})`), modelsDir: manifest.dir },
+      { device, models: manifest.models.map((m) => `${m.id} (${m.task}${servedAs(manifest, m)})`), modelsDir: manifest.dir },
       'inference engine loaded',
     );
     return new InferenceEngine(manifest, device, text, embedders, images, metrics);
@@ -328,6 +328,13 @@ export class InferenceEngine implements Inference {
   private pick<T>(map: Map<string, T>, id: string | undefined, task: ModelTask): T {
     return map.get(chooseModel(map.keys(), id, task))!;
   }
+}
+
+/** What the load log adds to a model's id: a folder model's ONNX file (which dtype is serving) and an embedding folder's pooling. */
+function servedAs(manifest: Manifest, m: ModelEntry): string {
+  if (m.task === 'text-generation') return `, ${modelFile(manifest, m, 'model')}`;
+  if (m.task === 'embedding' && m.pooling) return `, ${modelFile(manifest, m, 'model')}, ${m.pooling} pooling${m.normalize ? ', normalized' : ''}`;
+  return '';
 }
 
 function loadTokenizer(manifest: Manifest, entry: ModelEntry, configKey: string | undefined): TextTokenizer {
