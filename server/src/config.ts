@@ -70,6 +70,8 @@ export const ConfigSchema = z.object({
   ENSEMBLE_TEXT_MODEL: z.string().min(1).optional(),
   /** Which ONNX variant of ENSEMBLE_TEXT_MODEL to load, named the transformers.js way. */
   ENSEMBLE_TEXT_DTYPE: z.enum(['fp32', 'fp16', 'q8', 'q4', 'q4f16']).default('fp32'),
+  /** A sentence-embedding folder (sentence-transformers exported by optimum / onnx-community) for recommendations. */
+  ENSEMBLE_EMBED_MODEL: z.string().min(1).optional(),
   /** Start without loading models (the AI collaborator is then unavailable). */
   ENSEMBLE_DISABLE_AI: bool.default(false),
   ENSEMBLE_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),

@@ -20,7 +20,11 @@ import { WorkerInferenceEngine } from '../../server/src/inference/worker-engine'
 import { MODELS_DIR, forwardFromScratch } from './helpers';
 
 const FIXTURES = path.join(MODELS_DIR, 'fixtures', 'hf');
-const NAMES = fs.readdirSync(FIXTURES).filter((n) => fs.existsSync(path.join(FIXTURES, n, 'reference.json'))).sort();
+// Decoder folders only: sentence-embedding fixtures (with modules.json) are hf-embed.test.ts's.
+const NAMES = fs
+  .readdirSync(FIXTURES)
+  .filter((n) => fs.existsSync(path.join(FIXTURES, n, 'reference.json')) && !fs.existsSync(path.join(FIXTURES, n, 'modules.json')))
+  .sort();
 const quiet = { info: () => {}, warn: () => {} };
 const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
 

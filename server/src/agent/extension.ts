@@ -2,7 +2,7 @@ import type { RoomSettings } from '@ensemble/shared';
 import type { Config } from '../config';
 import type { Extension, LoadedRoom, ServerContext } from '../ports';
 import { WorkerInferenceEngine, type Inference } from '../inference';
-import { FallbackEmbedder, RecommendationService, type Embedder } from '../recommendation';
+import { FallbackEmbedder, RecommendationService, normalise, type Embedder } from '../recommendation';
 import type { Bucket } from './event-rate';
 import { AgentGateway } from './gateway';
 import { createLibraryLoader } from './library';
@@ -72,7 +72,8 @@ export class AgentExtension implements Extension {
     // An instruct prompt also carries the chat template's markup (a few dozen tokens).
     const budget = textInfo?.contextLength ? Math.max(200, (textInfo.contextLength - replyTokens - (instruct ? 48 : 0)) * 3) : 900;
     const rate = this.options.rate ?? { burst: 6, perMinute: 20 };
-    const embedder = this.options.embedder ?? new FallbackEmbedder(engine ? { embed: (t) => engine.embed(t) } : null);
+    // Recommendations compare by dot product: unit vectors even from a folder without a Normalize module.
+    const embedder = this.options.embedder ?? new FallbackEmbedder(engine ? { embed: async (t) => (await engine.embed(t)).map(normalise) } : null);
     const recommendations = new RecommendationService(ctx.store.records, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
     const metrics = registerAgentMetrics(ctx.metricsRegistry);
 
@@ -180,6 +181,7 @@ export function createAiCollaborator(config: Config): Extension {
           modelsDir: config.ENSEMBLE_MODELS_DIR,
           textModel: config.ENSEMBLE_TEXT_MODEL,
           textDtype: config.ENSEMBLE_TEXT_DTYPE,
+          embedModel: config.ENSEMBLE_EMBED_MODEL,
           device: config.ENSEMBLE_DEVICE,
           maxBatch: config.ENSEMBLE_MAX_BATCH,
           maxQueue: config.ENSEMBLE_MAX_QUEUE,

@@ -23,6 +23,8 @@ export interface EngineOptions {
   textModel?: string;
   /** Which ONNX variant of `textModel` to load (ENSEMBLE_TEXT_DTYPE; default fp32). */
   textDtype?: TextDtype;
+  /** A sentence-embedding folder (ENSEMBLE_EMBED_MODEL: sentence-transformers exported by optimum / onnx-community); the default embedding model. */
+  embedModel?: string;
   device?: Device;
   maxBatch?: number;
   maxQueue?: number;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { generationStopIds, loadChatTemplate, withStopIds, type ChatTemplate } from './chat-template';
 import { CausalLM } from './causal-lm';
+import { embedModel, runEmbeddings, type EmbedModel } from './embedder';
 import { acceleratorOptions, modelOnDeviceError, resolveDevice, type ResolvedDevice } from './device';
 import { InferenceError, ManifestError } from './errors';
 import {
@@ -14,7 +15,6 @@ import {
   openSession,
   readManifest,
   verifyGraph,
-  type EmbeddingEntry,
   type ImageGenerationEntry,
   type Manifest,
   type ModelEntry,
@@ -43,19 +43,11 @@ interface TextModel {
   tokenizer: TextTokenizer;
   scheduler: Scheduler;
 }
-interface EmbedModel {
-  entry: EmbeddingEntry;
-  session: ort.InferenceSession;
-  tokenizer: TextTokenizer;
-  padId: number;
-  hasTokenTypeIds: boolean;
-}
 interface ImageModel {
   entry: ImageGenerationEntry;
   session: ort.InferenceSession;
 }
 
-const EMBED_BATCH = 32;
 const MAX_IMAGE_SIZE = 1024;
 
 export class InferenceEngine implements Inference {
@@ -76,7 +68,7 @@ export class InferenceEngine implements Inference {
   static async load(options: EngineOptions): Promise<InferenceEngine> {
     const logger = options.logger ?? consoleLogger;
     const requested = options.device ?? 'auto';
-    const manifest = readManifest(options.modelsDir, { textModel: options.textModel, textDtype: options.textDtype });
+    const manifest = readManifest(options.modelsDir, { textModel: options.textModel, textDtype: options.textDtype, embedModel: options.embedModel });
     const metrics: MetricsSink = options.metricsSink ?? new InferenceMetrics(options.metrics);
     const base: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: 'all',
@@ -138,13 +130,7 @@ export class InferenceEngine implements Inference {
           text.set(entry.id, { entry: served, chat, session, lm, tokenizer, scheduler });
         } else if (entry.task === 'embedding') {
           const tokenizer = loadTokenizer(manifest, entry, entry.files.tokenizerConfig ? 'tokenizerConfig' : undefined);
-          embedders.set(entry.id, {
-            entry,
-            session,
-            tokenizer,
-            padId: entry.padTokenId ?? 0,
-            hasTokenTypeIds: session.inputNames.includes('token_type_ids'),
-          });
+          embedders.set(entry.id, embedModel(entry, session, tokenizer, modelFile(manifest, entry, 'model')));
         } else {
           images.set(entry.id, { entry, session });
         }
@@ -155,7 +141,7 @@ export class InferenceEngine implements Inference {
     }
     logger.info(
       // Text models name their ONNX file: which dtype variant of a folder is serving is visible here.
-      { device, models: manifest.models.map((m) => `${m.id} (${m.task}${m.task === 'text-generation' ? `, ${modelFile(manifest, m, 'model')}` : ''})`), modelsDir: manifest.dir },
+      { device, models: manifest.models.map((m) => `${m.id} (${m.task}${servedAs(manifest, m)})`), modelsDir: manifest.dir },
       'inference engine loaded',
     );
     return new InferenceEngine(manifest, device, text, embedders, images, metrics);
@@ -232,47 +218,16 @@ export class InferenceEngine implements Inference {
     return model.tokenizer.encode(text, false);
   }
 
-  /** L2-normalised embeddings, one per text (a blank text gives a zero vector). Batched in chunks of 32. */
+  /**
+   * One embedding per text (a blank text gives a zero vector), batched in chunks of 32: the built-in
+   * model's L2-normalised vector, or a sentence-transformers folder's pooled one (normalised when
+   * its modules.json lists Normalize). The length is the model's `dims`.
+   */
   async embed(texts: string[], opts: { model?: string } = {}): Promise<Float32Array[]> {
     this.assertOpen();
     const model = this.pick(this.embedders, opts.model, 'embedding');
     const started = performance.now();
-    const dims = model.entry.dims;
-    const out: Float32Array[] = texts.map(() => new Float32Array(dims));
-    // Blank texts get a zero vector without running the model; longer texts keep their first maxTokens tokens.
-    const todo = texts
-      .map((t, i) => ({ ids: t.trim() === '' ? [] : model.tokenizer.encode(t).slice(0, model.entry.maxTokens), i }))
-      .filter((x) => x.ids.length > 0);
-    for (let start = 0; start < todo.length; start += EMBED_BATCH) {
-      const chunk = todo.slice(start, start + EMBED_BATCH);
-      const B = chunk.length;
-      const T = Math.max(...chunk.map((c) => c.ids.length));
-      const ids = new BigInt64Array(B * T).fill(BigInt(model.padId));
-      const mask = new BigInt64Array(B * T);
-      chunk.forEach((c, r) => {
-        c.ids.forEach((t, j) => {
-          ids[r * T + j] = BigInt(t);
-          mask[r * T + j] = 1n;
-        });
-      });
-      const feeds: Record<string, ort.Tensor> = {
-        input_ids: new ort.Tensor('int64', ids, [B, T]),
-        attention_mask: new ort.Tensor('int64', mask, [B, T]),
-      };
-      if (model.hasTokenTypeIds) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(B * T), [B, T]);
-      let result;
-      try {
-        result = await this.track(model.session.run(feeds));
-      } catch (err) {
-        throw new InferenceError('internal', `embedding model "${model.entry.id}" failed: ${(err as Error).message}`, { cause: err });
-      }
-      const data = (result.embeddings as ort.Tensor).data as Float32Array;
-      chunk.forEach((c, r) => {
-        const v = out[c.i]!;
-        v.set(data.subarray(r * dims, (r + 1) * dims));
-        l2normalize(v);
-      });
-    }
+    const out = await runEmbeddings(model, texts, (feeds) => this.track(model.session.run(feeds)));
     this.metrics.latency.observe({ task: 'embedding', model: model.entry.id }, (performance.now() - started) / 1000);
     this.metrics.requests.inc({ task: 'embedding', model: model.entry.id, outcome: 'ok' });
     return out;
@@ -375,6 +330,13 @@ export class InferenceEngine implements Inference {
   }
 }
 
+/** What the load log adds to a model's id: a folder model's ONNX file (which dtype is serving) and an embedding folder's pooling. */
+function servedAs(manifest: Manifest, m: ModelEntry): string {
+  if (m.task === 'text-generation') return `, ${modelFile(manifest, m, 'model')}`;
+  if (m.task === 'embedding' && m.pooling) return `, ${modelFile(manifest, m, 'model')}, ${m.pooling} pooling${m.normalize ? ', normalized' : ''}`;
+  return '';
+}
+
 function loadTokenizer(manifest: Manifest, entry: ModelEntry, configKey: string | undefined): TextTokenizer {
   const file = modelFile(manifest, entry, 'tokenizer');
   try {
@@ -382,11 +344,4 @@ function loadTokenizer(manifest: Manifest, entry: ModelEntry, configKey: string 
   } catch (err) {
     throw new ManifestError(`model "${entry.id}": cannot load tokenizer ${file}: ${(err as Error).message}`, entry.id, file, { cause: err });
   }
-}
-
-function l2normalize(v: Float32Array): void {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  const n = Math.sqrt(s);
-  if (n > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
 }

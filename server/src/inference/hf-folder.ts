@@ -31,16 +31,17 @@ const DTYPE_FILES: Record<TextDtype, string[]> = {
 /** A manifest entry reduced to a folder: everything else is read from the folder. */
 export const FolderEntrySchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'model ids use letters, digits, ".", "_", "-"'),
-  task: z.literal('text-generation'),
+  task: z.enum(['text-generation', 'embedding']),
   folder: z.string().min(1),
   dtype: z.enum(TEXT_DTYPES).optional(),
   description: z.string().optional(),
 });
 export type FolderEntry = z.infer<typeof FolderEntrySchema>;
 
-/** True for a text-generation entry that gives only a folder (no `files`): resolve it with `textEntryFromFolder`. */
+/** True for a text-generation or embedding entry that gives only a folder (no `files`): resolved from the folder's own files. */
 export function isFolderEntry(raw: unknown): boolean {
-  return typeof raw === 'object' && raw !== null && (raw as { task?: unknown }).task === 'text-generation' && !('files' in raw);
+  const task = typeof raw === 'object' && raw !== null ? (raw as { task?: unknown }).task : undefined;
+  return (task === 'text-generation' || task === 'embedding') && !('files' in (raw as object));
 }
 
 /** A model id from a folder name ("Qwen2.5-0.5B-Instruct/" → "Qwen2.5-0.5B-Instruct"). */

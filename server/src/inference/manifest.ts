@@ -11,6 +11,8 @@ import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import { ManifestError } from './errors';
+import { embedGraphPlan } from './embedder';
+import { embedEntryFromFolder, POOLINGS } from './hf-embed';
 import { FolderEntrySchema, idFromFolder, isFolderEntry, textEntryFromFolder, type TextDtype } from './hf-folder';
 
 const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'model ids use letters, digits, ".", "_", "-"');
@@ -45,7 +47,15 @@ export const TextGenerationEntrySchema = entrySchema(
 export const EmbeddingEntrySchema = entrySchema(
   'embedding',
   { model: relPath, tokenizer: relPath, tokenizerConfig: relPath.optional() },
-  { dims: posInt, maxTokens: posInt, padTokenId: tokenId.optional() },
+  {
+    dims: posInt,
+    maxTokens: posInt,
+    padTokenId: tokenId.optional(),
+    /** Set for a sentence-transformers folder (hf-embed.ts): pool its token states; absent for the built-in `embeddings` output. */
+    pooling: z.enum(POOLINGS).optional(),
+    /** L2-normalise the vector (default: yes for the built-in layout, no for a folder without a Normalize module). */
+    normalize: z.boolean().optional(),
+  },
 );
 
 export const ImageGenerationEntrySchema = entrySchema(
@@ -95,6 +105,8 @@ export function eosIds(entry: TextGenerationEntry): number[] {
 export interface TextModelOverride {
   textModel?: string;
   textDtype?: TextDtype;
+  /** A sentence-embedding folder (ENSEMBLE_EMBED_MODEL): becomes the default embedding model. */
+  embedModel?: string;
 }
 
 /** Folder-only entries (`{ id, task, folder, dtype? }`) expanded into full entries read from their folder. */
@@ -109,7 +121,8 @@ function expandFolderEntries(abs: string, file: string, json: unknown): unknown 
       const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(entry)'}: ${i.message}`);
       throw new ManifestError(`invalid models manifest ${file}: folder entry ${JSON.stringify(mid)}:\n${lines.join('\n')}`, typeof mid === 'string' ? mid : undefined, file);
     }
-    const { id, folder, dtype, description } = parsed.data;
+    const { id, task, folder, dtype, description } = parsed.data;
+    if (task === 'embedding') return embedEntryFromFolder({ id, folder, abs: path.resolve(abs, folder), dtype, description });
     return textEntryFromFolder({ id, folder, abs: path.resolve(abs, folder), dtype, description });
   });
   return { ...(json as object), models: expanded };
@@ -151,6 +164,16 @@ export function readManifest(dir: string, override: TextModelOverride = {}): Man
     const folder = path.resolve(override.textModel);
     const entry = textEntryFromFolder({ id: idFromFolder(folder), folder, abs: folder, dtype: override.textDtype });
     manifest.models = [entry, ...manifest.models.filter((m) => m.task !== 'text-generation' && m.id !== entry.id)];
+  }
+  if (override.embedModel) {
+    // First among the embedding models, so embed() without a model id uses it; the built-in one
+    // stays for the image model it conditions (their dims must agree).
+    const folder = path.resolve(override.embedModel);
+    const entry = embedEntryFromFolder({ id: idFromFolder(folder), folder, abs: folder });
+    const at = manifest.models.findIndex((m) => m.task === 'embedding');
+    const rest = manifest.models.filter((m) => m.id !== entry.id);
+    rest.splice(at < 0 ? rest.length : Math.min(at, rest.length), 0, entry);
+    manifest.models = rest;
   }
 
   const seen = new Set<string>();
@@ -272,6 +295,8 @@ export function verifyGraph(manifest: Pick<Manifest, 'dir'>, entry: ModelEntry, 
     const known = /^(input_ids|attention_mask|position_ids|use_cache_branch|num_logits_to_keep|past_key_values\.\d+\.(key|value))$/;
     const unknown = [...inputs.keys()].filter((n) => !known.test(n));
     if (unknown.length) fail(`graph has inputs the runtime cannot feed: ${unknown.join(', ')}`);
+  } else if (entry.task === 'embedding' && entry.pooling !== undefined) {
+    embedGraphPlan(entry, session, file); // a sentence-transformers export (embedder.ts)
   } else if (entry.task === 'embedding') {
     need('input', 'input_ids', 'int64', [null, null]);
     need('input', 'attention_mask', 'int64', [null, null]);

@@ -57,6 +57,7 @@ export class WorkerInferenceEngine implements Inference {
       modelsDir: options.modelsDir,
       textModel: options.textModel,
       textDtype: options.textDtype,
+      embedModel: options.embedModel,
       device: options.device,
       maxBatch: options.maxBatch,
       // The queue limit is enforced here on the main thread (synchronously, see generate()).
