@@ -10,7 +10,7 @@
  */
 import { InferenceEngine } from '../server/src/inference/engine';
 import { SWIFTSHADER_ICD, vulkanIcds } from '../server/src/inference/device';
-import { PROMPTS } from './prompts';
+import { PROMPTS } from './generation';
 
 
 interface Side {

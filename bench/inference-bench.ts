@@ -19,10 +19,9 @@ import path from 'node:path';
 import { REPO_ROOT } from '../server/src/config';
 import { InferenceEngine, type Inference } from '../server/src/inference/engine';
 import { WorkerInferenceEngine } from '../server/src/inference/worker-engine';
-import type { SequenceRequest } from '../server/src/inference/scheduler';
 import type { CausalLM } from '../server/src/inference/causal-lm';
 import { compareDevices } from './device-compare';
-import { PROMPTS } from './prompts';
+import { PROMPTS, timedGeneration, type TimedRun } from './generation';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -38,34 +37,12 @@ const withWorker = args.includes('--worker');
 const strategies = (kvArg === 'both' ? ['repack-on-change', 'per-step'] : [kvArg]) as Array<'repack-on-change' | 'per-step'>;
 
 
-interface Run {
-  tokens: number;
-  ttftMs: number;
-  endMs: number;
-}
-
-function one(engine: InferenceEngine, i: number, t0: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    let first = -1;
-    let n = 0;
-    const req: SequenceRequest = {
-      promptIds: engine.tokenizer().encode(PROMPTS[i % PROMPTS.length]!),
-      roomId: `room-${i % 4}`,
-      maxTokens,
-      sampling: { temperature: 0.8, topK: 40, topP: 0.95, repetitionPenalty: 1.1 },
-      seed: 1000 + i,
-      stop: [],
-      ignoreEos: true,
-      onToken: () => {
-        n++;
-        if (first < 0) first = performance.now();
-      },
-      onFinish: () => resolve({ tokens: n, ttftMs: first - t0, endMs: performance.now() - t0 }),
-      onError: reject,
-    };
-    engine.scheduler().add(req);
-  });
-}
+const one = (engine: InferenceEngine, i: number, t0: number): Promise<TimedRun> =>
+  timedGeneration(
+    engine,
+    { promptIds: engine.tokenizer().encode(PROMPTS[i % PROMPTS.length]!), roomId: `room-${i % 4}`, maxTokens, sampling: { temperature: 0.8, topK: 40, topP: 0.95, repetitionPenalty: 1.1 }, seed: 1000 + i },
+    t0,
+  );
 
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -119,7 +96,7 @@ async function main(): Promise<void> {
     }
 
     // Single stream.
-    const singles: Run[] = [];
+    const singles: TimedRun[] = [];
     for (let r = 0; r < repeat * 3; r++) singles.push(await one(engine, r, performance.now()));
     const decodeTps = singles.map((s) => (s.tokens - 1) / ((s.endMs - s.ttftMs) / 1000));
     console.log(

@@ -40,7 +40,7 @@ import { emptyKV } from '../server/src/inference/causal-lm';
 import type { TextDtype } from '../server/src/inference/hf-folder';
 import { modelFile } from '../server/src/inference/manifest';
 import { Rng } from '../server/src/inference/sampling';
-import type { SequenceRequest } from '../server/src/inference/scheduler';
+import { timedGeneration, type TimedRun } from './generation';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -88,33 +88,8 @@ function textLM(engine: InferenceEngine): CausalLM {
   return engine.scheduler().lm as CausalLM;
 }
 
-interface Run {
-  tokens: number;
-  ttftMs: number;
-}
-
-function generate(engine: InferenceEngine, i: number, ids: number[], tokens: number, t0: number): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    let first = -1;
-    let n = 0;
-    const req: SequenceRequest = {
-      promptIds: ids,
-      roomId: `room-${i}`,
-      maxTokens: tokens,
-      sampling: SAMPLING,
-      seed: 1000 + i,
-      stop: [],
-      ignoreEos: true,
-      onToken: () => {
-        n++;
-        if (first < 0) first = performance.now();
-      },
-      onFinish: () => resolve({ tokens: n, ttftMs: first - t0 }),
-      onError: reject,
-    };
-    engine.scheduler().add(req);
-  });
-}
+const generate = (engine: InferenceEngine, i: number, ids: number[], tokens: number, t0: number): Promise<TimedRun> =>
+  timedGeneration(engine, { promptIds: ids, roomId: `room-${i}`, maxTokens: tokens, sampling: SAMPLING, seed: 1000 + i }, t0);
 
 /** tokens/s and CPU ms per token of `fn`, which returns the number of tokens it generated. */
 async function measure(fn: () => Promise<number>): Promise<{ tps: number; cpuMsPerToken: number; tokens: number }> {
