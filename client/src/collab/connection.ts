@@ -10,15 +10,18 @@ import {
 } from '@ensemble/shared';
 import type { Session } from '../lib/session';
 import { wsOrigin } from '../lib/session';
-import { describeCloseCode, type ConnectionState } from '../lib/format';
+import { describeCloseCode, OFFLINE_AI_MESSAGE, type ConnectionState } from '../lib/format';
+import { SyncLiveness } from './liveness';
 
 export type CollabSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export interface ConnectionSnapshot {
   sync: ConnectionState;
   synced: boolean;
-  /** Local edits made while not connected, not yet confirmed synced. */
+  /** Local edits the server has not confirmed yet (made offline, or sent and not yet answered). */
   pendingLocalEdits: boolean;
+  /** The browser says there is no network. */
+  browserOffline: boolean;
   /** Why the server closed the sync connection for good, in words. */
   closedReason: string | null;
   socket: 'connected' | 'connecting' | 'disconnected';
@@ -36,11 +39,15 @@ export class RoomConnection {
     sync: 'connecting',
     synced: false,
     pendingLocalEdits: false,
+    browserOffline: false,
     closedReason: null,
     socket: 'connecting',
     socketError: null,
   };
   private listeners = new Set<Listener>();
+  private readonly liveness: SyncLiveness;
+  /** The server closed `/collab` for good (removed, token expired): do not reconnect. */
+  private collabClosed = false;
 
   constructor(readonly session: Session, location: { protocol: string; host: string } = window.location) {
     this.provider = new WebsocketProvider(`${wsOrigin(location)}${SYNC_PATH}`, session.room.id, this.doc, {
@@ -48,25 +55,26 @@ export class RoomConnection {
       maxBackoffTime: 5000,
     });
     this.provider.on('status', ({ status }) => {
-      this.set({ sync: this.snapshot.closedReason ? 'refused' : status });
+      this.set({ sync: this.snapshot.closedReason ? 'refused' : this.snapshot.browserOffline ? 'disconnected' : status });
     });
-    this.provider.on('sync', (synced) => {
-      this.set(synced ? { synced: true, pendingLocalEdits: false } : { synced: false });
-    });
+    this.provider.on('sync', (synced) => this.set({ synced }));
     this.provider.on('closed', ({ code, reason }) => {
       this.set({ sync: 'refused', synced: false, closedReason: describeCloseCode(code, reason) });
     });
-    this.doc.on('update', (_update: Uint8Array, origin: unknown) => {
-      if (origin !== this.provider && !(this.snapshot.sync === 'connected' && this.snapshot.synced)) {
-        this.set({ pendingLocalEdits: true });
-      }
-    });
+    this.liveness = new SyncLiveness(this.provider, this.doc, (l) => this.onLiveness(l.browserOffline, l.unconfirmed), () => !this.snapshot.closedReason);
 
+    this.snapshot = { ...this.snapshot, browserOffline: this.liveness.get().browserOffline };
     this.socket = io(COLLAB_NAMESPACE, { auth: { token: session.token }, reconnectionDelayMax: 5000 }) as CollabSocket;
     this.socket.on('connect', () => this.set({ socket: 'connected', socketError: null }));
-    this.socket.on('disconnect', () => this.set({ socket: 'disconnected' }));
+    this.socket.on('disconnect', (reason) => {
+      this.set({ socket: 'disconnected' });
+      // A server shutting down disconnects every socket ("io server disconnect"), which socket.io
+      // never retries by itself; retry unless the server closed this session for good.
+      if (reason === 'io server disconnect' && !this.collabClosed) this.reconnectSocketSoon();
+    });
     // Removed from the room or token expired: the server will refuse this token from now on.
     this.socket.on('collab:closed', ({ code, reason }) => {
+      this.collabClosed = true;
       this.socket.io.reconnection(false);
       this.set({ socket: 'disconnected', closedReason: this.snapshot.closedReason ?? describeCloseCode(code, reason) });
     });
@@ -76,6 +84,29 @@ export class RoomConnection {
         : 'The AI channel cannot reach the server; retrying…';
       this.set({ socket: this.socket.active ? 'connecting' : 'disconnected', socketError: message });
     });
+  }
+
+  private reconnectTimer: ReturnType<typeof setTimeout> | null = null;
+
+  private reconnectSocketSoon(delayMs = 250): void {
+    if (this.reconnectTimer) return;
+    this.set({ socket: 'connecting' });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.collabClosed || this.socket.connected || this.snapshot.browserOffline) return;
+      // The token travels in `auth` on every handshake, so the reconnect is authenticated again.
+      this.socket.auth = { token: this.session.token };
+      this.socket.connect();
+    }, delayMs);
+  }
+
+  private onLiveness(browserOffline: boolean, unconfirmed: boolean): void {
+    const wentOffline = browserOffline && !this.snapshot.browserOffline;
+    const cameBack = !browserOffline && this.snapshot.browserOffline;
+    const sync = this.snapshot.closedReason ? 'refused' : browserOffline ? 'disconnected' : cameBack ? 'connecting' : this.snapshot.sync;
+    this.set({ browserOffline, pendingLocalEdits: unconfirmed, sync });
+    if (wentOffline) this.socket.disconnect();
+    if (cameBack && !this.collabClosed) this.reconnectSocketSoon(0);
   }
 
   getSnapshot = (): ConnectionSnapshot => this.snapshot;
@@ -98,11 +129,16 @@ export class RoomConnection {
     payload: Parameters<ClientToServerEvents[E]>[0],
     timeoutMs = 15000,
   ): Promise<Ack<T>> {
+    const offline = () => this.snapshot.browserOffline || this.snapshot.sync === 'disconnected';
     if (!this.socket.connected) {
-      return Promise.resolve({ ok: false, error: { code: 'internal', message: 'Not connected to the AI channel yet — try again in a moment' } });
+      const message = offline() ? OFFLINE_AI_MESSAGE : 'Not connected to the AI channel yet — try again in a moment';
+      return Promise.resolve({ ok: false, error: { code: 'internal', message } });
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, error: { code: 'internal', message: 'The server did not answer in time' } }), timeoutMs);
+      const timer = setTimeout(() => {
+        const message = offline() ? OFFLINE_AI_MESSAGE : 'The server did not answer in time';
+        resolve({ ok: false, error: { code: 'internal', message } });
+      }, timeoutMs);
       const emit = this.socket.emit as unknown as (ev: string, arg: unknown, ack: (res: Ack<T>) => void) => void;
       emit.call(this.socket, event, payload, (res) => {
         clearTimeout(timer);
@@ -112,6 +148,9 @@ export class RoomConnection {
   }
 
   destroy(): void {
+    this.collabClosed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.liveness.destroy();
     this.socket.disconnect();
     this.provider.destroy();
     this.doc.destroy();

@@ -97,7 +97,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
     // Late joiners (and reconnects) catch up with the proposals still live in the room.
     const catchUp = async () => {
       const res = await conn.call<{ proposals: ProposalSnapshot[] }, 'proposal:list'>('proposal:list', {});
-      if (res.ok) dispatch({ type: 'snapshot', snapshots: res.proposals ?? [] });
+      if (res.ok) dispatch({ type: 'snapshot', snapshots: res.proposals ?? [], authoritative: true });
     };
     const handlers: Partial<{ [E in keyof ServerToClientEvents]: ServerToClientEvents[E] }> = {
       'proposal:started': onStarted,

@@ -61,15 +61,20 @@ export function statusLabel(status: ProposalStatus): string {
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'refused';
 
+/** What an AI action says while this tab has no connection: the line is down, not the server. */
+export const OFFLINE_AI_MESSAGE = 'You are offline — the AI needs a connection. Your edits are kept on this device and will sync.';
+
 /** A one-line honest connection status for the header. */
 export function connectionLabel(state: ConnectionState, synced: boolean, hasPendingLocalEdits: boolean): string {
   switch (state) {
     case 'connected':
-      return synced ? 'Connected · saved' : 'Connected · syncing…';
+      // "saved" only once the server has answered for every local edit.
+      if (!synced) return 'Connected · syncing…';
+      return hasPendingLocalEdits ? 'Connected · saving…' : 'Connected · saved';
     case 'connecting':
-      return hasPendingLocalEdits ? 'Reconnecting… your edits are kept and will sync' : 'Connecting…';
+      return hasPendingLocalEdits ? 'Reconnecting… your edits are kept on this device and will sync' : 'Connecting…';
     case 'disconnected':
-      return hasPendingLocalEdits ? 'Offline — your edits are kept on this tab and sync when the connection returns' : 'Offline — reconnecting…';
+      return hasPendingLocalEdits ? 'Offline — your edits are kept on this device and will sync' : 'Offline — your changes are kept on this device and will sync';
     case 'refused':
       return 'Disconnected by the server';
   }

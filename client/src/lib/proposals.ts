@@ -67,7 +67,8 @@ export type ProposalAction =
   | { type: 'ranking'; proposalId: string; order: number[] }
   | { type: 'imagesProposed'; proposalId: string; panelId: string; images: ImageAlternative[] }
   | { type: 'imageAccepted'; proposalId: string; panelId: string; imageId: string; acceptedBy: string }
-  | { type: 'snapshot'; snapshots: ProposalSnapshot[] }
+  /** `authoritative`: the server's list after a (re)connect wins — text cards it no longer has are dropped. */
+  | { type: 'snapshot'; snapshots: ProposalSnapshot[]; authoritative?: boolean }
   | { type: 'anchor'; proposalId: string; anchor: string }
   | { type: 'myVote'; proposalId: string; alternative: number; value: -1 | 0 | 1 }
   | { type: 'clear'; proposalId: string };
@@ -138,6 +139,17 @@ function appendDelta(alt: AlternativeView, delta: ProposalDelta, joinedLate: boo
     seq++;
   }
   return { ...alt, text, nextSeq: seq, pending };
+}
+
+/** Drops every text proposal (image cards are not part of `proposal:list`). */
+function withoutTextProposals(state: ProposalsState): ProposalsState {
+  const byId = { ...state.byId };
+  const ids = state.ids.filter((id) => {
+    if (byId[id]?.info.kind !== 'text') return true;
+    delete byId[id];
+    return false;
+  });
+  return { byId, ids };
 }
 
 export function proposalsReducer(state: ProposalsState, action: ProposalAction): ProposalsState {
@@ -243,7 +255,7 @@ export function proposalsReducer(state: ProposalsState, action: ProposalAction):
         'image',
       );
     case 'snapshot': {
-      let next = state;
+      let next = action.authoritative ? withoutTextProposals(state) : state;
       // Oldest first, so the newest ends up on top.
       const ordered = [...action.snapshots].sort((a, b) => a.proposal.createdAt.localeCompare(b.proposal.createdAt));
       for (const snap of ordered) {
@@ -263,6 +275,12 @@ export function proposalsReducer(state: ProposalsState, action: ProposalAction):
           }
           for (const t of snap.tallies) v = updateAlternative(v, t.alternative, (a) => ({ ...a, up: t.up, down: t.down }));
           if (snap.order) v = { ...v, order: snap.order };
+          // What only this tab knows: where the card points and this member's own votes.
+          const before = state.byId[snap.proposal.id];
+          if (before?.anchor) v = { ...v, anchor: before.anchor };
+          for (const old of before?.alternatives ?? []) {
+            if (old.myVote) v = updateAlternative(v, old.index, (a) => ({ ...a, myVote: old.myVote }));
+          }
           return settle(v);
         });
       }
