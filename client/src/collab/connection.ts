@@ -5,12 +5,13 @@ import {
   COLLAB_NAMESPACE,
   SYNC_PATH,
   type Ack,
+  type ErrorCode,
   type ClientToServerEvents,
   type ServerToClientEvents,
 } from '@ensemble/shared';
 import type { Session } from '../lib/session';
 import { wsOrigin } from '../lib/session';
-import { describeCloseCode, OFFLINE_AI_MESSAGE, type ConnectionState } from '../lib/format';
+import { describeCloseCode, type ConnectionState } from '../lib/format';
 import { SyncLiveness } from './liveness';
 
 export type CollabSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -129,16 +130,15 @@ export class RoomConnection {
     payload: Parameters<ClientToServerEvents[E]>[0],
     timeoutMs = 15000,
   ): Promise<Ack<T>> {
+    // Client-side codes (describeAckError words them): the line is down, or the channel is coming back.
     const offline = () => this.snapshot.browserOffline || this.snapshot.sync === 'disconnected';
+    const offlineError = { code: 'offline' as ErrorCode, message: '' };
     if (!this.socket.connected) {
-      const message = offline() ? OFFLINE_AI_MESSAGE : 'Not connected to the AI channel yet — try again in a moment';
-      return Promise.resolve({ ok: false, error: { code: 'internal', message } });
+      const error = offline() ? offlineError : { code: 'disconnected' as ErrorCode, message: 'reconnecting — try again in a moment' };
+      return Promise.resolve({ ok: false, error });
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        const message = offline() ? OFFLINE_AI_MESSAGE : 'The server did not answer in time';
-        resolve({ ok: false, error: { code: 'internal', message } });
-      }, timeoutMs);
+      const timer = setTimeout(() => resolve({ ok: false, error: offline() ? offlineError : { code: 'timeout' as ErrorCode, message: '' } }), timeoutMs);
       const emit = this.socket.emit as unknown as (ev: string, arg: unknown, ack: (res: Ack<T>) => void) => void;
       emit.call(this.socket, event, payload, (res) => {
         clearTimeout(timer);

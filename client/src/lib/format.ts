@@ -17,6 +17,7 @@ export function describeAckError(error: { code: ErrorCode | string; message?: st
     internal: 'The server had a problem',
     timeout: 'The server did not answer in time',
     disconnected: 'Not connected to the AI channel',
+    offline: OFFLINE_AI_MESSAGE.replace(/\.$/, ''),
   };
   const head = base[error.code] ?? `Error (${error.code})`;
   return detail && !head.toLowerCase().includes(detail.toLowerCase()) ? `${head}: ${detail}` : `${head}.`;
