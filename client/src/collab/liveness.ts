@@ -9,6 +9,8 @@ const SYNC_STEP_2 = 1;
 /** How often a quiet connection is probed, and how long a probe may go unanswered before the socket counts as dead. */
 export const PROBE_EVERY_MS = 1500;
 export const DEAD_AFTER_MS = 4000;
+/** y-websocket waits for ever on a handshake the network swallowed; retry after this long. */
+export const HANDSHAKE_GIVE_UP_MS = 6000;
 /** Local edits are confirmed this soon after typing pauses. */
 const CONFIRM_AFTER_EDIT_MS = 150;
 
@@ -52,6 +54,7 @@ type SyncHandler = (encoder: unknown, decoder: { arr: Uint8Array; pos: number },
 export class SyncLiveness {
   private state: Liveness = { browserOffline: typeof navigator !== 'undefined' && navigator.onLine === false, unconfirmed: false };
   private probeSentAt: number | null = null;
+  private connectingSince: number | null = null;
   /** Local edits made after the outstanding probe was sent: they need another probe. */
   private editsAfterProbe = false;
   private editTimer: ReturnType<typeof setTimeout> | null = null;
@@ -104,6 +107,7 @@ export class SyncLiveness {
   private onStatus = ({ status }: { status: string }): void => {
     // A fresh connection starts with its own step 1/step 2 exchange; stale probes mean nothing.
     if (status !== 'connected') this.probeSentAt = null;
+    this.connectingSince = status === 'connecting' ? Date.now() : null;
   };
 
   private onOffline = (): void => {
@@ -142,17 +146,26 @@ export class SyncLiveness {
   }
 
   private tick = (): void => {
-    if (!this.provider.wsconnected) return;
     const now = Date.now();
+    if (this.provider.wsconnecting && this.connectingSince !== null && now - this.connectingSince > HANDSHAKE_GIVE_UP_MS) {
+      this.restart();
+      return;
+    }
+    if (!this.provider.wsconnected) return;
     if (this.probeSentAt !== null && now - this.probeSentAt > DEAD_AFTER_MS) {
       // The server stopped answering: treat the socket as dead and start over.
-      this.probeSentAt = null;
-      this.provider.disconnect();
-      if (this.mayConnect() && !this.state.browserOffline) this.provider.connect();
+      this.restart();
       return;
     }
     if (this.probeSentAt === null && (now - this.provider.wsLastMessageReceived > PROBE_EVERY_MS || this.state.unconfirmed)) this.probe();
   };
+
+  private restart(): void {
+    this.probeSentAt = null;
+    this.connectingSince = null;
+    this.provider.disconnect();
+    if (this.mayConnect() && !this.state.browserOffline) this.provider.connect();
+  }
 
   destroy(): void {
     clearInterval(this.ticker);
