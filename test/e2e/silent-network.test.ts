@@ -75,12 +75,15 @@ describe('web client: a silently dead network', () => {
       const backAt = Date.now();
       await status(page).filter({ hasText: 'Connected · saved' }).waitFor({ timeout: 20_000 });
       const savedAfterMs = Date.now() - backAt;
+      // The AI channel shared the dead path; it is back too, without a reload.
+      await expect.poll(() => page.locator('[data-testid=connection-status] .conn-ai').count(), { timeout: 30_000 }).toBe(0);
+      const aiBackAfterMs = Date.now() - backAt;
       const other = await (await e2e.browser.newContext()).newPage();
       await other.goto(`${e2e.server.url}/?join=${joinCode}`);
       await other.getByLabel('Your name').first().fill('Jo');
       await other.getByRole('button', { name: 'Join', exact: true }).click();
       await story(other).filter({ hasText: 'Into the tunnel.' }).waitFor();
-      console.log(`dead socket noticed ${noticedAfterMs} ms after the network went silent; saved ${savedAfterMs} ms after it returned`);
+      console.log(`dead socket noticed ${noticedAfterMs} ms after the network went silent; saved ${savedAfterMs} ms, AI channel back ${aiBackAfterMs} ms after it returned`);
       expect(noticedAfterMs).toBeLessThan(8_000);
       expect(log.errors.filter((e) => !/WebSocket connection to .* failed|socket\.io|Failed to load resource/i.test(e))).toEqual([]);
     } finally {

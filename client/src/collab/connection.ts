@@ -62,7 +62,14 @@ export class RoomConnection {
     this.provider.on('closed', ({ code, reason }) => {
       this.set({ sync: 'refused', synced: false, closedReason: describeCloseCode(code, reason) });
     });
-    this.liveness = new SyncLiveness(this.provider, this.doc, (l) => this.onLiveness(l.browserOffline, l.unconfirmed), () => !this.snapshot.closedReason);
+    this.liveness = new SyncLiveness(
+      this.provider,
+      this.doc,
+      (l) => this.onLiveness(l.browserOffline, l.unconfirmed),
+      () => !this.snapshot.closedReason,
+      // socket.io's own heartbeat takes up to 45 s; closing the transport makes it reconnect now.
+      () => this.socket.io.engine?.close(),
+    );
 
     this.snapshot = { ...this.snapshot, browserOffline: this.liveness.get().browserOffline };
     this.socket = io(COLLAB_NAMESPACE, { auth: { token: session.token }, reconnectionDelayMax: 5000 }) as CollabSocket;

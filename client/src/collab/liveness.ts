@@ -66,6 +66,8 @@ export class SyncLiveness {
     private readonly doc: Y.Doc,
     private readonly onChange: (state: Liveness) => void,
     private readonly mayConnect: () => boolean,
+    /** The sync socket was found dead: whatever shares its network path is likely dead too. */
+    private readonly onDeadSocket: () => void = () => {},
   ) {
     const handlers = provider.messageHandlers as unknown as SyncHandler[];
     this.originalSync = handlers[MESSAGE_SYNC]!;
@@ -155,6 +157,7 @@ export class SyncLiveness {
     if (this.probeSentAt !== null && now - this.probeSentAt > DEAD_AFTER_MS) {
       // The server stopped answering: treat the socket as dead and start over.
       this.restart();
+      this.onDeadSocket();
       return;
     }
     if (this.probeSentAt === null && (now - this.provider.wsLastMessageReceived > PROBE_EVERY_MS || this.state.unconfirmed)) this.probe();
