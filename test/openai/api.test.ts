@@ -122,6 +122,7 @@ describe('errors in OpenAI shape', () => {
 
   it('a client abort mid-stream frees its slot', async () => {
     const scheduler = base.engine.scheduler(textModel());
+    const abortedBefore = await base.outcomes('aborted');
     const stream = await client.completions.create({ model: textModel(), prompt: 'Once', max_tokens: 200, temperature: 1, seed: 3, stream: true });
     let got = 0;
     for await (const chunk of stream) {
@@ -130,6 +131,8 @@ describe('errors in OpenAI shape', () => {
     }
     expect(got).toBe(2);
     await waitFor(() => scheduler.running === 0, 3000, 'the aborted generation to leave the batch');
+    // It left because it was aborted, not because it ran to its end.
+    expect(await base.outcomes('aborted')).toBe(abortedBefore + 1);
   });
 });
 

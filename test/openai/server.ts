@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { createEnsembleServer } from '../../server/src/server';
 import { createStore } from '../../server/src/storage/index';
+import { Registry } from '../../server/src/inference/metrics';
 import { InferenceEngine, type EngineOptions } from '../../server/src/inference/index';
 import { tempDataDir, testConfig } from '../helpers/server';
 import { MODELS_DIR } from '../inference/helpers';
@@ -11,11 +12,16 @@ export const KEY = 'sk-test-key-1';
 export interface ApiServer {
   baseURL: string;
   engine: InferenceEngine;
+  /** The engine's metrics. */
+  metrics: Registry;
+  /** How many text generations ended with this outcome (ensemble_inference_requests_total). */
+  outcomes(outcome: string): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function startApiServer(engineOptions: Partial<EngineOptions> = {}, env: Record<string, string> = {}): Promise<ApiServer> {
-  const engine = await InferenceEngine.load({ modelsDir: MODELS_DIR, device: 'cpu', ...engineOptions });
+  const metrics = new Registry();
+  const engine = await InferenceEngine.load({ modelsDir: MODELS_DIR, device: 'cpu', metrics, ...engineOptions });
   const dataDir = tempDataDir('ensemble-openai-');
   const config = testConfig(dataDir, { ENSEMBLE_API_KEYS: `${KEY}, sk-other`, ...env });
   const store = createStore(config);
@@ -25,6 +31,11 @@ export async function startApiServer(engineOptions: Partial<EngineOptions> = {},
   return {
     baseURL: `http://127.0.0.1:${port}/v1`,
     engine,
+    metrics,
+    async outcomes(outcome) {
+      const counter = (await metrics.getMetricsAsJSON()).find((m) => m.name === 'ensemble_inference_requests_total');
+      return (counter?.values ?? []).filter((v) => v.labels.outcome === outcome).reduce((s, v) => s + v.value, 0);
+    },
     async close() {
       await server.close();
       await store.close();
