@@ -59,6 +59,18 @@ describe('models and completions', () => {
     if (r.usage!.completion_tokens === 3) expect(r.choices[0]!.finish_reason).toBe('length');
   });
 
+  it('stop (string or array) ends the text before the stop string, with finish_reason stop', async () => {
+    const plain = (await client.completions.create({ model: textModel(), prompt: 'Once upon a time', max_tokens: 24, temperature: 0 })).choices[0]!.text;
+    const visible = plain.search(/\S/);
+    const cut = plain.slice(visible + 4, visible + 7);
+    expect(cut.trim().length).toBeGreaterThan(0);
+    for (const stop of [cut, ['qqqqq', cut]]) {
+      const r = await client.completions.create({ model: textModel(), prompt: 'Once upon a time', max_tokens: 24, temperature: 0, stop });
+      expect(r.choices[0]!.text).toBe(plain.slice(0, plain.indexOf(cut)));
+      expect(r.choices[0]!.finish_reason).toBe('stop');
+    }
+  });
+
   it('streams server-sent events; include_usage adds a final usage chunk with no choices', async () => {
     const stream = await client.completions.create({ model: textModel(), prompt: 'The fox', max_tokens: 12, temperature: 0, stream: true, stream_options: { include_usage: true } });
     let text = '';

@@ -18,6 +18,7 @@ export interface GenerationJob {
   n: number;
   stream: boolean;
   includeUsage: boolean;
+  /** Per choice; counted by the router (0 where the engine has no tokenizer to ask). */
   promptTokens: number;
 }
 
@@ -69,7 +70,8 @@ export async function runGeneration(engine: Inference, job: GenerationJob, req: 
   const head = { id, object: job.kind === 'chat' ? 'chat.completion' : 'text_completion', created, model: job.model };
   const usage = (results: GenerationResult[]) => {
     const completion = results.reduce((s, r) => s + r.tokens, 0);
-    return { prompt_tokens: job.promptTokens * job.n, completion_tokens: completion, total_tokens: job.promptTokens * job.n + completion };
+    const prompt = job.promptTokens * results.length;
+    return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   };
   if (!job.stream) {
     let results: GenerationResult[];
