@@ -123,6 +123,18 @@ describe('errors in OpenAI shape', () => {
     expect(((await raw.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
   });
 
+  it('400 for bad embedding and image bodies (url images are not served)', async () => {
+    const embed = base.engine.models().find((m) => m.task === 'embedding')!.id;
+    const e = await statusOf(client.embeddings.create({ model: embed, input: [] }));
+    expect([e.status, e.param]).toEqual([400, 'input']);
+    const wrongTask = await statusOf(client.embeddings.create({ model: textModel(), input: 'a cat' }));
+    expect([wrongTask.status, wrongTask.code]).toEqual([400, 'wrong_model_task']);
+    const url = await statusOf(client.images.generate({ prompt: 'a cat', response_format: 'url' }));
+    expect([url.status, url.param]).toEqual([400, 'response_format']);
+    const oblong = await statusOf(client.images.generate({ prompt: 'a cat', response_format: 'b64_json', size: '256x128' as '256x256' }));
+    expect([oblong.status, oblong.param]).toEqual([400, 'size']);
+  });
+
   it('401 without a key or with a wrong one', async () => {
     const wrong = new OpenAI({ baseURL: base.baseURL, apiKey: 'sk-wrong', maxRetries: 0 });
     const e = await statusOf(wrong.models.list());
