@@ -203,7 +203,7 @@ describe('chat and batch invariance on the qwen2-gqa fixture', () => {
   let q: OpenAI;
   let model: string;
   beforeAll(async () => {
-    qwen = await startApiServer({ textModel: QWEN, maxBatch: 8 });
+    qwen = await startApiServer({ textModel: QWEN, maxBatch: 8, maxPerRoom: 8 }); // one key is one room: all 8 may run at once
     q = new OpenAI({ baseURL: qwen.baseURL, apiKey: KEY, maxRetries: 0 });
     model = qwen.engine.models().find((m) => m.task === 'text-generation')!.id;
   }, 60_000);
@@ -227,6 +227,9 @@ describe('chat and batch invariance on the qwen2-gqa fixture', () => {
   it('a greedy completion alone equals the same completion among 7 other streams', async () => {
     const prompt = 'The quick brown fox';
     const alone = await q.completions.create({ model, prompt, max_tokens: 24, temperature: 0 });
+    const scheduler = qwen.engine.scheduler(model);
+    let peak = 0;
+    const poll = setInterval(() => (peak = Math.max(peak, scheduler.running)), 1);
     const others = Array.from({ length: 7 }, (_, i) => 'word '.repeat(1 + i * 3) + `number ${i}`);
     const streams = others.map(async (p) => {
       const s = await q.completions.create({ model, prompt: p, max_tokens: 24, temperature: 0, stream: true });
@@ -236,6 +239,8 @@ describe('chat and batch invariance on the qwen2-gqa fixture', () => {
     });
     const together = q.completions.create({ model, prompt, max_tokens: 24, temperature: 0 });
     const [batched] = await Promise.all([together, ...streams]);
+    clearInterval(poll);
+    expect(peak).toBeGreaterThan(1); // they did share decode steps
     expect(alone.choices[0]!.text.length).toBeGreaterThan(0);
     expect((batched as typeof alone).choices[0]!.text).toBe(alone.choices[0]!.text);
   }, 60_000);
