@@ -215,6 +215,9 @@ describe('chat and batch invariance on the qwen2-gqa fixture', () => {
     expect(r.object).toBe('chat.completion');
     expect(r.id).toMatch(/^chatcmpl-/);
     expect(r.choices[0]!.message.role).toBe('assistant');
+    // The rendered template is counted, markup included, not only the messages' text.
+    const tok = qwen.engine.tokenizer(model);
+    expect(r.usage!.prompt_tokens).toBeGreaterThan(tok.encode('Be brief.', false).length + tok.encode('Name a colour.', false).length);
     const stream = await q.chat.completions.create({ model, messages, max_tokens: 10, temperature: 0, stream: true, n: 2 });
     const texts = ['', ''];
     for await (const chunk of stream) {

@@ -42,6 +42,9 @@ describe('/v1 wiring', () => {
         const r = await client.completions.create({ model: text, prompt: 'Once upon a time', max_tokens: 6, temperature: 0 });
         const direct = await engine.generate({ prompt: 'Once upon a time', roomId: 'x', maxTokens: 6, temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 }).result;
         expect(r.choices[0]!.text).toBe(direct.text);
+        // The worker engine has no tokenizer on this thread: the count comes back with the result.
+        expect(r.usage!.prompt_tokens).toBe(direct.promptTokens);
+        expect(r.usage!.prompt_tokens).toBeGreaterThan(0);
       } finally {
         await server.close();
         await store.close();

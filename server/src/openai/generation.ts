@@ -18,7 +18,7 @@ export interface GenerationJob {
   n: number;
   stream: boolean;
   includeUsage: boolean;
-  /** Per choice; counted by the router (0 where the engine has no tokenizer to ask). */
+  /** Per choice, where the engine's result does not say (GenerationResult.promptTokens). */
   promptTokens: number;
 }
 
@@ -70,7 +70,7 @@ export async function runGeneration(engine: Inference, job: GenerationJob, req: 
   const head = { id, object: job.kind === 'chat' ? 'chat.completion' : 'text_completion', created, model: job.model };
   const usage = (results: GenerationResult[]) => {
     const completion = results.reduce((s, r) => s + r.tokens, 0);
-    const prompt = job.promptTokens * results.length;
+    const prompt = results.reduce((sum, r) => sum + (r.promptTokens ?? job.promptTokens), 0);
     return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
   };
   if (!job.stream) {

@@ -119,11 +119,9 @@ export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
     // 'developer' is OpenAI's newer name for the system role; chat templates know 'system'.
     const messages = body.messages.map((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: contentText(m.content) }));
     const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? info.contextLength ?? 256;
-    const count = promptTokenCounter(engine);
-    // Approximate: the template's markup is not counted, only the messages' text.
-    const promptTokens = count ? messages.reduce((sum, m) => sum + count(info.id, m.content), 0) : 0;
+    // The engine reports the rendered template's count with each result (GenerationResult.promptTokens).
     const request = { prompt: '', messages, model: info.id, roomId: res.locals.room as string, maxTokens, ...s };
-    await runGeneration(engine, { kind: 'chat', model: info.id, request, seed, n, stream, includeUsage, promptTokens }, req, res, busyRetry);
+    await runGeneration(engine, { kind: 'chat', model: info.id, request, seed, n, stream, includeUsage, promptTokens: 0 }, req, res, busyRetry);
   }));
 
   router.post('/embeddings', handle(async (req, res) => {
