@@ -76,6 +76,14 @@ export const ConfigSchema = z.object({
   ENSEMBLE_DISABLE_AI: bool.default(false),
   ENSEMBLE_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),
   ENSEMBLE_MAX_QUEUE: z.coerce.number().int().min(1).default(256),
+  /** Bearer keys of the OpenAI-compatible API (/v1), comma-separated; unset or empty: /v1 is not served. */
+  ENSEMBLE_API_KEYS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0)),
+  /** Requests per minute per API key on /v1, and the burst a key may spend at once. */
+  ENSEMBLE_API_RATE_PER_MIN: z.coerce.number().int().min(1).default(600),
+  ENSEMBLE_API_BURST: z.coerce.number().int().min(1).default(60),
   /** Directory with the built web client; served at / when it exists. */
   ENSEMBLE_CLIENT_DIR: z.string().default(path.join(REPO_ROOT, 'client/dist')),
   /** Comma-separated words the classroom moderation filter drops generations for. */

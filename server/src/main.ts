@@ -32,9 +32,12 @@ async function main(): Promise<void> {
   const store = createStore(config);
   await store.init();
 
-  const extensions: Extension[] = [createAiCollaborator(config)];
+  // One engine for the room agents and the OpenAI-compatible API: the collaborator loads it when
+  // the server starts (before the port opens), /v1 reads it through the getter.
+  const collaborator = createAiCollaborator(config);
+  const extensions: Extension[] = [collaborator];
 
-  const server = await createEnsembleServer(config, { store, logger, extensions });
+  const server = await createEnsembleServer(config, { store, logger, extensions, inference: () => collaborator.engine() });
   let port: number;
   try {
     ({ port } = await server.listen());

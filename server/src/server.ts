@@ -9,6 +9,8 @@ import { createRequireToken } from './auth/middleware';
 import { SocketLimiter } from './auth/socket-limiter';
 import { createApp } from './http/app';
 import { createImageRouter } from './images/route';
+import type { Inference } from './inference';
+import { createOpenAiRouter } from './openai';
 import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
 import { provenanceRoutes } from './provenance/route';
@@ -26,6 +28,11 @@ export interface EnsembleServerOptions {
   /** An initialized store; when absent one is created from the config (createStore) and owned. */
   store?: Stores;
   logger?: Logger;
+  /**
+   * The inference engine the OpenAI-compatible API (/v1, served when ENSEMBLE_API_KEYS is set)
+   * answers with: a getter, because the engine is loaded when the extension that owns it starts.
+   */
+  inference?: () => Inference | null;
 }
 
 /** What a shutdown did with the updates it had; the caller reports it (main.ts: the exit code). */
@@ -89,6 +96,9 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     health: () => ({ store: store.kind }),
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
+    routers: config.ENSEMBLE_API_KEYS.length > 0
+      ? { '/v1': createOpenAiRouter({ engine: options.inference ?? (() => null), keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST }) }
+      : {},
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).
   api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));

@@ -170,11 +170,13 @@ export class AgentExtension implements Extension {
  * event loop that carries everyone's typing, then runs the agent on that engine. With
  * ENSEMBLE_DISABLE_AI the channel still runs and answers every AI request `ai_disabled`.
  */
-export function createAiCollaborator(config: Config): Extension {
+export function createAiCollaborator(config: Config): Extension & { engine(): Inference | null } {
   let engine: WorkerInferenceEngine | null = null;
   let agent: AgentExtension | null = null;
   return {
     name: 'ai-collaborator',
+    /** The loaded engine (null before start, after stop, or with AI disabled): the /v1 API shares it. */
+    engine: () => engine,
     async start(ctx: ServerContext) {
       if (!config.ENSEMBLE_DISABLE_AI) {
         engine = await WorkerInferenceEngine.load({
@@ -195,6 +197,7 @@ export function createAiCollaborator(config: Config): Extension {
     async stop() {
       await agent?.stop?.();
       await engine?.close();
+      engine = null;
     },
   };
 }

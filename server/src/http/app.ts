@@ -13,6 +13,8 @@ export interface AppOptions {
   health: () => Record<string, unknown>;
   logger: Logger;
   clientDir: string;
+  /** Routers mounted at their path before the web client (e.g. /v1); each parses its own bodies. */
+  routers?: Record<string, Router>;
   /** Largest JSON body accepted by /api. */
   jsonLimit?: string;
 }
@@ -47,6 +49,8 @@ export function createApp(options: AppOptions): { app: Express; api: Router } {
   app.use('/api', express.json({ limit: options.jsonLimit ?? '256kb' }));
   app.use('/api', api);
   app.use('/api', (req, res) => sendError(res, 404, 'not_found', `no route ${req.method} /api${req.path}`));
+
+  for (const [at, router] of Object.entries(options.routers ?? {})) app.use(at, router);
 
   const clientDir = path.resolve(options.clientDir);
   const index = path.join(clientDir, 'index.html');

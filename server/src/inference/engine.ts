@@ -189,6 +189,7 @@ export class InferenceEngine implements Inference {
     const observe = (): void =>
       this.metrics.latency.observe({ task: 'text-generation', model: model.entry.id }, (performance.now() - started) / 1000);
     const { prompt: _prompt, messages: _messages, model: _model, ...rest } = spec;
+    let added: { readonly promptIds: readonly number[] } | undefined;
     const handle = model.scheduler.add({
       ...rest,
       promptIds,
@@ -196,13 +197,15 @@ export class InferenceEngine implements Inference {
       onText: (text, tokenId) => sink.push({ text, tokenId }),
       onFinish: (result) => {
         observe();
-        sink.finish(result);
+        // What the OpenAI API reports as usage.prompt_tokens: the prompt after truncation.
+        sink.finish({ ...result, promptTokens: added?.promptIds.length ?? promptIds.length });
       },
       onError: (err) => {
         observe();
         sink.fail(err);
       },
     });
+    added = handle;
     return () => model.scheduler.abort(handle.id);
   }
 

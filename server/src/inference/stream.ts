@@ -16,6 +16,8 @@ export interface GenerationResult {
   finishReason: FinishReason;
   /** Generated tokens (EOS excluded). */
   tokens: number;
+  /** Prompt tokens the model read, after truncation (for chat: the rendered template). Set by the engine, not by the scheduler. */
+  promptTokens?: number;
 }
 
 /**

@@ -1,0 +1,2 @@
+export { createOpenAiRouter, type OpenAiRouterOptions } from './router';
+export { OpenAiError } from './errors';
