@@ -46,65 +46,75 @@ function freshClientId(taken: (id: number) => boolean): number {
   return id;
 }
 
+function textsIn(node: Y.XmlFragment | Y.XmlElement, out: Y.XmlText[] = []): Y.XmlText[] {
+  for (const child of node.toArray()) {
+    if (child instanceof Y.XmlText) out.push(child);
+    else if (child instanceof Y.XmlElement) textsIn(child, out);
+  }
+  return out;
+}
+
+/** The version's story text, per Y.XmlText of the restored story in document order, with the client to write each run as. */
+export interface PreparedStory {
+  texts: Array<Array<Run & { client: number }>>;
+}
+
 /**
- * Replaces `target`'s story with `source`'s, keeping who wrote what. Yjs attributes text to the
- * client id that inserted it, and a copy made by the server would count as nobody's ("unknown"),
- * so each author of the version's text (from the version's `authors` map, else the room's) gets a
- * fresh client id recorded with that author's entry, and their runs are inserted as that client.
- * Original ids are never reused: their owners may still be writing with them.
- *
- * Yjs fixes the client id per Y.Doc transaction, so the edit is made on a scratch copy whose
- * clientID is switched between transactions (structure as the server's own id), and the result is
- * applied to `target` as one update inside the caller's (local) transaction.
+ * Step 1 of restoring the story, inside a local transaction on `target`: replaces the story with
+ * the version's element tree whose texts are still empty, and records a fresh client id for each
+ * author of the version's text (from the version's `authors` map, else the room's) with that
+ * author's entry. Yjs attributes text to the client id that inserted it, and text copied by the
+ * server would count as nobody's ("unknown"). Original ids are never reused: their owners may
+ * still be writing with them.
  */
-export function restoreStory(target: Y.Doc, source: Y.Doc): void {
+export function prepareStory(target: Y.Doc, source: Y.Doc): PreparedStory {
+  const sourceAuthors = authorsOf(source);
+  const targetAuthors = authorsOf(target);
+  const authorOf = (client: number): AuthorEntry | undefined => sourceAuthors.get(String(client)) ?? targetAuthors.get(String(client));
+  const idOf = new Map<string, number>();
+  const clientFor = (entry: AuthorEntry | undefined): number => {
+    if (!entry) return target.clientID;
+    const key = `${entry.kind}:${entry.memberId}`;
+    let id = idOf.get(key);
+    if (id === undefined) {
+      const used = new Set(idOf.values());
+      id = freshClientId((c) => c === target.clientID || used.has(c) || target.store.clients.has(c) || source.store.clients.has(c));
+      idOf.set(key, id);
+      targetAuthors.set(String(id), { memberId: entry.memberId, displayName: entry.displayName, kind: entry.kind });
+    }
+    return id;
+  };
+  const pairs: Array<[Y.XmlText, Y.XmlText]> = [];
+  const nodes = storyOf(source).toArray().filter((c): c is Y.XmlElement | Y.XmlText => c instanceof Y.XmlElement || c instanceof Y.XmlText);
+  const story = storyOf(target);
+  story.delete(0, story.length);
+  story.insert(0, nodes.map((n) => skeleton(n, pairs)));
+  return { texts: pairs.map(([src]) => runsOf(src, authorOf).map((run) => ({ ...run, client: clientFor(run.author) }))) };
+}
+
+/**
+ * Step 2, after step 1's transaction: inserts each run as its author's client. Yjs fixes the
+ * client id per Y.Doc, so the text is written on a scratch copy whose clientID is switched between
+ * transactions, and the result is applied to `target` as one update. It must not share a
+ * transaction with the server's own edits: applying an update marks the transaction remote, and
+ * Yjs would then take the server's own new structs for another client's and change its id.
+ */
+export function writeStoryText(target: Y.Doc, prepared: PreparedStory, origin: unknown): void {
+  if (prepared.texts.every((runs) => runs.length === 0)) return;
   const scratch = new Y.Doc({ gc: false });
   try {
     Y.applyUpdate(scratch, Y.encodeStateAsUpdate(target));
     const before = Y.encodeStateVector(target);
-    const sourceAuthors = authorsOf(source);
-    const targetAuthors = authorsOf(target);
-    const authorOf = (client: number): AuthorEntry | undefined => sourceAuthors.get(String(client)) ?? targetAuthors.get(String(client));
-    const idOf = new Map<string, { id: number; entry: AuthorEntry }>();
-    const clientFor = (entry: AuthorEntry | undefined): number => {
-      if (!entry) return target.clientID;
-      const key = `${entry.kind}:${entry.memberId}`;
-      let slot = idOf.get(key);
-      if (!slot) {
-        const used = new Set([...idOf.values()].map((s) => s.id));
-        const id = freshClientId((c) => c === target.clientID || used.has(c) || target.store.clients.has(c) || source.store.clients.has(c));
-        slot = { id, entry: { memberId: entry.memberId, displayName: entry.displayName, kind: entry.kind } };
-        idOf.set(key, slot);
-      }
-      return slot.id;
-    };
-
-    const texts: Array<[Y.XmlText, Y.XmlText]> = [];
-    const from = storyOf(source);
-    const nodes = from.toArray().filter((c): c is Y.XmlElement | Y.XmlText => c instanceof Y.XmlElement || c instanceof Y.XmlText);
-    const runs = new Map<Y.XmlText, Run[]>();
-    scratch.clientID = target.clientID;
-    scratch.transact(() => {
-      const to = storyOf(scratch);
-      to.delete(0, to.length);
-      to.insert(0, nodes.map((n) => skeleton(n, texts)));
-      for (const [src] of texts) {
-        const list = runsOf(src, authorOf);
-        runs.set(src, list);
-        for (const run of list) clientFor(run.author);
-      }
-      const authors = authorsOf(scratch);
-      for (const { id, entry } of idOf.values()) authors.set(String(id), entry);
-    });
-    for (const [src, copy] of texts) {
+    const copies = textsIn(storyOf(scratch));
+    prepared.texts.forEach((list, k) => {
+      const copy = copies[k]!;
       let offset = 0;
-      const list = runs.get(src)!;
       for (let i = 0; i < list.length; ) {
-        const client = clientFor(list[i]!.author);
+        const client = list[i]!.client;
         scratch.clientID = client;
         scratch.transact(() => {
           // Consecutive runs of one author go in one transaction.
-          for (; i < list.length && clientFor(list[i]!.author) === client; i++) {
+          for (; i < list.length && list[i]!.client === client; i++) {
             const run = list[i]!;
             if (typeof run.insert === 'string') {
               copy.insert(offset, run.insert, { ...run.attributes });
@@ -116,8 +126,8 @@ export function restoreStory(target: Y.Doc, source: Y.Doc): void {
           }
         });
       }
-    }
-    Y.applyUpdate(target, Y.encodeStateAsUpdate(scratch, before));
+    });
+    Y.applyUpdate(target, Y.encodeStateAsUpdate(scratch, before), origin);
   } finally {
     scratch.destroy();
   }

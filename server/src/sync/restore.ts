@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { DOC_FIELDS, authorsOf } from '@ensemble/shared';
-import { restoreStory } from './restore-story';
+import { prepareStory, writeStoryText, type PreparedStory } from './restore-story';
 
 type RootKind = 'text' | 'xml' | 'map' | 'array';
 
@@ -52,13 +52,16 @@ function cloneValue(value: unknown): unknown {
 }
 
 /**
- * Inside a transaction on `target`: make every root's content equal to `source`'s (a version),
- * by deleting the current content and inserting copies. The story's text keeps its authors (see
- * `restoreStory`); `authors` is merged, never rolled back.
+ * Make every root's content of `target` equal to `source`'s (a version), by deleting the current
+ * content and inserting copies, as two updates with `origin` (not inside another transaction: see
+ * `writeStoryText`). The story's text keeps its authors (see `prepareStory`); `authors` is merged,
+ * never rolled back.
  */
-export function replaceContent(target: Y.Doc, source: Y.Doc): void {
+export function replaceContent(target: Y.Doc, source: Y.Doc, origin: unknown = null): void {
+  if (target._transaction !== null) throw new Error('replaceContent must not run inside a transaction');
+  let story!: PreparedStory;
   target.transact(() => {
-    restoreStory(target, source);
+    story = prepareStory(target, source);
     const names = new Set<string>([...target.share.keys(), ...source.share.keys(), ...Object.keys(KNOWN_ROOTS)]);
     for (const name of names) {
       if (name === DOC_FIELDS.authors || name === DOC_FIELDS.story) continue;
@@ -82,5 +85,6 @@ export function replaceContent(target: Y.Doc, source: Y.Doc): void {
     }
     const authors = authorsOf(target);
     for (const [client, entry] of authorsOf(source).entries()) if (!authors.has(client)) authors.set(client, entry);
-  });
+  }, origin);
+  writeStoryText(target, story, origin);
 }
