@@ -102,4 +102,42 @@ describe('web client: auto-mode regenerate and AI off', () => {
     expect(story.trim()).toBe('Sam starts the story.');
     expect(student.log.errors).toEqual([]);
   }, 180_000);
+
+  it('a restore keeps per-author counts on the dashboard (no "unknown" row)', async () => {
+    const owner = await ownerRoom('Restore room');
+    const student = await join('Stu', owner.code);
+    await owner.page.locator('[data-testid=story-editor]').click();
+    await owner.page.keyboard.type('Olga opens.');
+    await student.page.locator('[data-testid=story-editor]', { hasText: 'Olga opens.' }).waitFor();
+    await student.page.locator('[data-testid=story-editor]').click();
+    await student.page.keyboard.press('Control+End');
+    await student.page.keyboard.press('Enter');
+    const stuText = 'Stu wrote two sentences. Here is the second.';
+    await student.page.keyboard.type(stuText);
+    await owner.page.locator('[data-testid=story-editor]', { hasText: 'the second.' }).waitFor();
+
+    await owner.page.locator('.versions summary').click();
+    await owner.page.getByPlaceholder('Name this version').fill('Both wrote');
+    await owner.page.getByRole('button', { name: 'Save', exact: true }).click();
+    await owner.page.getByRole('button', { name: 'Restore version Both wrote' }).waitFor();
+    // Stu deletes their sentences; the owner restores the version.
+    for (let i = 0; i < stuText.length; i++) await student.page.keyboard.press('Backspace');
+    await owner.page.locator('[data-testid=story-editor]', { hasText: 'the second.' }).waitFor({ state: 'detached' });
+    owner.page.once('dialog', (d) => void d.accept());
+    await owner.page.getByRole('button', { name: 'Restore version Both wrote' }).click();
+    for (const page of [owner.page, student.page]) await page.locator('[data-testid=story-editor]', { hasText: 'the second.' }).waitFor();
+
+    await owner.page.getByRole('tab', { name: 'Dashboard' }).click();
+    const table = owner.page.getByTestId('provenance');
+    await table.waitFor();
+    await owner.page.getByTestId('dashboard').getByRole('button', { name: 'Refresh' }).first().click();
+    const stuRow = table.locator('tbody tr', { has: owner.page.locator('th', { hasText: 'Stu' }) });
+    await expect(stuRow.locator('td').first().innerText()).resolves.toBe(String(stuText.length));
+    const olgaRow = table.locator('tbody tr', { has: owner.page.locator('th', { hasText: 'Olga' }) });
+    await expect(olgaRow.locator('td').first().innerText()).resolves.toBe(String('Olga opens.'.length));
+    await expect(table.locator('tbody th', { hasText: 'unknown' }).count()).resolves.toBe(0);
+    await owner.page.screenshot({ path: artifact('restore-keeps-authors.png') });
+    expect(owner.log.errors).toEqual([]);
+    expect(student.log.errors).toEqual([]);
+  }, 180_000);
 });
