@@ -20,7 +20,12 @@ function runsOf(text: Y.XmlText, authorOf: (client: number) => AuthorEntry | und
       else attrs.set(content.key, content.value);
     } else if (content instanceof Y.ContentString || content instanceof Y.ContentEmbed) {
       const insert = content instanceof Y.ContentString ? content.str : (content.embed as object);
-      runs.push({ author: authorOf(item.id.client), insert, attributes: Object.fromEntries(attrs) });
+      const author = authorOf(item.id.client);
+      const attributes = Object.fromEntries(attrs);
+      const last = runs[runs.length - 1];
+      // One insert per stretch of one author's text with one formatting: fewer position lookups.
+      if (last && typeof last.insert === 'string' && typeof insert === 'string' && last.author === author && JSON.stringify(last.attributes) === JSON.stringify(attributes)) last.insert += insert;
+      else runs.push({ author, insert, attributes });
     }
   }
   return runs;
