@@ -29,7 +29,11 @@ export function encodeAnchor(pos: Y.RelativePosition): string {
 export function decodeAnchor(anchor: string): Y.RelativePosition | null {
   try {
     const bytes = fromBase64(anchor);
-    return bytes.length === 0 ? null : Y.decodeRelativePosition(bytes);
+    if (bytes.length === 0) return null;
+    const pos = Y.decodeRelativePosition(bytes);
+    // Arbitrary bytes can decode to a position naming no type, root or item, which Yjs cannot
+    // resolve (it throws "Unexpected case").
+    return pos.type === null && pos.tname === null && pos.item === null ? null : pos;
   } catch {
     return null;
   }

@@ -32,4 +32,11 @@ describe('anchor encoding', () => {
   it('returns null for garbage', () => {
     expect(decodeAnchor('%%%')).toBeNull();
   });
+
+  it('returns null for bytes that decode to a position naming nothing (Yjs would throw "Unexpected case")', () => {
+    // 'auto' was what auto-mode cards carried as their anchor.
+    const raw = Y.decodeRelativePosition(fromBase64('auto'));
+    expect(() => Y.createAbsolutePositionFromRelativePosition(raw, new Y.Doc())).toThrow('Unexpected case');
+    expect(decodeAnchor('auto')).toBeNull();
+  });
 });

@@ -24,7 +24,8 @@ function decorations(state: EditorState): DecorationSet | null {
   const preview = previewKey.getState(state);
   if (!preview) return null;
   const pos = resolveAnchor(state, preview.anchor);
-  if (pos === null) return null;
+  // Decorations run on every view update: a position outside the document would throw there.
+  if (pos === null || pos < 0 || pos > state.doc.content.size) return null;
   return DecorationSet.create(state.doc, [
     Decoration.widget(pos, () => widget(preview), { side: 1, key: `${preview.label}:${preview.text.length}`, ignoreSelection: true }),
   ]);

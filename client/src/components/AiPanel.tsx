@@ -108,7 +108,9 @@ export function AiPanel() {
 }
 
 function ProposalCard({ view }: { view: ProposalView }) {
-  const { conn, canEdit, dispatch, notify, editor, nameOf } = useRoom();
+  const { conn, canEdit, dispatch, notify, editor, nameOf, room } = useRoom();
+  // The server refuses accept and regenerate while the AI is off; say so before the click.
+  const aiOffReason = room.settings.aiMode === 'off' ? 'The AI is turned off in this room, so AI text cannot be accepted.' : null;
   const [previewing, setPreviewing] = useState<number | null>(null);
   const ordered = applyRanking(view.alternatives, view.order);
   const streaming = isStreaming(view);
@@ -177,6 +179,11 @@ function ProposalCard({ view }: { view: ProposalView }) {
         <span className={`pill pill-${view.status}`}>{streaming ? 'streaming…' : statusLabel(view.status)}</span>
       </header>
       {view.error && <p className="form-error">{describeAckError(view.error)}</p>}
+      {canEdit && aiOffReason && !final && (
+        <p className="muted small" data-testid="ai-off-reason">
+          {aiOffReason}
+        </p>
+      )}
       <ol className="alternatives">
         {ordered.map((alt) => {
           const accepted = view.acceptedAlternative === alt.index;
@@ -223,7 +230,7 @@ function ProposalCard({ view }: { view: ProposalView }) {
                     <button type="button" className="ghost" onClick={() => rejectAlt(alt)} aria-label={`Reject alternative ${alt.index + 1}`}>
                       Reject
                     </button>
-                    <button type="button" className="primary small" disabled={!canAcceptAlternative(view, alt)} onClick={() => accept(alt)} aria-label={`Accept alternative ${alt.index + 1}`} data-testid="accept">
+                    <button type="button" className="primary small" disabled={aiOffReason !== null || !canAcceptAlternative(view, alt)} title={aiOffReason ?? undefined} onClick={() => accept(alt)} aria-label={`Accept alternative ${alt.index + 1}`} data-testid="accept">
                       Accept
                     </button>
                   </>
@@ -241,7 +248,7 @@ function ProposalCard({ view }: { view: ProposalView }) {
             </button>
           )}
           {!streaming && view.status !== 'accepted' && (
-            <button type="button" onClick={regenerate}>
+            <button type="button" onClick={regenerate} disabled={aiOffReason !== null} title={aiOffReason ?? undefined} data-testid="regenerate">
               Regenerate
             </button>
           )}

@@ -1,3 +1,4 @@
+import { ErrorBoundary } from './ErrorBoundary';
 import { useCallback, useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from 'react';
 import type { Editor } from '@tiptap/core';
 import { authorsOf, type ProposalInfo, type ProposalSnapshot, type Room as RoomInfo, type ServerToClientEvents } from '@ensemble/shared';
@@ -269,7 +270,9 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
             )}
           </section>
           <aside className="side-pane" aria-label="Collaboration tools">
-            <AiPanel />
+            <ErrorBoundary label="AI panel">
+              <AiPanel />
+            </ErrorBoundary>
             <Recommendations />
             <BiblePanel />
             <Versions />

@@ -40,7 +40,13 @@ export function resolveAnchor(state: EditorState, anchor: string): number | null
   const ystate = ySyncState(state);
   const rel = decodeAnchor(anchor);
   if (!ystate?.binding || !rel) return null;
-  const abs = relativePositionToAbsolutePosition(ystate.doc, ystate.type, rel, ystate.binding.mapping as never);
+  let abs: number | null;
+  try {
+    abs = relativePositionToAbsolutePosition(ystate.doc, ystate.type, rel, ystate.binding.mapping as never);
+  } catch {
+    // A position Yjs cannot resolve in this document is no position, not a reason to crash.
+    return null;
+  }
   if (abs === null || abs < 0 || abs > state.doc.content.size) return null;
   return abs;
 }

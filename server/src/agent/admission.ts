@@ -38,6 +38,15 @@ export class Admission {
     if (!canEdit(actor.role)) throw new AgentError('forbidden', message);
   }
 
+  /**
+   * Acting on an earlier proposal (accept) puts AI text into the story, so it is refused like a new
+   * request while the room's AI is off: turning the AI off must keep AI text out, not just new asks.
+   */
+  async requireAiOn(what: string): Promise<void> {
+    const room = await this.deps.room();
+    if (room.settings.aiMode === 'off') throw new AgentError('ai_disabled', `the AI is turned off in this room, so ${what} cannot be accepted`);
+  }
+
   /** Role, AI mode, quota and rate checks shared by every kind of request. Returns the room. */
   async admit(actor: Actor, generations: number, active: number): Promise<RoomRecord> {
     this.requireEditor(actor, 'viewers can watch the AI but not ask it');

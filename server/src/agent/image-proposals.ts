@@ -84,6 +84,7 @@ export class ImageProposals {
     if (p.info.status === 'streaming') throw new AgentError('conflict', 'the images are still being drawn');
     const img = p.images[alternative];
     if (!img) throw new AgentError('not_found', `proposal has no image ${alternative}`);
+    await this.admission.requireAiOn('AI images');
     await this.scope.withDoc((room) =>
       this.scope.writeAsAgent(room, (doc) => {
         const panel = panelsOf(doc).toArray().find((m) => m.get('id') === p.panelId);

@@ -1,5 +1,5 @@
 import type * as Y from 'yjs';
-import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type Suggestion, type VoteTally } from '@ensemble/shared';
+import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, encodeAnchor, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type Suggestion, type VoteTally } from '@ensemble/shared';
 import { ORIGINS, type LoadedRoom } from '../ports';
 import type { LibraryPassage } from '../recommendation';
 import type { RoomRecord } from '../storage/store';
@@ -77,7 +77,8 @@ export class RoomAgent {
       offer: (anchor) =>
         this.text.request(
           { memberId: AGENT_MEMBER_ID, displayName: `${AGENT_DISPLAY_NAME} (auto)`, role: 'editor' },
-          { anchor: 'auto', mode: 'continue', alternatives: 1 },
+          // The real anchor, encoded: members' tabs place the card's preview with it.
+          { anchor: encodeAnchor(anchor), mode: 'continue', alternatives: 1 },
           { auto: true, anchor },
         ),
       onSkipped: (err) => deps.ctx.logger.debug({ err, roomId }, 'auto offer skipped'),

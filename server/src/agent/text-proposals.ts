@@ -206,6 +206,7 @@ export class TextProposals {
     if (!alt.done) throw new AgentError('conflict', 'this alternative is still being written; wait for it or stop it');
     if (alt.finishReason === 'filtered') throw new AgentError('conflict', 'this alternative was dropped by the moderation filter');
     if (!alt.text.trim()) throw new AgentError('conflict', 'this alternative is empty');
+    await this.admission.requireAiOn('AI text');
     const inserted = await this.scope.withDoc((room) =>
       this.scope.writeAsAgent(room, (doc) => {
         const at = resolveAnchor(doc, p.anchor);

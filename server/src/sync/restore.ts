@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import { DOC_FIELDS, authorsOf } from '@ensemble/shared';
+import { prepareStory, writeStoryText, type PreparedStory } from './restore-story';
 
 type RootKind = 'text' | 'xml' | 'map' | 'array';
 
@@ -51,31 +52,39 @@ function cloneValue(value: unknown): unknown {
 }
 
 /**
- * Inside a transaction on `target`: make every root's content equal to `source`'s (a version),
- * by deleting the current content and inserting copies. `authors` is merged, never rolled back.
+ * Make every root's content of `target` equal to `source`'s (a version), by deleting the current
+ * content and inserting copies, as two updates with `origin` (not inside another transaction: see
+ * `writeStoryText`). The story's text keeps its authors (see `prepareStory`); `authors` is merged,
+ * never rolled back.
  */
-export function replaceContent(target: Y.Doc, source: Y.Doc): void {
-  const names = new Set<string>([...target.share.keys(), ...source.share.keys(), ...Object.keys(KNOWN_ROOTS)]);
-  for (const name of names) {
-    if (name === DOC_FIELDS.authors) continue;
-    const kind = KNOWN_ROOTS[name] ?? kindOf(target.share.get(name)) ?? kindOf(source.share.get(name));
-    if (!kind) continue;
-    const to = typed(target, name, kind);
-    const from = typed(source, name, kind);
-    if (to instanceof Y.Text && from instanceof Y.Text) {
-      to.delete(0, to.length);
-      to.applyDelta(from.toDelta().map((op: { insert: unknown; attributes?: object }) => ({ ...op, insert: cloneValue(op.insert) })));
-    } else if (to instanceof Y.XmlFragment && from instanceof Y.XmlFragment) {
-      to.delete(0, to.length);
-      to.insert(0, from.toArray().map((node) => node.clone() as Y.XmlElement | Y.XmlText));
-    } else if (to instanceof Y.Map && from instanceof Y.Map) {
-      for (const key of [...to.keys()]) if (!from.has(key)) to.delete(key);
-      for (const [key, value] of from.entries()) to.set(key, cloneValue(value));
-    } else if (to instanceof Y.Array && from instanceof Y.Array) {
-      to.delete(0, to.length);
-      to.insert(0, from.toArray().map(cloneValue));
+export function replaceContent(target: Y.Doc, source: Y.Doc, origin: unknown = null): void {
+  if (target._transaction !== null) throw new Error('replaceContent must not run inside a transaction');
+  let story!: PreparedStory;
+  target.transact(() => {
+    story = prepareStory(target, source);
+    const names = new Set<string>([...target.share.keys(), ...source.share.keys(), ...Object.keys(KNOWN_ROOTS)]);
+    for (const name of names) {
+      if (name === DOC_FIELDS.authors || name === DOC_FIELDS.story) continue;
+      const kind = KNOWN_ROOTS[name] ?? kindOf(target.share.get(name)) ?? kindOf(source.share.get(name));
+      if (!kind) continue;
+      const to = typed(target, name, kind);
+      const from = typed(source, name, kind);
+      if (to instanceof Y.Text && from instanceof Y.Text) {
+        to.delete(0, to.length);
+        to.applyDelta(from.toDelta().map((op: { insert: unknown; attributes?: object }) => ({ ...op, insert: cloneValue(op.insert) })));
+      } else if (to instanceof Y.XmlFragment && from instanceof Y.XmlFragment) {
+        to.delete(0, to.length);
+        to.insert(0, from.toArray().map((node) => node.clone() as Y.XmlElement | Y.XmlText));
+      } else if (to instanceof Y.Map && from instanceof Y.Map) {
+        for (const key of [...to.keys()]) if (!from.has(key)) to.delete(key);
+        for (const [key, value] of from.entries()) to.set(key, cloneValue(value));
+      } else if (to instanceof Y.Array && from instanceof Y.Array) {
+        to.delete(0, to.length);
+        to.insert(0, from.toArray().map(cloneValue));
+      }
     }
-  }
-  const authors = authorsOf(target);
-  for (const [client, entry] of authorsOf(source).entries()) if (!authors.has(client)) authors.set(client, entry);
+    const authors = authorsOf(target);
+    for (const [client, entry] of authorsOf(source).entries()) if (!authors.has(client)) authors.set(client, entry);
+  }, origin);
+  writeStoryText(target, story, origin);
 }

@@ -205,12 +205,12 @@ export class RoomDocument implements LoadedRoom {
     for (const id of peer.awarenessIds) if (this.awarenessOwners.get(id) === peer) this.awarenessOwners.delete(id);
   }
 
-  /** Makes the document's content equal to `state`'s, as one new update every client receives. */
+  /** Makes the document's content equal to `state`'s, as new updates every client receives. */
   restore(state: Uint8Array): void {
     const version = new Y.Doc({ gc: false });
     Y.applyUpdate(version, state);
     try {
-      this.atomically(() => this.doc.transact(() => replaceContent(this.doc, version), ORIGINS.restore));
+      this.atomically(() => replaceContent(this.doc, version, ORIGINS.restore));
     } finally {
       version.destroy();
     }
