@@ -75,7 +75,7 @@ export function Lobby({ initialJoinCode, onEnter, notice }: { initialJoinCode: s
               name="joinCode"
               value={joinCode}
               onChange={(e) => setJoinCode(e.target.value.toUpperCase())}
-              placeholder="e.g. K7M2QX"
+              placeholder="e.g. K7M2QXRA"
               autoComplete="off"
               spellCheck={false}
               required
