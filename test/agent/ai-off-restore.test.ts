@@ -96,7 +96,13 @@ describe('AI off refuses accept and regenerate; a restore keeps who wrote what (
     expect(last.authors.some((a) => a.kind === 'unknown')).toBe(false);
     expect(counts(last)['agent:Ensemble AI']).toBeGreaterThan(beforeCounts['agent:Ensemble AI']!);
     // Members keep typing into restored text as themselves.
-    s.doc.transact(() => restoredText.insert(0, 'X'));
+    // (Into Sam's restored paragraph, wherever the restore put it among the paragraphs.)
+    const samsText = s.doc
+      .getXmlFragment('story')
+      .toArray()
+      .map((p) => (p as Y.XmlElement).toArray()[0])
+      .find((x): x is Y.XmlText => x instanceof Y.XmlText && x.toString().startsWith('Sam wrote'))!;
+    s.doc.transact(() => samsText.insert(0, 'X'));
     await waitFor(() => storyText(server().doc).includes('XSam wrote'), 5000, 'typing after restore synced');
     expect(counts(await prov())['human:Sam']).toBe(beforeCounts['human:Sam']! + 1);
   });
