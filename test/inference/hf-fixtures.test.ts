@@ -87,6 +87,22 @@ async function generateQueued(lm: CausalLM, prompts: number[][], maxTokens: numb
   return { ids, admittedAt: handles.map((h) => h.admittedAtStep!) };
 }
 
+/** Largest last-position logit difference between `prompt` alone and the same prompt left-padded by 4 (positions 0 for the padding). */
+async function leftPaddedDiff(lm: CausalLM, prompt: number[]): Promise<number> {
+  const T = prompt.length + 4;
+  const ids = new BigInt64Array(T);
+  const mask = new BigInt64Array(T);
+  prompt.forEach((t, j) => ((ids[4 + j] = BigInt(t)), (mask[4 + j] = 1n)));
+  const padded = await lm.forward({ rows: 1, seq: T, inputIds: ids, attentionMask: mask, positionIds: new BigInt64Array(T), past: { rows: 1, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) } });
+  const alone = await forwardFromScratch(lm, prompt);
+  const V = lm.vocabSize;
+  const a = alone.logits.subarray((prompt.length - 1) * V, prompt.length * V);
+  const b = padded.logits.subarray((T - 1) * V, T * V);
+  let diff = 0;
+  for (let j = 0; j < V; j++) diff = Math.max(diff, Math.abs(a[j]! - b[j]!));
+  return diff;
+}
+
 async function openLM(folder: string, textDtype?: TextDtype): Promise<{ lm: CausalLM; release: () => Promise<void> }> {
   const manifest = readManifest(MODELS_DIR, { textModel: folder, textDtype });
   const entry = manifest.models[0] as TextGenerationEntry;
@@ -363,18 +379,7 @@ describe('GroupQueryAttention graphs (onnxruntime-genai) are batched at equal le
     try {
       expect(lm.equalLengthOnly).toMatch(/GroupQueryAttention/);
       const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'qwen2-gqa-op', 'reference.json'), 'utf8')) as Reference;
-      const short = ref.cases[0]!.prompt_ids;
-      const T = short.length + 4;
-      const ids = new BigInt64Array(T);
-      const mask = new BigInt64Array(T);
-      short.forEach((t, j) => ((ids[4 + j] = BigInt(t)), (mask[4 + j] = 1n)));
-      const padded = await lm.forward({ rows: 1, seq: T, inputIds: ids, attentionMask: mask, positionIds: new BigInt64Array(T), past: { rows: 1, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) } });
-      const alone = await forwardFromScratch(lm, short);
-      const V = lm.vocabSize;
-      const a = alone.logits.subarray((short.length - 1) * V, short.length * V);
-      const b = padded.logits.subarray((T - 1) * V, T * V);
-      let diff = 0;
-      for (let j = 0; j < V; j++) diff = Math.max(diff, Math.abs(a[j]! - b[j]!));
+      const diff = await leftPaddedDiff(lm, ref.cases[0]!.prompt_ids);
       expect(diff).toBeGreaterThan(1e-2);
     } finally {
       await release();
@@ -422,18 +427,7 @@ describe('why a graph without position_ids is not batched with left padding', ()
     const { lm, release } = await openLM(path.join(FIXTURES, 'gpt2-no-position-ids'));
     try {
       const ref = JSON.parse(fs.readFileSync(path.join(FIXTURES, 'gpt2-no-position-ids', 'reference.json'), 'utf8')) as Reference;
-      const short = ref.cases[0]!.prompt_ids;
-      const T = short.length + 4;
-      const ids = new BigInt64Array(T);
-      const mask = new BigInt64Array(T);
-      short.forEach((t, j) => ((ids[4 + j] = BigInt(t)), (mask[4 + j] = 1n)));
-      const padded = await lm.forward({ rows: 1, seq: T, inputIds: ids, attentionMask: mask, positionIds: new BigInt64Array(T), past: { rows: 1, past: 0, data: Array.from({ length: 2 * lm.entry.numLayers }, () => new Float32Array(0)) } });
-      const alone = await forwardFromScratch(lm, short);
-      const V = lm.vocabSize;
-      const a = alone.logits.subarray((short.length - 1) * V, short.length * V);
-      const b = padded.logits.subarray((T - 1) * V, T * V);
-      let diff = 0;
-      for (let j = 0; j < V; j++) diff = Math.max(diff, Math.abs(a[j]! - b[j]!));
+      const diff = await leftPaddedDiff(lm, ref.cases[0]!.prompt_ids);
       expect(diff).toBeGreaterThan(1e-2); // the shifted positions change the output: the scheduler must not do this
     } finally {
       await release();
