@@ -2,8 +2,8 @@
 // AI collaborator on the real engine, and members as the web client is one (y-websocket + /collab).
 import { rmSync } from 'node:fs';
 import * as Y from 'yjs';
-import type { RoomResponse, RoomKind } from '../../shared/src/index';
-import { SYNC_PATH, storyOf } from '../../shared/src/index';
+import type { Ack, ProposalDelta, ProposalDone, ProposalInfo, RoomResponse, RoomKind } from '../../shared/src/index';
+import { SYNC_PATH, storyOf, storyText } from '../../shared/src/index';
 import { createAgentExtension, type AgentExtension, type AgentOptions } from '../../server/src/agent/index';
 import { loadConfig } from '../../server/src/config';
 import { GenerationStream, InferenceEngine, InferenceError, type Inference } from '../../server/src/inference/index';
@@ -151,4 +151,38 @@ export function typeParagraph(doc: Y.Doc, text: string): Y.XmlText {
 
 export function anchorAtEnd(t: Y.XmlText): string {
   return Buffer.from(Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(t, t.length))).toString('base64');
+}
+
+export interface TwoMemberProposal {
+  owner: Member;
+  editor: Member;
+  proposal: ProposalInfo;
+  /** The proposal's `proposal:done` events at member 0 (owner) or 1 (editor), in arrival order. */
+  dones(member: 0 | 1): ProposalDone[];
+  deltas(member: 0 | 1): ProposalDelta[];
+}
+
+/**
+ * A new room of `kind` with its owner ("Olivia") and an editor ("Ed") connected and recorded: the
+ * owner types `opening`, the editor asks for a 2-alternative `continue` at its end, and this
+ * resolves once both alternatives are done at both members. New members go into `members` (to close).
+ */
+export async function twoMemberProposal(srv: TestServer, kind: RoomKind, opening: string, members: Member[]): Promise<TwoMemberProposal> {
+  const room = await createRoom(srv.http, kind, 'Olivia');
+  const ed = await helpers.joinRoom(srv.http, room.room.joinCode, 'Ed');
+  const owner = await connectMember(srv.port, room.room.id, room.token, room.member.id);
+  const editor = await connectMember(srv.port, room.room.id, ed.token, ed.member.id);
+  members.push(owner, editor);
+  const events: Array<Array<{ name: string; payload: any }>> = [[], []];
+  owner.socket.onAny((name: string, payload: unknown) => events[0]!.push({ name, payload }));
+  editor.socket.onAny((name: string, payload: unknown) => events[1]!.push({ name, payload }));
+  const t = typeParagraph(owner.doc, opening);
+  await waitFor(() => storyText(editor.doc).includes(opening), 10_000, 'sync');
+  const res = await call<Ack<{ proposal: ProposalInfo }>>(editor.socket, 'proposal:request', { anchor: anchorAtEnd(t), mode: 'continue', alternatives: 2 });
+  if (!res.ok) throw new Error(`proposal:request refused: ${res.error.code} ${res.error.message}`);
+  const id = res.proposal.id;
+  const of = <T>(member: 0 | 1, name: string): T[] => events[member]!.filter((x) => x.name === name && x.payload.proposalId === id).map((x) => x.payload as T);
+  const run: TwoMemberProposal = { owner, editor, proposal: res.proposal, dones: (m) => of<ProposalDone>(m, 'proposal:done'), deltas: (m) => of<ProposalDelta>(m, 'proposal:delta') };
+  await waitFor(() => run.dones(0).length === 2 && run.dones(1).length === 2, 60_000, 'both alternatives done at both members');
+  return run;
 }

@@ -2,13 +2,11 @@
 // member's request goes to the engine as chat messages, streams the same cleaned text to every
 // member, and is accepted into the story.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { storyText, type Ack, type ProposalDelta, type ProposalDone, type ProposalInfo } from '../../shared/src/index';
+import { storyText, type Ack } from '../../shared/src/index';
 import { InferenceEngine, type GenerateRequest, type Inference } from '../../server/src/inference/index';
 import { CLASSROOM_SAFETY_SHORT } from '../../server/src/agent/chat-prompt';
 import { instructModelsDir } from '../inference/helpers';
-import { anchorAtEnd, call, connectMember, createRoom, joinRoom, removeDir, startServer, typeParagraph, waitFor, type Member, type TestServer } from './harness';
-
-type Event = { name: string; payload: any };
+import { call, removeDir, startServer, twoMemberProposal, waitFor, type Member, type TestServer } from './harness';
 
 describe('AI collaborator on an instruct model', () => {
   let engine: InferenceEngine;
@@ -37,24 +35,9 @@ describe('AI collaborator on an instruct model', () => {
   });
 
   it('request → chat messages with the classroom rules → the same stream at every member → accept', async () => {
-    const owner = await createRoom(srv.http, 'classroom', 'Olivia');
-    const ed = await joinRoom(srv.http, owner.room.joinCode, 'Ed');
-    const o = await connectMember(srv.port, owner.room.id, owner.token, owner.member.id);
-    const e = await connectMember(srv.port, owner.room.id, ed.token, ed.member.id);
-    members.push(o, e);
-    const evs: Event[][] = [[], []];
-    o.socket.onAny((name: string, payload: unknown) => evs[0]!.push({ name, payload }));
-    e.socket.onAny((name: string, payload: unknown) => evs[1]!.push({ name, payload }));
-
-    const t = typeParagraph(o.doc, 'Once upon a time there was a little dog named Max.');
-    await waitFor(() => storyText(e.doc).includes('Max'), 10_000, 'sync');
-    const res = await call<Ack<{ proposal: ProposalInfo }>>(e.socket, 'proposal:request', { anchor: anchorAtEnd(t), mode: 'continue', alternatives: 2 });
-    expect(res.ok).toBe(true);
-    if (!res.ok) return;
-    const id = res.proposal.id;
-    const dones = (ev: Event[]): ProposalDone[] => ev.filter((x) => x.name === 'proposal:done' && x.payload.proposalId === id).map((x) => x.payload);
-    const deltas = (ev: Event[]): ProposalDelta[] => ev.filter((x) => x.name === 'proposal:delta' && x.payload.proposalId === id).map((x) => x.payload);
-    await waitFor(() => evs.every((ev) => dones(ev).length === 2), 60_000, 'both alternatives done at both members');
+    const run = await twoMemberProposal(srv, 'classroom', 'Once upon a time there was a little dog named Max.', members);
+    const [o, e] = [run.owner, run.editor];
+    const id = run.proposal.id;
 
     const sent = requests.at(-1)!;
     expect(sent.messages?.map((m) => m.role)).toEqual(['system', 'user']);
@@ -64,12 +47,12 @@ describe('AI collaborator on an instruct model', () => {
     expect(sent.stop).toEqual([]);
     expect(sent.maxTokens).toBe(24);
 
-    expect(deltas(evs[1]!)).toEqual(deltas(evs[0]!));
-    for (const d of dones(evs[0]!)) {
-      expect(deltas(evs[0]!).filter((x) => x.alternative === d.alternative).map((x) => x.text).join('')).toBe(d.text);
+    expect(run.deltas(1)).toEqual(run.deltas(0));
+    for (const d of run.dones(0)) {
+      expect(run.deltas(0).filter((x) => x.alternative === d.alternative).map((x) => x.text).join('')).toBe(d.text);
       expect(d.text).toBe(d.text.trim());
     }
-    const best = dones(evs[0]!).reduce((a, b) => (b.text.length > a.text.length ? b : a));
+    const best = run.dones(0).reduce((a, b) => (b.text.length > a.text.length ? b : a));
     expect(best.text.length).toBeGreaterThan(0);
     expect(await call<Ack>(e.socket, 'proposal:accept', { proposalId: id, alternative: best.alternative })).toEqual({ ok: true });
     const flat = best.text.replace(/\s*\n+\s*/g, ' ');
