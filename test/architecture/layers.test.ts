@@ -29,7 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   provenance: ['ports', 'storage', 'auth', 'http', 'sync'],
   images: ['ports', 'storage', 'auth', 'http'],
   openai: ['inference', 'ports', 'http', 'auth', 'limits', 'errors', 'config'],
-  recommendation: ['ports', 'storage', 'limits'],
+  recommendation: ['ports', 'storage', 'limits', 'inference'],
   agent: ['ids', 'config', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],
   // the composition root wires everything
   server: ['*'],

@@ -2,7 +2,8 @@ import type { RoomSettings } from '@ensemble/shared';
 import type { Config } from '../config';
 import type { Extension, LoadedRoom, ServerContext } from '../ports';
 import { WorkerInferenceEngine, type Inference } from '../inference';
-import { FallbackEmbedder, RecommendationService, normalise, type Embedder } from '../recommendation';
+import { FallbackEmbedder, RecommendationService, type Embedder } from '../recommendation';
+import { l2normalize } from '../inference/embedder';
 import type { Bucket } from './event-rate';
 import { AgentGateway } from './gateway';
 import { createLibraryLoader } from './library';
@@ -73,7 +74,7 @@ export class AgentExtension implements Extension {
     const budget = textInfo?.contextLength ? Math.max(200, (textInfo.contextLength - replyTokens - (instruct ? 48 : 0)) * 3) : 900;
     const rate = this.options.rate ?? { burst: 6, perMinute: 20 };
     // Recommendations compare by dot product: unit vectors even from a folder without a Normalize module.
-    const embedder = this.options.embedder ?? new FallbackEmbedder(engine ? { embed: async (t) => (await engine.embed(t)).map(normalise) } : null);
+    const embedder = this.options.embedder ?? new FallbackEmbedder(engine ? { embed: async (t) => (await engine.embed(t)).map(l2normalize) } : null);
     const recommendations = new RecommendationService(ctx.store.records, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
     const metrics = registerAgentMetrics(ctx.metricsRegistry);
 

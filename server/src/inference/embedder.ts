@@ -90,11 +90,13 @@ function poolRow(v: Float32Array, h: Float32Array, r: number, T: number, len: nu
   if (pooling === 'mean') for (let k = 0; k < H; k++) v[k] = v[k]! / len;
 }
 
-export function l2normalize(v: Float32Array): void {
+/** Scales `v` to unit length in place (a zero vector stays zero) and returns it. */
+export function l2normalize(v: Float32Array): Float32Array {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
   const n = Math.sqrt(s);
   if (n > 0) for (let i = 0; i < v.length; i++) v[i] = v[i]! / n;
+  return v;
 }
 
 /** One embedding per text (a blank text gives a zero vector), in right-padded batches of 32. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { l2normalize } from '../inference/embedder';
 
 export interface Embedder {
   /** L2-normalised vectors, one per text. */
@@ -28,17 +29,10 @@ export class HashingEmbedder implements Embedder {
       add(w, 1);
       if (i > 0) add(`${words[i - 1]} ${w}`, 0.5);
     });
-    return normalise(v);
+    return l2normalize(v);
   }
 }
 
-export function normalise(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  n = Math.sqrt(n);
-  if (n > 0) for (let i = 0; i < v.length; i++) v[i]! /= n;
-  return v;
-}
 
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
