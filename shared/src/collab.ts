@@ -36,6 +36,8 @@ export const VoteRequest = ProposalRef.extend({ alternative: AlternativeIndex, v
 export const AcceptRequest = ProposalRef.extend({ alternative: AlternativeIndex });
 export const RejectRequest = ProposalRef.extend({ alternative: AlternativeIndex.optional() });
 export const StopRequest = ProposalRef;
+/** Takes an accepted text proposal's AI run back out of the story (any editor, any time; also while the AI is off). */
+export const RevertRequest = ProposalRef.strict();
 export const RegenerateRequest = ProposalRef.extend({ alternatives: z.number().int().min(1).max(4).optional() });
 export const ImageRequest = z.object({
   panelId: z.string().min(1).max(64),
@@ -60,6 +62,7 @@ export type AcceptRequest = z.infer<typeof AcceptRequest>;
 export type RejectRequest = z.infer<typeof RejectRequest>;
 export type StopRequest = z.infer<typeof StopRequest>;
 export type RegenerateRequest = z.infer<typeof RegenerateRequest>;
+export type RevertRequest = z.infer<typeof RevertRequest>;
 export type ImageRequest = z.infer<typeof ImageRequest>;
 export type NextRequest = z.infer<typeof NextRequest>;
 export type DismissRequest = z.infer<typeof DismissRequest>;
@@ -82,7 +85,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export type Ack<T = Record<string, never>> = ({ ok: true } & T) | { ok: false; error: { code: ErrorCode; message: string } };
 
 export type ProposalKind = 'text' | 'image';
-export type ProposalStatus = 'streaming' | 'ready' | 'accepted' | 'rejected' | 'stopped' | 'failed';
+/** `reverted`: it was accepted, then its AI text was taken out again (`proposal:revert`). */
+export type ProposalStatus = 'streaming' | 'ready' | 'accepted' | 'rejected' | 'stopped' | 'failed' | 'reverted';
 
 export interface ProposalInfo {
   id: string;
@@ -105,6 +109,8 @@ export interface ProposalInfo {
   model: string;
   createdAt: string;
   status: ProposalStatus;
+  /** Set once an accepted proposal was reverted. */
+  revertedBy?: string;
 }
 
 export interface ProposalDelta {
@@ -129,6 +135,21 @@ export interface ProposalFailed {
   alternative?: number;
   code: ErrorCode;
   message: string;
+}
+
+export interface ProposalReverted {
+  proposalId: string;
+  revertedBy: string;
+  /** Agent-written characters taken out. */
+  removed: number;
+  /** Characters members had typed inside the AI run: kept, no longer marked as AI. */
+  keptHuman: number;
+}
+export interface RevertResult {
+  removed: number;
+  keptHuman: number;
+  /** True when it had been reverted before (nothing changed). */
+  already: boolean;
 }
 
 export interface VoteTally {
@@ -165,6 +186,8 @@ export interface ServerToClientEvents {
   'proposal:accepted': (e: { proposalId: string; alternative: number; acceptedBy: string }) => void;
   'proposal:rejected': (e: { proposalId: string; alternative?: number; rejectedBy: string }) => void;
   'proposal:stopped': (e: { proposalId: string; stoppedBy: string }) => void;
+  /** An accepted proposal's AI text was taken out of the story again. */
+  'proposal:reverted': (e: ProposalReverted) => void;
   /** Sent to each member alone: the order in which to show this proposal's alternatives to them. */
   'proposal:ranking': (e: { proposalId: string; order: number[] }) => void;
   'image:proposed': (e: { proposalId: string; panelId: string; images: ImageAlternative[] }) => void;
@@ -188,6 +211,8 @@ export interface ClientToServerEvents {
   'proposal:accept': (req: AcceptRequest, ack: (res: Ack) => void) => void;
   'proposal:reject': (req: RejectRequest, ack: (res: Ack) => void) => void;
   'proposal:stop': (req: StopRequest, ack: (res: Ack) => void) => void;
+  /** Idempotent: reverting a reverted proposal answers ok with `removed: 0`. */
+  'proposal:revert': (req: RevertRequest, ack: (res: Ack<RevertResult>) => void) => void;
   'proposal:regenerate': (req: RegenerateRequest, ack: (res: Ack<{ proposal: ProposalInfo }>) => void) => void;
   'image:request': (req: ImageRequest, ack: (res: Ack<{ proposal: ProposalInfo }>) => void) => void;
   'image:accept': (req: AcceptRequest, ack: (res: Ack) => void) => void;

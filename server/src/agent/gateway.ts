@@ -11,6 +11,7 @@ import {
   ProposalRequest,
   RegenerateRequest,
   RejectRequest,
+  RevertRequest,
   StopRequest,
   VoteRequest,
   type ClientToServerEvents,
@@ -190,6 +191,7 @@ export class AgentGateway {
       await agent().reject(actor(), req.proposalId, req.alternative);
       return {};
     });
+    this.handle(socket, 'proposal:revert', RevertRequest, async (req) => ({ ...(await agent().revert(actor(), req.proposalId)) }));
     this.handle(socket, 'proposal:stop', StopRequest, async (req) => {
       agent().stop(actor(), req.proposalId);
       return {};

@@ -1,5 +1,5 @@
 import type * as Y from 'yjs';
-import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, encodeAnchor, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type Suggestion, type VoteTally } from '@ensemble/shared';
+import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, encodeAnchor, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type RevertResult, type Suggestion, type VoteTally } from '@ensemble/shared';
 import { ORIGINS, type LoadedRoom } from '../ports';
 import type { LibraryPassage } from '../recommendation';
 import type { RoomRecord } from '../storage/store';
@@ -168,6 +168,10 @@ export class RoomAgent {
 
   accept(actor: Actor, proposalId: string, alternative: number): Promise<void> {
     return this.text.accept(actor, proposalId, alternative);
+  }
+
+  revert(actor: Actor, proposalId: string): Promise<RevertResult> {
+    return this.text.revert(actor, proposalId);
   }
 
   async reject(actor: Actor, proposalId: string, alternative?: number): Promise<void> {

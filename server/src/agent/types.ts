@@ -70,6 +70,10 @@ export interface TextProposal {
   acceptedAlternative?: number;
   acceptedBy?: string;
   insertedText?: string;
+  /** The Yjs ids the accept created (for `proposal:revert`). */
+  inserted?: { client: number; clock: number; length: number };
+  revertedBy?: string;
+  revertedAt?: string;
 }
 
 export interface ImageProposal {

@@ -143,6 +143,11 @@ export interface ProposalRecord {
   alternatives: string[];
   acceptedAlternative?: number;
   acceptedBy?: string;
+  /** Text accepts: the Yjs ids the agent's insert created (clocks [clock, clock+length) of client), for a later revert. */
+  inserted?: { client: number; clock: number; length: number };
+  /** Member who reverted the accepted text, and when. */
+  revertedBy?: string;
+  revertedAt?: string;
 }
 
 export type FeedbackAction = 'vote-up' | 'vote-down' | 'accept' | 'reject' | 'dismiss' | 'shown';
