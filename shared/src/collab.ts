@@ -56,6 +56,8 @@ export const NextRequest = z.object({
 });
 export const DismissRequest = z.object({ suggestionId: z.string().min(1).max(64) });
 export const ListRequest = z.object({}).strict();
+/** The owner's list of flagged human text (`moderation:flags`). */
+export const FlagsRequest = z.object({}).strict();
 
 export type VoteRequest = z.infer<typeof VoteRequest>;
 export type AcceptRequest = z.infer<typeof AcceptRequest>;
@@ -67,6 +69,7 @@ export type ImageRequest = z.infer<typeof ImageRequest>;
 export type NextRequest = z.infer<typeof NextRequest>;
 export type DismissRequest = z.infer<typeof DismissRequest>;
 export type ListRequest = z.infer<typeof ListRequest>;
+export type FlagsRequest = z.infer<typeof FlagsRequest>;
 
 export const ERROR_CODES = [
   'invalid_payload',
@@ -152,6 +155,21 @@ export interface RevertResult {
   already: boolean;
 }
 
+/**
+ * A word from the moderation lists in text a member typed (classrooms): shown to the owner only,
+ * never blocked. `where` is the story or a bible field.
+ */
+export interface ModerationFlag {
+  id: string;
+  memberId: string;
+  displayName: string;
+  where: 'story' | 'bible:characters' | 'bible:setting' | 'bible:tone';
+  word: string;
+  /** A few words around it. */
+  excerpt: string;
+  at: string;
+}
+
 export interface VoteTally {
   proposalId: string;
   alternative: number;
@@ -193,6 +211,8 @@ export interface ServerToClientEvents {
   'image:proposed': (e: { proposalId: string; panelId: string; images: ImageAlternative[] }) => void;
   'image:accepted': (e: { proposalId: string; panelId: string; imageId: string; acceptedBy: string }) => void;
   'settings:changed': (settings: import('./rooms').RoomSettings) => void;
+  /** To the room's owner only: a member typed a word from the moderation lists (classrooms). */
+  'moderation:flagged': (flag: ModerationFlag) => void;
   /**
    * Sent just before the server disconnects this socket for good (member removed, token expired):
    * `code` is one of CLOSE_CODES (`memberRemoved`, `tokenExpired`). Do not reconnect with the same token.
@@ -218,6 +238,8 @@ export interface ClientToServerEvents {
   'image:accept': (req: AcceptRequest, ack: (res: Ack) => void) => void;
   'recommend:next': (req: NextRequest, ack: (res: Ack<{ suggestions: Suggestion[] }>) => void) => void;
   'recommend:dismiss': (req: DismissRequest, ack: (res: Ack) => void) => void;
+  /** Owner only: the room's flagged human text so far, newest first. */
+  'moderation:flags': (req: FlagsRequest, ack: (res: Ack<{ flags: ModerationFlag[] }>) => void) => void;
   /** Live proposals of the room (for members who join mid-stream). */
   'proposal:list': (req: ListRequest, ack: (res: Ack<{ proposals: ProposalSnapshot[] }>) => void) => void;
 }

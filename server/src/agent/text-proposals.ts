@@ -47,6 +47,7 @@ export class TextProposals {
     const anchorEnd = req.anchorEnd ? parseAnchor(req.anchorEnd) : null;
     const room = opts.auto ? await this.scope.roomRecord() : await this.admission.admit(actor, req.alternatives, this.active);
     if (opts.auto) this.admission.admitAuto(req.alternatives, this.active);
+    this.checkInstruction(req.instruction, room);
     const parts = await this.scope.withDoc((doc) => {
       const at = resolveAnchor(doc.doc, anchor);
       const end = anchorEnd ? resolveAnchor(doc.doc, anchorEnd) : null;
@@ -93,7 +94,17 @@ export class TextProposals {
   }
 
   private moderationFor(room: RoomRecord): Moderation | null {
-    return room.settings.moderation || room.kind === 'classroom' ? this.scope.deps.moderation : null;
+    return room.settings.moderation || room.kind === 'classroom' ? this.scope.deps.moderation.withWords(room.settings.blockedWords) : null;
+  }
+
+  /**
+   * An instruction is shown on every member's card and goes into the prompt: in a moderated room
+   * one with a listed word is refused (with the word, so the member can rephrase), before any quota is spent.
+   */
+  private checkInstruction(instruction: string | undefined, room: RoomRecord): void {
+    const moderation = instruction ? this.moderationFor(room) : null;
+    const hit = moderation?.matches(instruction!)[0];
+    if (hit) throw new AgentError('invalid_payload', `the instruction contains "${hit.word}", a word this room does not allow; rephrase it`);
   }
 
   private startAlternatives(p: TextProposal, count: number, moderation: Moderation | null): void {

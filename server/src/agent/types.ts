@@ -38,6 +38,8 @@ export interface RoomAgentDeps {
   textModel: string;
   imageModel: string;
   emit<E extends keyof ServerToClientEvents>(roomId: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
+  /** Emits to the room's owner sockets only (moderation flags, the word list). */
+  emitToOwners<E extends keyof ServerToClientEvents>(roomId: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
   /** The members connected to the room's channel, each with a way to reach that socket alone. */
   members(roomId: string): Promise<Array<{ memberId: string; ranking(e: { proposalId: string; order: number[] }): void }>>;
   onGenerationsChanged(delta: number): void;
