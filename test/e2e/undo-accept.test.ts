@@ -106,7 +106,8 @@ describe('web client: undo accept of AI text', () => {
     await ed.page.waitForTimeout(700); // past the undo manager's capture window
     await ed.page.keyboard.press('Control+z');
     await bothShow(pages, withAi);
-    const ownerCard = owner.page.locator('[data-testid=proposal][data-status=accepted]').first();
+    const acceptedId = await owner.page.locator('[data-testid=proposal][data-status=accepted]').first().getAttribute('data-proposal-id');
+    const ownerCard = owner.page.locator(`[data-testid=proposal][data-proposal-id="${acceptedId}"]`);
     await ownerCard.getByTestId('undo-accept').click();
     await bothShow(pages, before);
     await expect(ownerCard.getByTestId('reverted-by').innerText()).resolves.toMatch(/undone by Olga/);

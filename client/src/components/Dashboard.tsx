@@ -3,6 +3,7 @@ import type { AiMode, ProvenanceReport, Room, RoomSettings } from '@ensemble/sha
 import { api, ApiRequestError, provenanceRows } from '../lib/api';
 import { percent } from '../lib/format';
 import { shareLink } from '../lib/session';
+import { Flags } from './Flags';
 import { Members } from './Members';
 import { useRoom } from './RoomContext';
 
@@ -115,6 +116,8 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
       </section>
 
       <Members />
+
+      <Flags onRoom={onRoom} />
 
       <section className="card provenance" aria-labelledby="prov-title">
         <div className="row">
