@@ -48,7 +48,7 @@ describe('web client: moderation of human text and the teacher’s word list', (
     await expect(row.locator('th').innerText()).resolves.toBe('Sam');
     await expect(row.innerText()).resolves.toMatch(/story/);
     // Flagged, not blocked: the text is in the story for everyone.
-    await teacher.page.getByRole('tab', { name: 'Story' }).click();
+    await teacher.page.getByRole('tab', { name: 'Story', exact: true }).click();
     await teacher.page.locator('[data-testid=story-editor]', { hasText: 'said shit' }).waitFor();
     await teacher.page.getByRole('tab', { name: 'Classroom' }).click();
 
