@@ -103,7 +103,8 @@ describe('proposal:revert over /collab (real server, engine and clients)', () =>
     return m;
   };
   beforeAll(async () => {
-    srv = await startServer({ agent: { generation: { maxTokens: 10, deadlineMs: 60_000 } } });
+    // One finished proposal kept in memory: the revert below runs on one the room no longer holds live.
+    srv = await startServer({ agent: { generation: { maxTokens: 10, deadlineMs: 60_000 }, limits: { maxProposalsKept: 1 } } });
   });
   afterAll(async () => {
     for (const m of members) m.close();
@@ -141,6 +142,10 @@ describe('proposal:revert over /collab (real server, engine and clients)', () =>
     expect(await call(e.socket, 'proposal:accept', { proposalId: id, alternative: 0 })).toEqual({ ok: true });
     await waitFor(() => storyText(o.doc) !== before, 10_000, 'accepted text synced');
     expect(await call(v.socket, 'proposal:revert', { proposalId: id })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    // A newer proposal pushes the accepted one out of memory: it is reverted from its stored record.
+    const newer = await ask();
+    expect(await call(e.socket, 'proposal:accept', { proposalId: id, alternative: 0 })).toMatchObject({ ok: false, error: { code: 'not_found' } });
+    expect(newer).not.toBe(id);
 
     // The owner reverts Ed's accept, with the AI off: it removes AI text, it adds none.
     expect((await api(srv.http, 'PATCH', `/api/rooms/${owner.room.id}/settings`, { aiMode: 'off' }, owner.token)).status).toBe(200);

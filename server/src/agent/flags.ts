@@ -13,7 +13,9 @@ export interface FlaggerDeps {
 }
 
 const MAX_FLAGS = 200;
-const DEBOUNCE_MS = 250;
+/** A scan waits for a short pause in typing (so a flag shows whole words), but never longer than MAX_WAIT_MS. */
+const PAUSE_MS = 600;
+const MAX_WAIT_MS = 2000;
 
 /** Characters of a text with the Yjs client that wrote each run. */
 interface Run {
@@ -67,6 +69,7 @@ export class HumanTextFlags {
   private readonly flags: ModerationFlag[] = [];
   private readonly seen = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
+  private firstEditAt = 0;
 
   constructor(private readonly deps: FlaggerDeps) {}
 
@@ -76,11 +79,14 @@ export class HumanTextFlags {
 
   /** A human edit reached the document: scan it shortly (edits come in bursts while typing). */
   schedule(doc: Y.Doc): void {
-    if (this.timer) return;
+    const now = Date.now();
+    if (this.timer) clearTimeout(this.timer);
+    else this.firstEditAt = now;
+    const wait = Math.max(0, Math.min(PAUSE_MS, this.firstEditAt + MAX_WAIT_MS - now));
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.scan(doc);
-    }, DEBOUNCE_MS);
+    }, wait);
     this.timer.unref?.();
   }
 
