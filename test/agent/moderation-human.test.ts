@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorsOf, bibleOf, storyText, type Ack, type ModerationFlag, type ProposalInfo, type RoomResponse } from '../../shared/src/index';
 import { HumanTextFlags } from '../../server/src/agent/flags';
 import { Moderation } from '../../server/src/agent/moderation';
+import { PromptBuilder } from '../../server/src/agent/prompt';
 import { AgentWriter } from '../../server/src/agent/writer';
 import { anchorAtEnd, api, call, connectMember, createRoom, joinRoom, removeDir, startServer, typeParagraph, waitFor, type Member, type TestServer } from './harness';
 
@@ -19,6 +20,25 @@ describe('Moderation: matches and a room’s own words', () => {
     expect(room.check('shit').ok).toBe(false);
     expect(m.withWords(['grapefruit'])).toBe(m.withWords(['grapefruit']));
     expect(m.withWords([])).toBe(m);
+  });
+});
+
+describe('bible entries and story text are masked before the model sees them (moderated rooms)', () => {
+  it('completion and chat prompts carry asterisks, of the same length, in place of listed words', () => {
+    const doc = new Y.Doc();
+    const t = typeParagraph(doc, 'He said shit.');
+    bibleOf(doc).set('tone', 'full of cocaine');
+    const m = new Moderation();
+    expect(m.mask('He said shit.')).toBe('He said ****.');
+    const at = { type: t as unknown as Y.AbstractType<unknown>, index: t.length };
+    const base = new PromptBuilder().build(doc, at, 'continue', undefined, null, undefined, (s) => m.mask(s));
+    expect(base.prompt).not.toMatch(/shit|cocaine/);
+    expect(base.prompt).toContain('He said ****.');
+    expect(base.prompt).toContain('full of *******');
+    const chat = new PromptBuilder({ maxChars: 4000, afterChars: 200, instruct: true }).build(doc, at, 'continue', undefined, null, { kind: 'classroom', moderation: true }, (s) => m.mask(s));
+    expect(chat.messages!.map((x) => x.content).join('\n')).not.toMatch(/shit|cocaine/);
+    // Unmoderated rooms: as written.
+    expect(new PromptBuilder().build(doc, at, 'continue').prompt).toContain('cocaine');
   });
 });
 

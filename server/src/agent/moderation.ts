@@ -80,6 +80,13 @@ export class Moderation {
     return out;
   }
 
+  /** `text` with every listed word replaced by as many asterisks (same length, so positions stay). */
+  mask(text: string): string {
+    let out = text;
+    for (const m of this.matches(text)) out = out.slice(0, m.index) + '*'.repeat(m.length) + out.slice(m.index + m.length);
+    return out;
+  }
+
   check(text: string): ModerationVerdict {
     if (!this.pattern) return { ok: true };
     const m = this.pattern.exec(fold(text));

@@ -48,10 +48,11 @@ export class TextProposals {
     const room = opts.auto ? await this.scope.roomRecord() : await this.admission.admit(actor, req.alternatives, this.active);
     if (opts.auto) this.admission.admitAuto(req.alternatives, this.active);
     this.checkInstruction(req.instruction, room);
+    const moderation = this.moderationFor(room);
     const parts = await this.scope.withDoc((doc) => {
       const at = resolveAnchor(doc.doc, anchor);
       const end = anchorEnd ? resolveAnchor(doc.doc, anchorEnd) : null;
-      return deps.prompts.build(doc.doc, at, req.mode, req.instruction, end, { kind: room.kind, moderation: room.settings.moderation });
+      return deps.prompts.build(doc.doc, at, req.mode, req.instruction, end, { kind: room.kind, moderation: room.settings.moderation }, moderation ? (s) => moderation.mask(s) : undefined);
     });
     const info: ProposalInfo = {
       id: newId(),
@@ -71,7 +72,7 @@ export class TextProposals {
     this.live.add(proposal);
     if (!opts.auto) await this.admission.spend(actor.memberId);
     this.scope.emit('proposal:started', { ...info });
-    this.startAlternatives(proposal, req.alternatives, this.moderationFor(room));
+    this.startAlternatives(proposal, req.alternatives, moderation);
     void this.records.save(proposal);
     return { ...info };
   }
