@@ -306,6 +306,8 @@ export interface ProvenanceReport {
       agentCharsUnmarked: number;
       byMember: Array<{ memberId: string; displayName: string; charsInside: number }>;
     };
+    /** Accepted proposals whose AI text was taken out again (`proposal:revert`): who accepted, who undid. */
+    reverted?: Array<{ proposalId: string; acceptedBy: string; revertedBy: string; revertedByName: string; revertedAt?: string }>;
   };
   /** AI requests per member, from the stored proposals. */
   requests: Array<{ memberId: string; displayName: string; text: number; image: number; accepted: number }>;

@@ -1,6 +1,6 @@
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AI_MARK, authorsOf, storyOf, storyText, type Ack, type ProposalDone, type ProposalInfo, type RevertResult, type RoomResponse } from '../../shared/src/index';
+import { AI_MARK, authorsOf, storyOf, storyText, type Ack, type ProposalDone, type ProposalInfo, type ProvenanceReport, type RevertResult, type RoomResponse } from '../../shared/src/index';
 import { insertAiText, resolveAnchor } from '../../server/src/agent/anchor';
 import { revertAiRun, type InsertedRange } from '../../server/src/agent/revert';
 import { AgentWriter } from '../../server/src/agent/writer';
@@ -161,5 +161,10 @@ describe('proposal:revert over /collab (real server, engine and clients)', () =>
     const stored = (await srv.server.context.store.records.listProposals(owner.room.id, 10)).find((p) => p.id === id)!;
     expect(stored).toMatchObject({ status: 'reverted', revertedBy: owner.member.id, acceptedBy: ed.member.id });
     expect(stored.inserted?.length).toBeGreaterThan(0);
+    // Provenance: the undo is the owner's, and the removed AI text does not count as edited away by people.
+    const prov = (await api<ProvenanceReport>(srv.http, 'GET', `/api/rooms/${owner.room.id}/provenance`, undefined, owner.token)).body;
+    expect(prov.ai.reverted).toEqual([expect.objectContaining({ proposalId: id, acceptedBy: ed.member.id, revertedBy: owner.member.id, revertedByName: 'Olivia' })]);
+    expect(prov.ai.edited.agentCharsDeleted).toBe(0);
+    expect(prov.ai.markedChars).toBe(0);
   }, 120_000);
 });

@@ -133,6 +133,7 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
             <p className="muted">
               {report.totalChars} characters in the story · AI-written {percent(report.ai.markedChars, report.totalChars)} · AI text edited by people:{' '}
               {report.ai.edited.humanCharsInside} chars typed in, {report.ai.edited.agentCharsDeleted} deleted
+              {report.ai.reverted?.length ? ` · AI accepts undone: ${report.ai.reverted.length} (${[...new Set(report.ai.reverted.map((r) => r.revertedByName))].join(', ')})` : ''}
             </p>
             <table className="prov-table" data-testid="provenance">
               <thead>
