@@ -147,10 +147,13 @@ export interface ProposalReverted {
   removed: number;
   /** Characters members had typed inside the AI run: kept, no longer marked as AI. */
   keptHuman: number;
+  /** Rewrite: characters of the replaced passage put back (as their authors'). */
+  restored: number;
 }
 export interface RevertResult {
   removed: number;
   keptHuman: number;
+  restored: number;
   /** True when it had been reverted before (nothing changed). */
   already: boolean;
 }

@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AI_MARK, authorsOf, storyOf, storyText, type Ack, type ProposalDone, type ProposalInfo, type ProvenanceReport, type RevertResult, type RoomResponse } from '../../shared/src/index';
 import { insertAiText, resolveAnchor } from '../../server/src/agent/anchor';
-import { revertAiRun, type InsertedRange } from '../../server/src/agent/revert';
+import { captureReplaced, restoreReplaced, revertAiRun, type InsertedRange } from '../../server/src/agent/revert';
 import { AgentWriter } from '../../server/src/agent/writer';
 import { anchorAtEnd, api, call, connectMember, createRoom, joinRoom, removeDir, startServer, typeParagraph, waitFor, type Member, type TestServer } from './harness';
 
@@ -75,6 +75,36 @@ describe('revertAiRun: takes exactly the accepted AI run out, by Yjs identity', 
     accept(writer, doc, t, 'p1', 'World.');
     expect(revert(writer, 'p1').removed).toBe(' World.'.length);
     expect(storyText(doc)).toBe('Hello.');
+  });
+
+  it('a rewrite: undoing puts the replaced passage back exactly, formatting kept, written as its author', () => {
+    const doc = new Y.Doc({ gc: false });
+    const t = humanParagraph(doc, 'Sam wrote a dull line here.');
+    t.format(12, 4, { bold: true }); // "dull"
+    const before = t.toDelta();
+    const writer = new AgentWriter(doc);
+    const from = Y.createRelativePositionFromTypeIndex(t, 'Sam wrote '.length);
+    const to = Y.createRelativePositionFromTypeIndex(t, 'Sam wrote a dull line'.length);
+    const { range, replaced } = writer.edit((scratch) => {
+      const at = resolveAnchor(scratch, from);
+      const end = resolveAnchor(scratch, to);
+      const replaced = captureReplaced(scratch, at.type as Y.XmlText, at.index, end.index);
+      const clock = Y.getState(scratch.store, scratch.clientID);
+      insertAiText(at, 'a bright sentence', { proposalId: 'r', model: 'm', acceptedBy: 'sam' }, 'rewrite', end);
+      return { replaced, range: { client: scratch.clientID, clock, length: Y.getState(scratch.store, scratch.clientID) - clock } };
+    });
+    expect(storyText(doc)).toBe('Sam wrote a bright sentence here.');
+    expect(replaced.map((r) => [r.text, r.memberId])).toEqual([['a ', 'sam'], ['dull', 'sam'], [' line', 'sam']]);
+    const out = writer.edit((scratch) => revertAiRun(scratch, 'r', range));
+    const restored = restoreReplaced(doc, out.at!, replaced, (put) => writer.edit(put));
+    expect(restored).toBe('a dull line'.length);
+    expect(storyText(doc)).toBe('Sam wrote a dull line here.');
+    expect(t.toDelta()).toEqual(before);
+    // The restored characters belong to a client recorded as Sam (human), not to the agent.
+    const authors = authorsOf(doc);
+    const clients = new Set<number>();
+    for (let item = t._start; item; item = item.right) if (!item.deleted && item.content instanceof Y.ContentString && item.content.str.includes('dull')) clients.add(item.id.client);
+    expect([...clients].map((c) => authors.get(String(c)))).toEqual([expect.objectContaining({ memberId: 'sam', kind: 'human' })]);
   });
 
   it('brainstorm paragraphs the accept created go with their text', () => {
@@ -155,7 +185,7 @@ describe('proposal:revert over /collab (real server, engine and clients)', () =>
     await waitFor(() => storyText(o.doc) === before && storyText(e.doc) === before, 10_000, 'revert synced to both');
     await waitFor(() => reverted.length === 1, 5000, 'reverted event');
     expect(reverted[0]).toMatchObject({ proposalId: id, revertedBy: owner.member.id });
-    expect(await call(e.socket, 'proposal:revert', { proposalId: id })).toEqual({ ok: true, removed: 0, keptHuman: 0, already: true });
+    expect(await call(e.socket, 'proposal:revert', { proposalId: id })).toEqual({ ok: true, removed: 0, keptHuman: 0, restored: 0, already: true });
     expect(storyText(o.doc)).toBe(before);
     // Recorded as a revert by that member.
     const stored = (await srv.server.context.store.records.listProposals(owner.room.id, 10)).find((p) => p.id === id)!;

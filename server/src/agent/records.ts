@@ -25,6 +25,7 @@ export function toProposalRecord(roomId: string, p: Proposal): ProposalRecord {
   if (p.acceptedBy) record.acceptedBy = p.acceptedBy;
   if (p.kind === 'text') {
     if (p.inserted) record.inserted = p.inserted;
+    if (p.replaced?.length) record.replaced = p.replaced;
     if (p.revertedBy) record.revertedBy = p.revertedBy;
     if (p.revertedAt) record.revertedAt = p.revertedAt;
   }

@@ -18,7 +18,7 @@ import type { LiveProposals } from './live-proposals';
 import type { Moderation } from './moderation';
 import { mapError } from './proposal-service';
 import type { AgentRecords } from './records';
-import { revertAiRun } from './revert';
+import { captureReplaced, restoreReplaced, revertAiRun } from './revert';
 import { newId } from '../ids';
 import { type Actor, type Alternative, type RoomScope, type TextProposal } from './types';
 
@@ -226,14 +226,17 @@ export class TextProposals {
         const at = resolveAnchor(doc, p.anchor);
         const end = p.anchorEnd ? resolveAnchor(doc, p.anchorEnd) : null;
         const clock = Y.getState(doc.store, doc.clientID);
+        // What a rewrite replaces, to put back if the accept is undone.
+        const replaced = p.info.mode === 'rewrite' && end && end.type === at.type && at.type instanceof Y.XmlText && end.index > at.index ? captureReplaced(doc, at.type, at.index, end.index) : [];
         const text = insertAiText(at, alt.text, { proposalId, model: p.info.model, acceptedBy: actor.memberId }, p.info.mode as ProposalMode, end);
-        return { text, range: { client: doc.clientID, clock, length: Y.getState(doc.store, doc.clientID) - clock } };
+        return { text, replaced, range: { client: doc.clientID, clock, length: Y.getState(doc.store, doc.clientID) - clock } };
       }),
     );
     p.acceptedAlternative = alternative;
     p.acceptedBy = actor.memberId;
     p.insertedText = inserted.text;
     p.inserted = inserted.range;
+    if (inserted.replaced.length) p.replaced = inserted.replaced;
     p.info.status = 'accepted';
     this.scope.emit('proposal:accepted', { proposalId, alternative, acceptedBy: actor.memberId });
     await this.records.save(p);
@@ -253,10 +256,14 @@ export class TextProposals {
     const stored = live ? null : await this.records.proposal(proposalId);
     if (!live && (!stored || stored.kind !== 'text')) throw new AgentError('not_found', 'no such text proposal in this room');
     const state = live ?? stored!;
-    if (state.revertedBy) return { removed: 0, keptHuman: 0, already: true };
+    if (state.revertedBy) return { removed: 0, keptHuman: 0, restored: 0, already: true };
     const accepted = live ? live.acceptedAlternative !== undefined : stored!.acceptedAlternative !== undefined;
     if (!accepted) throw new AgentError('conflict', 'only accepted proposals can be reverted');
-    const outcome = await this.scope.withDoc((room) => this.scope.writeAsAgent(room, (doc) => revertAiRun(doc, proposalId, state.inserted)));
+    const outcome = await this.scope.withDoc((room) => {
+      const { at, ...out } = this.scope.writeAsAgent(room, (doc) => revertAiRun(doc, proposalId, state.inserted));
+      const restored = state.replaced?.length && at ? restoreReplaced(room.doc, at, state.replaced, (put) => this.scope.writeAsAgent(room, put)) : 0;
+      return { ...out, restored };
+    });
     const revertedAt = new Date().toISOString();
     if (live) {
       live.revertedBy = actor.memberId;

@@ -6,6 +6,7 @@ import type { CleanContext } from './instruct-output';
 import type { RecommendationService } from '../recommendation';
 import type { RoomRecord } from '../storage/store';
 import type { Moderation } from './moderation';
+import type { ReplacedRun } from './revert';
 import type { PromptBuilder } from './prompt';
 import type { ProposalService } from './proposal-service';
 import type { RateLimiter } from './rate-limit';
@@ -74,6 +75,8 @@ export interface TextProposal {
   insertedText?: string;
   /** The Yjs ids the accept created (for `proposal:revert`). */
   inserted?: { client: number; clock: number; length: number };
+  /** Rewrite: the passage the AI text replaced, to put back on revert. */
+  replaced?: ReplacedRun[];
   revertedBy?: string;
   revertedAt?: string;
 }
