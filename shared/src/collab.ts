@@ -36,6 +36,8 @@ export const VoteRequest = ProposalRef.extend({ alternative: AlternativeIndex, v
 export const AcceptRequest = ProposalRef.extend({ alternative: AlternativeIndex });
 export const RejectRequest = ProposalRef.extend({ alternative: AlternativeIndex.optional() });
 export const StopRequest = ProposalRef;
+/** Takes an accepted text proposal's AI run back out of the story (any editor, any time; also while the AI is off). */
+export const RevertRequest = ProposalRef.strict();
 export const RegenerateRequest = ProposalRef.extend({ alternatives: z.number().int().min(1).max(4).optional() });
 export const ImageRequest = z.object({
   panelId: z.string().min(1).max(64),
@@ -54,16 +56,20 @@ export const NextRequest = z.object({
 });
 export const DismissRequest = z.object({ suggestionId: z.string().min(1).max(64) });
 export const ListRequest = z.object({}).strict();
+/** The owner's list of flagged human text (`moderation:flags`). */
+export const FlagsRequest = z.object({}).strict();
 
 export type VoteRequest = z.infer<typeof VoteRequest>;
 export type AcceptRequest = z.infer<typeof AcceptRequest>;
 export type RejectRequest = z.infer<typeof RejectRequest>;
 export type StopRequest = z.infer<typeof StopRequest>;
 export type RegenerateRequest = z.infer<typeof RegenerateRequest>;
+export type RevertRequest = z.infer<typeof RevertRequest>;
 export type ImageRequest = z.infer<typeof ImageRequest>;
 export type NextRequest = z.infer<typeof NextRequest>;
 export type DismissRequest = z.infer<typeof DismissRequest>;
 export type ListRequest = z.infer<typeof ListRequest>;
+export type FlagsRequest = z.infer<typeof FlagsRequest>;
 
 export const ERROR_CODES = [
   'invalid_payload',
@@ -82,7 +88,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export type Ack<T = Record<string, never>> = ({ ok: true } & T) | { ok: false; error: { code: ErrorCode; message: string } };
 
 export type ProposalKind = 'text' | 'image';
-export type ProposalStatus = 'streaming' | 'ready' | 'accepted' | 'rejected' | 'stopped' | 'failed';
+/** `reverted`: it was accepted, then its AI text was taken out again (`proposal:revert`). */
+export type ProposalStatus = 'streaming' | 'ready' | 'accepted' | 'rejected' | 'stopped' | 'failed' | 'reverted';
 
 export interface ProposalInfo {
   id: string;
@@ -105,6 +112,8 @@ export interface ProposalInfo {
   model: string;
   createdAt: string;
   status: ProposalStatus;
+  /** Set once an accepted proposal was reverted. */
+  revertedBy?: string;
 }
 
 export interface ProposalDelta {
@@ -129,6 +138,39 @@ export interface ProposalFailed {
   alternative?: number;
   code: ErrorCode;
   message: string;
+}
+
+export interface ProposalReverted {
+  proposalId: string;
+  revertedBy: string;
+  /** Agent-written characters taken out. */
+  removed: number;
+  /** Characters members had typed inside the AI run: kept, no longer marked as AI. */
+  keptHuman: number;
+  /** Rewrite: characters of the replaced passage put back (as their authors'). */
+  restored: number;
+}
+export interface RevertResult {
+  removed: number;
+  keptHuman: number;
+  restored: number;
+  /** True when it had been reverted before (nothing changed). */
+  already: boolean;
+}
+
+/**
+ * A word from the moderation lists in text a member typed (classrooms): shown to the owner only,
+ * never blocked. `where` is the story or a bible field.
+ */
+export interface ModerationFlag {
+  id: string;
+  memberId: string;
+  displayName: string;
+  where: 'story' | 'bible:characters' | 'bible:setting' | 'bible:tone';
+  word: string;
+  /** A few words around it. */
+  excerpt: string;
+  at: string;
 }
 
 export interface VoteTally {
@@ -165,11 +207,15 @@ export interface ServerToClientEvents {
   'proposal:accepted': (e: { proposalId: string; alternative: number; acceptedBy: string }) => void;
   'proposal:rejected': (e: { proposalId: string; alternative?: number; rejectedBy: string }) => void;
   'proposal:stopped': (e: { proposalId: string; stoppedBy: string }) => void;
+  /** An accepted proposal's AI text was taken out of the story again. */
+  'proposal:reverted': (e: ProposalReverted) => void;
   /** Sent to each member alone: the order in which to show this proposal's alternatives to them. */
   'proposal:ranking': (e: { proposalId: string; order: number[] }) => void;
   'image:proposed': (e: { proposalId: string; panelId: string; images: ImageAlternative[] }) => void;
   'image:accepted': (e: { proposalId: string; panelId: string; imageId: string; acceptedBy: string }) => void;
   'settings:changed': (settings: import('./rooms').RoomSettings) => void;
+  /** To the room's owner only: a member typed a word from the moderation lists (classrooms). */
+  'moderation:flagged': (flag: ModerationFlag) => void;
   /**
    * Sent just before the server disconnects this socket for good (member removed, token expired):
    * `code` is one of CLOSE_CODES (`memberRemoved`, `tokenExpired`). Do not reconnect with the same token.
@@ -188,11 +234,15 @@ export interface ClientToServerEvents {
   'proposal:accept': (req: AcceptRequest, ack: (res: Ack) => void) => void;
   'proposal:reject': (req: RejectRequest, ack: (res: Ack) => void) => void;
   'proposal:stop': (req: StopRequest, ack: (res: Ack) => void) => void;
+  /** Idempotent: reverting a reverted proposal answers ok with `removed: 0`. */
+  'proposal:revert': (req: RevertRequest, ack: (res: Ack<RevertResult>) => void) => void;
   'proposal:regenerate': (req: RegenerateRequest, ack: (res: Ack<{ proposal: ProposalInfo }>) => void) => void;
   'image:request': (req: ImageRequest, ack: (res: Ack<{ proposal: ProposalInfo }>) => void) => void;
   'image:accept': (req: AcceptRequest, ack: (res: Ack) => void) => void;
   'recommend:next': (req: NextRequest, ack: (res: Ack<{ suggestions: Suggestion[] }>) => void) => void;
   'recommend:dismiss': (req: DismissRequest, ack: (res: Ack) => void) => void;
+  /** Owner only: the room's flagged human text so far, newest first. */
+  'moderation:flags': (req: FlagsRequest, ack: (res: Ack<{ flags: ModerationFlag[] }>) => void) => void;
   /** Live proposals of the room (for members who join mid-stream). */
   'proposal:list': (req: ListRequest, ack: (res: Ack<{ proposals: ProposalSnapshot[] }>) => void) => void;
 }
@@ -259,6 +309,8 @@ export interface ProvenanceReport {
       agentCharsUnmarked: number;
       byMember: Array<{ memberId: string; displayName: string; charsInside: number }>;
     };
+    /** Accepted proposals whose AI text was taken out again (`proposal:revert`): who accepted, who undid. */
+    reverted?: Array<{ proposalId: string; acceptedBy: string; revertedBy: string; revertedByName: string; revertedAt?: string }>;
   };
   /** AI requests per member, from the stored proposals. */
   requests: Array<{ memberId: string; displayName: string; text: number; image: number; accepted: number }>;

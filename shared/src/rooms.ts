@@ -19,6 +19,16 @@ export const JoinCode = z.string().regex(/^[A-Z0-9]{6,12}$/, 'join code must be 
 export const AiMode = z.enum(['off', 'limited', 'on']);
 export type AiMode = z.infer<typeof AiMode>;
 
+/** One entry of a room's own word list (letters, digits, spaces, ' and -; a phrase is matched as a whole). */
+export const BlockedWord = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(2, 'a word needs at least 2 characters')
+  .max(40, 'a word has at most 40 characters')
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N}' -]*$/u, "a word may hold letters, digits, spaces, ' and -");
+export const MAX_BLOCKED_WORDS = 200;
+
 export const RoomSettings = z.object({
   aiMode: AiMode,
   /** Max AI requests per member when aiMode is 'limited'. */
@@ -28,6 +38,11 @@ export const RoomSettings = z.object({
   autoPauseSec: z.number().int().min(2).max(600),
   /** Moderation filter on generated text (always on for classrooms). */
   moderation: z.boolean(),
+  /**
+   * The owner's own words, on top of the server's list: AI text with them is filtered, an
+   * instruction with them refused, and in classrooms members' text with them is flagged to the owner.
+   */
+  blockedWords: z.array(BlockedWord).max(MAX_BLOCKED_WORDS, `at most ${MAX_BLOCKED_WORDS} words`).optional(),
 });
 export type RoomSettings = z.infer<typeof RoomSettings>;
 
@@ -38,6 +53,7 @@ export function defaultRoomSettings(kind: RoomKind): RoomSettings {
     autoMode: false,
     autoPauseSec: 8,
     moderation: kind === 'classroom',
+    blockedWords: [],
   };
 }
 

@@ -61,6 +61,19 @@ describe('proposals reducer', () => {
     expect(s.byId.p1!.status).toBe('accepted');
   });
 
+  it('a reverted accept stays reverted (who undid it), cannot be accepted again, and a re-announce does not reopen it', () => {
+    let s = run([
+      { type: 'started', proposal: info({ alternatives: 1 }) },
+      { type: 'done', done: { proposalId: 'p1', alternative: 0, text: 'x', finishReason: 'stop' } },
+      { type: 'accepted', proposalId: 'p1', alternative: 0, acceptedBy: 'm2' },
+      { type: 'reverted', proposalId: 'p1', revertedBy: 'm1' },
+    ]);
+    expect(s.byId.p1!).toMatchObject({ status: 'reverted', revertedBy: 'm1', acceptedAlternative: 0 });
+    expect(canAcceptAlternative(s.byId.p1!, s.byId.p1!.alternatives[0]!)).toBe(false);
+    s = run([{ type: 'started', proposal: info({ alternatives: 1, status: 'ready' }) }], s);
+    expect(s.byId.p1!.status).toBe('reverted');
+  });
+
   it('stop ends streaming alternatives; filtered text cannot be accepted', () => {
     let s = run([{ type: 'started', proposal: info() }, delta(0, 0, 'half'), { type: 'stopped', proposalId: 'p1', stoppedBy: 'm1' }]);
     expect(s.byId.p1!.status).toBe('stopped');

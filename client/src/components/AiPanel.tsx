@@ -4,6 +4,7 @@ import { previewKey, type PreviewState } from '../collab/preview';
 import { describeAckError, MODE_LABELS, statusLabel } from '../lib/format';
 import { canAcceptAlternative, isStreaming, proposalsOf, type AlternativeView, type ProposalView } from '../lib/proposals';
 import { applyRanking, rankLabel } from '../lib/ranking';
+import { revertProposal } from '../lib/revert';
 import { ModelBadge } from './ModelBadge';
 import { useRoom } from './RoomContext';
 
@@ -108,14 +109,15 @@ export function AiPanel() {
 }
 
 function ProposalCard({ view }: { view: ProposalView }) {
-  const { conn, canEdit, dispatch, notify, editor, nameOf, room } = useRoom();
+  const { conn, canEdit, dispatch, notify, editor, nameOf, room, lastAccept } = useRoom();
+  const [reverting, setReverting] = useState(false);
   // The server refuses accept and regenerate while the AI is off; say so before the click.
   const aiOffReason = room.settings.aiMode === 'off' ? 'The AI is turned off in this room, so AI text cannot be accepted.' : null;
   const [previewing, setPreviewing] = useState<number | null>(null);
   const ordered = applyRanking(view.alternatives, view.order);
   const streaming = isStreaming(view);
   const info: ProposalInfo = view.info;
-  const final = view.status === 'accepted' || view.status === 'rejected' || view.status === 'failed';
+  const final = view.status === 'accepted' || view.status === 'rejected' || view.status === 'failed' || view.status === 'reverted';
 
   // Preview of the hovered/focused alternative at the proposal's anchor; follows the stream.
   const previewText = previewing === null ? null : (view.alternatives.find((a) => a.index === previewing)?.text ?? null);
@@ -153,7 +155,16 @@ function ProposalCard({ view }: { view: ProposalView }) {
   };
   const accept = (alt: AlternativeView) => {
     setPreviewing(null);
-    void act('Accept', () => conn.call('proposal:accept', { proposalId: info.id, alternative: alt.index }, 30000));
+    void act('Accept', () => conn.call('proposal:accept', { proposalId: info.id, alternative: alt.index }, 30000)).then((ok) => {
+      // Ctrl/Cmd+Z in the editor now undoes this accept, until this member's next own edit.
+      if (ok) lastAccept.current = info.id;
+    });
+  };
+  const undoAccept = async () => {
+    setReverting(true);
+    if (lastAccept.current === info.id) lastAccept.current = null;
+    await revertProposal(conn, info.id, notify);
+    setReverting(false);
   };
   const rejectAlt = (alt: AlternativeView) => void act('Reject', () => conn.call('proposal:reject', { proposalId: info.id, alternative: alt.index }));
   const rejectAll = () => void act('Reject', () => conn.call('proposal:reject', { proposalId: info.id }));
@@ -207,6 +218,11 @@ function ProposalCard({ view }: { view: ProposalView }) {
                   {rankLabel(alt.index, view.order) && <span className="rank" title="Ranked for you"> {rankLabel(alt.index, view.order)} for you</span>}
                 </span>
                 {accepted && <span className="pill pill-accepted">accepted{view.acceptedBy ? ` by ${nameOf(view.acceptedBy)}` : ''}</span>}
+                {view.status === 'reverted' && view.acceptedAlternative === alt.index && (
+                  <span className="pill pill-rejected" data-testid="reverted-by">
+                    undone{view.revertedBy ? ` by ${nameOf(view.revertedBy)}` : ''}
+                  </span>
+                )}
                 {alt.status === 'rejected' && <span className="pill pill-rejected">rejected</span>}
               </div>
               <p className="alt-text" tabIndex={0} data-testid="alternative-text" aria-label={`Alternative ${alt.index + 1} text`}>
@@ -247,7 +263,12 @@ function ProposalCard({ view }: { view: ProposalView }) {
               Stop
             </button>
           )}
-          {!streaming && view.status !== 'accepted' && (
+          {view.status === 'accepted' && (
+            <button type="button" onClick={() => void undoAccept()} disabled={reverting} title="Take this AI text back out of the story, for everyone" data-testid="undo-accept">
+              {reverting ? 'Undoing…' : 'Undo accept'} <kbd>Ctrl+Z</kbd>
+            </button>
+          )}
+          {!streaming && view.status !== 'accepted' && view.status !== 'reverted' && (
             <button type="button" onClick={regenerate} disabled={aiOffReason !== null} title={aiOffReason ?? undefined} data-testid="regenerate">
               Regenerate
             </button>

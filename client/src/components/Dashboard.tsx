@@ -3,6 +3,7 @@ import type { AiMode, ProvenanceReport, Room, RoomSettings } from '@ensemble/sha
 import { api, ApiRequestError, provenanceRows } from '../lib/api';
 import { percent } from '../lib/format';
 import { shareLink } from '../lib/session';
+import { Flags } from './Flags';
 import { Members } from './Members';
 import { useRoom } from './RoomContext';
 
@@ -116,6 +117,8 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
 
       <Members />
 
+      <Flags onRoom={onRoom} />
+
       <section className="card provenance" aria-labelledby="prov-title">
         <div className="row">
           <h2 id="prov-title" className="grow">
@@ -130,6 +133,7 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
             <p className="muted">
               {report.totalChars} characters in the story · AI-written {percent(report.ai.markedChars, report.totalChars)} · AI text edited by people:{' '}
               {report.ai.edited.humanCharsInside} chars typed in, {report.ai.edited.agentCharsDeleted} deleted
+              {report.ai.reverted?.length ? ` · AI accepts undone: ${report.ai.reverted.length} (${[...new Set(report.ai.reverted.map((r) => r.revertedByName))].join(', ')})` : ''}
             </p>
             <table className="prov-table" data-testid="provenance">
               <thead>

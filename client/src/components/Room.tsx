@@ -85,6 +85,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
   }, [conn]);
   const nameOf = useCallback((id: string) => names.current.get(id) ?? id, []);
   const shortcut = useRef<() => void>(() => {});
+  const lastAccept = useRef<string | null>(null);
 
   // Live AI events → proposal state.
   useEffect(() => {
@@ -109,6 +110,10 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
       'proposal:accepted': (e) => dispatch({ type: 'accepted', ...e }),
       'proposal:rejected': (e) => dispatch({ type: 'rejected', ...e }),
       'proposal:stopped': (e) => dispatch({ type: 'stopped', ...e }),
+      'proposal:reverted': (e) => {
+        dispatch({ type: 'reverted', proposalId: e.proposalId, revertedBy: e.revertedBy });
+        if (lastAccept.current === e.proposalId) lastAccept.current = null;
+      },
       'proposal:ranking': (e) => dispatch({ type: 'ranking', ...e }),
       'image:proposed': (e) => dispatch({ type: 'imagesProposed', ...e }),
       'image:accepted': (e) => dispatch({ type: 'imageAccepted', ...e }),
@@ -165,7 +170,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
   );
 
   const ctx: RoomContextValue = useMemo(
-    () => ({ session, room, conn, canEdit, isOwner, proposals, dispatch, notify, editor, ask, nameOf, shortcut }),
+    () => ({ session, room, conn, canEdit, isOwner, proposals, dispatch, notify, editor, ask, nameOf, shortcut, lastAccept }),
     [session, room, conn, canEdit, isOwner, proposals, notify, editor, ask, nameOf],
   );
 

@@ -27,6 +27,11 @@ export interface RoomContextValue {
   nameOf: (memberId: string) => string;
   /** What Ctrl/Cmd+Enter does (the AI panel sets it to "ask with the current settings"). */
   shortcut: { current: () => void };
+  /**
+   * The proposal this member accepted last, while they have made no local edit since: Ctrl/Cmd+Z
+   * in the editor then undoes that accept (`proposal:revert`) instead of their own earlier typing.
+   */
+  lastAccept: { current: string | null };
 }
 
 export const RoomContext = createContext<RoomContextValue | null>(null);

@@ -7,11 +7,13 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { DOC_FIELDS, type PresenceUser } from '@ensemble/shared';
 import { AiMark } from '../collab/aiMark';
 import { AskShortcut, ProposalPreview } from '../collab/preview';
+import { clearOnLocalEdit, UndoAcceptShortcut } from '../collab/undoAccept';
+import { revertProposal } from '../lib/revert';
 import { colorFor } from '../lib/colors';
 import { useRoom } from './RoomContext';
 
 export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) => void }) {
-  const { conn, session, canEdit, nameOf, shortcut } = useRoom();
+  const { conn, session, canEdit, nameOf, shortcut, lastAccept, notify } = useRoom();
   const user: PresenceUser = useMemo(
     () => ({
       name: session.member.displayName,
@@ -33,6 +35,13 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
         AiMark.configure({ nameOf }),
         ProposalPreview,
         AskShortcut.configure({ onAsk: () => shortcut.current() }),
+        UndoAcceptShortcut.configure({
+          pending: () => lastAccept.current,
+          onUndo: (id) => {
+            lastAccept.current = null;
+            void revertProposal(conn, id, notify);
+          },
+        }),
       ],
       editorProps: {
         attributes: {
@@ -48,6 +57,8 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
     },
     [conn, user, canEdit],
   );
+
+  useEffect(() => clearOnLocalEdit(conn.doc, () => (lastAccept.current = null)), [conn, lastAccept]);
 
   useEffect(() => {
     onEditor(editor);

@@ -57,6 +57,7 @@ export function statusLabel(status: ProposalStatus): string {
     rejected: 'rejected',
     stopped: 'stopped',
     failed: 'failed',
+    reverted: 'undone',
   }[status];
 }
 

@@ -38,6 +38,8 @@ export interface ProposalView {
   acceptedBy?: string;
   rejectedBy?: string;
   stoppedBy?: string;
+  /** Who took the accepted AI text back out (`proposal:reverted`). */
+  revertedBy?: string;
   error?: { code: ErrorCode; message: string };
   /** Where in the text it applies (base64 Yjs relative position), when known. */
   anchor?: string;
@@ -64,6 +66,7 @@ export type ProposalAction =
   | { type: 'accepted'; proposalId: string; alternative: number; acceptedBy: string }
   | { type: 'rejected'; proposalId: string; alternative?: number | undefined; rejectedBy: string }
   | { type: 'stopped'; proposalId: string; stoppedBy: string }
+  | { type: 'reverted'; proposalId: string; revertedBy: string }
   | { type: 'ranking'; proposalId: string; order: number[] }
   | { type: 'imagesProposed'; proposalId: string; panelId: string; images: ImageAlternative[] }
   | { type: 'imageAccepted'; proposalId: string; panelId: string; imageId: string; acceptedBy: string }
@@ -90,7 +93,7 @@ function stubInfo(id: string, kind: ProposalInfo['kind'] = 'text'): ProposalInfo
   };
 }
 
-const FINAL: ReadonlySet<ProposalStatus> = new Set(['accepted', 'rejected', 'stopped', 'failed']);
+const FINAL: ReadonlySet<ProposalStatus> = new Set(['accepted', 'rejected', 'stopped', 'failed', 'reverted']);
 
 function withAlternative(view: ProposalView, index: number): ProposalView {
   if (view.alternatives.some((a) => a.index === index)) return view;
@@ -158,7 +161,7 @@ export function proposalsReducer(state: ProposalsState, action: ProposalAction):
       const p = action.proposal;
       return upsert(state, p.id, (view) => {
         // A regenerate re-announces the proposal (same id, more alternatives; earlier ones kept).
-        let next: ProposalView = { ...view, info: p, status: view.status === 'accepted' ? view.status : p.status, joinedLate: false };
+        let next: ProposalView = { ...view, info: p, status: view.status === 'accepted' || view.status === 'reverted' ? view.status : p.status, joinedLate: false };
         if (view.joinedLate && view.alternatives.length > 0) next.joinedLate = true;
         if (p.kind === 'text') for (let i = 0; i < p.alternatives; i++) next = withAlternative(next, i);
         return next;
@@ -213,6 +216,8 @@ export function proposalsReducer(state: ProposalsState, action: ProposalAction):
         const allRejected = next.alternatives.length > 0 && next.alternatives.every((a) => a.status === 'rejected');
         return allRejected ? { ...next, status: 'rejected', rejectedBy: action.rejectedBy } : next;
       });
+    case 'reverted':
+      return upsert(state, action.proposalId, (view) => ({ ...view, status: 'reverted', revertedBy: action.revertedBy }));
     case 'stopped':
       return upsert(state, action.proposalId, (view) => ({
         ...view,
@@ -304,7 +309,7 @@ export function isStreaming(view: ProposalView): boolean {
 
 /** Whether an alternative can still be accepted. */
 export function canAcceptAlternative(view: ProposalView, alt: AlternativeView): boolean {
-  if (view.status === 'accepted' || view.status === 'rejected' || view.status === 'failed') return false;
+  if (view.status === 'accepted' || view.status === 'rejected' || view.status === 'failed' || view.status === 'reverted') return false;
   if (view.info.kind === 'image') return !!alt.image;
   return alt.status === 'done' && alt.text.trim().length > 0 && alt.finishReason !== 'filtered';
 }

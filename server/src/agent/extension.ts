@@ -110,6 +110,7 @@ export class AgentExtension implements Extension {
       textModel,
       imageModel,
       emit: gateway.emit,
+      emitToOwners: gateway.emitToOwners,
       members: gateway.members,
       onGenerationsChanged: (d) => metrics.generationsChanged(d),
     };
@@ -133,7 +134,10 @@ export class AgentExtension implements Extension {
     };
     const onSettings = (roomId: string, settings: RoomSettings): void => {
       this.rooms.get(roomId)?.settingsChanged();
-      gateway.emit(roomId, 'settings:changed', settings);
+      // The owner's word list is theirs: members get the settings without it.
+      const { blockedWords, ...shared } = settings;
+      gateway.emit(roomId, 'settings:changed', shared);
+      if (blockedWords) gateway.emitToOwners(roomId, 'settings:changed', settings);
     };
     ctx.documents.on('loaded', onLoaded);
     ctx.documents.on('empty', onEmpty);

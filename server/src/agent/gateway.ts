@@ -5,12 +5,14 @@ import {
   CLOSE_CODES,
   COLLAB_NAMESPACE,
   DismissRequest,
+  FlagsRequest,
   ImageRequest,
   ListRequest,
   NextRequest,
   ProposalRequest,
   RegenerateRequest,
   RejectRequest,
+  RevertRequest,
   StopRequest,
   VoteRequest,
   type ClientToServerEvents,
@@ -42,6 +44,8 @@ type CollabSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<st
 type CollabNamespace = Namespace<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 
 const channel = (roomId: string): string => `room:${roomId}`;
+/** The owner's sockets of a room (moderation flags go there only). */
+const ownerChannel = (roomId: string): string => `owners:${roomId}`;
 /** Every socket of one member, so removal can reach them all at once. */
 const memberChannel = (roomId: string, memberId: string): string => `member:${roomId}:${memberId}`;
 
@@ -103,6 +107,11 @@ export class AgentGateway {
     (this.nsp.to(channel(roomId)).emit as (ev: string, ...a: unknown[]) => boolean)(event, ...args);
   };
 
+  /** Emits to the room's owner sockets only. */
+  readonly emitToOwners: RoomAgentDeps['emitToOwners'] = (roomId, event, ...args) => {
+    (this.nsp.to(ownerChannel(roomId)).emit as (ev: string, ...a: unknown[]) => boolean)(event, ...args);
+  };
+
   /** The members connected to the room, each with a way to send that socket its ranking. */
   readonly members: RoomAgentDeps['members'] = async (roomId) => {
     const sockets = await this.nsp.in(channel(roomId)).fetchSockets();
@@ -155,7 +164,7 @@ export class AgentGateway {
   private onConnection(socket: CollabSocket): void {
     const { claims } = socket.data;
     const roomId = claims.roomId;
-    void socket.join([channel(roomId), memberChannel(roomId, claims.memberId)]);
+    void socket.join([channel(roomId), memberChannel(roomId, claims.memberId), ...(socket.data.role === 'owner' ? [ownerChannel(roomId)] : [])]);
     const cancelExpiry = whenExpired(socket.data.expiresAt, () => {
       socket.emit('collab:closed', { code: CLOSE_CODES.tokenExpired, reason: 'token expired' });
       socket.disconnect(true);
@@ -190,11 +199,13 @@ export class AgentGateway {
       await agent().reject(actor(), req.proposalId, req.alternative);
       return {};
     });
+    this.handle(socket, 'proposal:revert', RevertRequest, async (req) => ({ ...(await agent().revert(actor(), req.proposalId)) }));
     this.handle(socket, 'proposal:stop', StopRequest, async (req) => {
       agent().stop(actor(), req.proposalId);
       return {};
     });
     this.handle(socket, 'proposal:regenerate', RegenerateRequest, async (req) => ({ proposal: await agent().regenerate(actor(), req.proposalId, req.alternatives) }));
+    this.handle(socket, 'moderation:flags', FlagsRequest, async () => ({ flags: agent().flagsFor(actor()) }));
     this.handle(socket, 'proposal:list', ListRequest, async () => ({ proposals: await agent().snapshots(claims.memberId) }));
     this.handle(socket, 'image:request', ImageRequest, async (req) => ({ proposal: await agent().requestImages(actor(), req.panelId, req.prompt, req.count) }));
     this.handle(socket, 'image:accept', AcceptRequest, async (req) => {
@@ -239,7 +250,7 @@ export class AgentGateway {
         if (ack) ack({ ok: false, error: { code, message } });
         else socket.emit('collab:error', { event, code, message });
       };
-      const parsed = schema.safeParse(payload ?? (event === 'proposal:list' ? {} : payload));
+      const parsed = schema.safeParse(payload ?? (event === 'proposal:list' || event === 'moderation:flags' ? {} : payload));
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
         fail('invalid_payload', issue ? `${issue.path.join('.') || 'payload'}: ${issue.message}` : 'invalid payload');

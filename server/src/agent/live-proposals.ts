@@ -17,6 +17,10 @@ export class LiveProposals {
     return this.byId.values();
   }
 
+  has(proposalId: string): boolean {
+    return this.byId.has(proposalId);
+  }
+
   get(proposalId: string): Proposal {
     const p = this.byId.get(proposalId);
     if (!p) throw new AgentError('not_found', `no live proposal ${proposalId} in this room`);

@@ -27,8 +27,16 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** One blocked word found in a text: where (in the text as given) and which list entry. */
+export interface ModerationMatch {
+  index: number;
+  length: number;
+  word: string;
+}
+
 export class Moderation {
   private readonly pattern: RegExp | null;
+  private readonly derived = new Map<string, Moderation>();
   readonly words: readonly string[];
 
   constructor(extra: readonly string[] = [], includeDefaults = true) {
@@ -46,6 +54,37 @@ export class Moderation {
   /** Parses ENSEMBLE_BLOCKLIST (comma-separated). */
   static fromConfig(blocklist: string | undefined): Moderation {
     return new Moderation((blocklist ?? '').split(',').filter((w) => w.trim().length > 0));
+  }
+
+  /** This list plus a room's own words (the teacher's list); cached per word set. */
+  withWords(extra: readonly string[] | undefined): Moderation {
+    if (!extra || extra.length === 0) return this;
+    const key = [...extra].sort().join('\u0000');
+    let m = this.derived.get(key);
+    if (!m) {
+      if (this.derived.size > 100) this.derived.clear();
+      m = new Moderation([...this.words, ...extra], false);
+      this.derived.set(key, m);
+    }
+    return m;
+  }
+
+  /** Every blocked word in `text` (folding keeps positions: it maps one character to one). */
+  matches(text: string): ModerationMatch[] {
+    if (!this.pattern) return [];
+    const folded = fold(text);
+    if (folded.length !== text.length) return this.check(text).ok ? [] : [{ index: 0, length: text.length, word: text }];
+    const global = new RegExp(this.pattern.source, 'gu');
+    const out: ModerationMatch[] = [];
+    for (const m of folded.matchAll(global)) out.push({ index: m.index, length: m[0].length, word: text.slice(m.index, m.index + m[0].length) });
+    return out;
+  }
+
+  /** `text` with every listed word replaced by as many asterisks (same length, so positions stay). */
+  mask(text: string): string {
+    let out = text;
+    for (const m of this.matches(text)) out = out.slice(0, m.index) + '*'.repeat(m.length) + out.slice(m.index + m.length);
+    return out;
   }
 
   check(text: string): ModerationVerdict {

@@ -46,8 +46,13 @@ const MODE_LINES: Record<ProposalMode, string> = {
 export class PromptBuilder {
   constructor(private readonly options: PromptOptions = { maxChars: 900, afterChars: 200 }) {}
 
-  build(doc: Y.Doc, anchor: ResolvedAnchor, mode: ProposalMode, instruction?: string, end?: ResolvedAnchor | null, room?: RoomRules): PromptParts {
-    const { text, offset } = linearizeStory(doc, anchor);
+  /**
+   * `mask` (moderated rooms) hides listed words in what members wrote — story and bible — before the
+   * model sees them; it keeps lengths, so anchor offsets stay right.
+   */
+  build(doc: Y.Doc, anchor: ResolvedAnchor, mode: ProposalMode, instruction?: string, end?: ResolvedAnchor | null, room?: RoomRules, mask: (text: string) => string = (t) => t): PromptParts {
+    const { text: raw, offset } = linearizeStory(doc, anchor);
+    const text = mask(raw);
     const at = offset ?? text.length;
     let endAt = at;
     if (end) {
@@ -59,21 +64,21 @@ export class PromptBuilder {
     const after = text.slice(endAt, endAt + this.options.afterChars);
     if (this.options.instruct) {
       const panels = mode === 'describe' ? panelsOf(doc).toArray().map(readPanel) : [];
-      const bible = new Map(Object.entries(bibleOf(doc).toJSON() as Record<string, string>));
+      const bible = new Map(Object.entries(bibleOf(doc).toJSON() as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'string' ? mask(v) : ''] as [string, string]));
       const messages = chatMessages({ mode, bible, before, after, selection, ...(instruction ? { instruction } : {}), panels, ...(room ? { room } : {}) }, this.options.maxChars);
       const prompt = messages.map((m) => `[${m.role}]\n${m.content}`).join('\n\n');
       return { prompt, before, after, selection, messages, clean: { mode, before } };
     }
-    return { prompt: this.compose(doc, before, selection, mode, instruction), before, after, selection };
+    return { prompt: this.compose(doc, before, selection, mode, instruction, mask), before, after, selection };
   }
 
-  compose(doc: Y.Doc | null, before: string, selection: string, mode: ProposalMode, instruction?: string): string {
+  compose(doc: Y.Doc | null, before: string, selection: string, mode: ProposalMode, instruction?: string, mask: (text: string) => string = (t) => t): string {
     const bible = doc ? bibleOf(doc) : null;
     const headerBudget = Math.floor(this.options.maxChars * 0.4);
     const header: string[] = [];
     for (const key of BIBLE_KEYS) {
       const v = bible?.get(key);
-      if (typeof v === 'string' && v.trim()) header.push(`${key[0]!.toUpperCase()}${key.slice(1)}: ${clip(v, 160)}`);
+      if (typeof v === 'string' && v.trim()) header.push(`${key[0]!.toUpperCase()}${key.slice(1)}: ${clip(mask(v), 160)}`);
     }
     header.push(MODE_LINES[mode]);
     if (instruction) header.push(`Instruction: ${clip(instruction, 200)}`);

@@ -23,6 +23,12 @@ export function toProposalRecord(roomId: string, p: Proposal): ProposalRecord {
   if (p.kind === 'image') record.panelId = p.panelId;
   if (p.acceptedAlternative !== undefined) record.acceptedAlternative = p.acceptedAlternative;
   if (p.acceptedBy) record.acceptedBy = p.acceptedBy;
+  if (p.kind === 'text') {
+    if (p.inserted) record.inserted = p.inserted;
+    if (p.replaced?.length) record.replaced = p.replaced;
+    if (p.revertedBy) record.revertedBy = p.revertedBy;
+    if (p.revertedAt) record.revertedAt = p.revertedAt;
+  }
   return record;
 }
 
@@ -55,6 +61,20 @@ export class AgentRecords {
       await this.records.saveProposal(toProposalRecord(this.roomId, p));
     } catch (err) {
       this.logger.error({ err, roomId: this.roomId, proposalId: p.info.id }, 'saving proposal failed');
+    }
+  }
+
+  /** A stored proposal of the room (one no longer live in memory), or null. */
+  async proposal(id: string): Promise<ProposalRecord | null> {
+    return (await this.records.listProposals(this.roomId, 100_000)).find((p) => p.id === id) ?? null;
+  }
+
+  /** Saves a stored record as changed (a revert of a proposal no longer in memory); logged, never thrown. */
+  async saveRecord(record: ProposalRecord): Promise<void> {
+    try {
+      await this.records.saveProposal(record);
+    } catch (err) {
+      this.logger.error({ err, roomId: this.roomId, proposalId: record.id }, 'saving proposal failed');
     }
   }
 

@@ -1,10 +1,11 @@
 import type * as Y from 'yjs';
-import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, encodeAnchor, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type Suggestion, type VoteTally } from '@ensemble/shared';
+import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, encodeAnchor, type ModerationFlag, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type RevertResult, type Suggestion, type VoteTally } from '@ensemble/shared';
 import { ORIGINS, type LoadedRoom } from '../ports';
 import type { LibraryPassage } from '../recommendation';
 import type { RoomRecord } from '../storage/store';
 import { Admission } from './admission';
 import { AutoMode } from './auto-mode';
+import { HumanTextFlags } from './flags';
 import { AgentError } from './errors';
 import { ImageProposals } from './image-proposals';
 import { LiveProposals } from './live-proposals';
@@ -35,9 +36,11 @@ export class RoomAgent {
   private readonly recommendations: RoomRecommendations;
   private readonly admission: Admission;
   private readonly auto: AutoMode;
+  private readonly flags: HumanTextFlags;
   private readonly onDocUpdate = (_u: Uint8Array, origin: unknown): void => {
     if (origin === ORIGINS.agent) return;
     this.auto.schedule();
+    if (this.room) this.flags.schedule(this.room.doc);
   };
 
   constructor(
@@ -66,6 +69,14 @@ export class RoomAgent {
     this.text = new TextProposals(scope, this.live, this.admission, records);
     this.images = new ImageProposals(scope, this.live, this.admission, records);
     this.recommendations = new RoomRecommendations(scope, this.admission, records);
+    this.flags = new HumanTextFlags({
+      // Classrooms only: the teacher sees students' words; other rooms are their authors' own.
+      moderation: async () => {
+        const room = await this.roomRecord();
+        return room.kind === 'classroom' ? deps.moderation.withWords(room.settings.blockedWords) : null;
+      },
+      notify: (flag) => deps.emitToOwners(roomId, 'moderation:flagged', flag),
+    });
     this.auto = new AutoMode({
       engineAvailable: deps.engine !== null,
       minIntervalSec: deps.limits.autoMinIntervalSec,
@@ -104,6 +115,7 @@ export class RoomAgent {
 
   detach(): void {
     this.auto.cancel();
+    this.flags.cancel();
     if (this.room) this.room.doc.off('update', this.onDocUpdate);
     this.presence?.dispose();
     this.presence = null;
@@ -170,6 +182,10 @@ export class RoomAgent {
     return this.text.accept(actor, proposalId, alternative);
   }
 
+  revert(actor: Actor, proposalId: string): Promise<RevertResult> {
+    return this.text.revert(actor, proposalId);
+  }
+
   async reject(actor: Actor, proposalId: string, alternative?: number): Promise<void> {
     this.admission.requireEditor(actor, 'viewers cannot reject proposals');
     const p = this.live.get(proposalId);
@@ -195,6 +211,12 @@ export class RoomAgent {
 
   acceptImage(actor: Actor, proposalId: string, alternative: number): Promise<void> {
     return this.images.accept(actor, proposalId, alternative);
+  }
+
+  /** The room's flagged human text (owner only). */
+  flagsFor(actor: Actor): ModerationFlag[] {
+    if (actor.role !== 'owner') throw new AgentError('forbidden', 'only the room owner sees flagged text');
+    return this.flags.list();
   }
 
   dismiss(actor: Actor, suggestionId: string): Promise<void> {

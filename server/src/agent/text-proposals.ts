@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import {
   MAX_ALTERNATIVES,
   type ProposalDone,
@@ -7,6 +7,7 @@ import {
   type ProposalMode,
   type ProposalRequest,
   type ProposalSnapshot,
+  type RevertResult,
   type VoteTally,
 } from '@ensemble/shared';
 import type { RoomRecord } from '../storage/store';
@@ -17,6 +18,7 @@ import type { LiveProposals } from './live-proposals';
 import type { Moderation } from './moderation';
 import { mapError } from './proposal-service';
 import type { AgentRecords } from './records';
+import { captureReplaced, restoreReplaced, revertAiRun } from './revert';
 import { newId } from '../ids';
 import { type Actor, type Alternative, type RoomScope, type TextProposal } from './types';
 
@@ -45,10 +47,12 @@ export class TextProposals {
     const anchorEnd = req.anchorEnd ? parseAnchor(req.anchorEnd) : null;
     const room = opts.auto ? await this.scope.roomRecord() : await this.admission.admit(actor, req.alternatives, this.active);
     if (opts.auto) this.admission.admitAuto(req.alternatives, this.active);
+    this.checkInstruction(req.instruction, room);
+    const moderation = this.moderationFor(room);
     const parts = await this.scope.withDoc((doc) => {
       const at = resolveAnchor(doc.doc, anchor);
       const end = anchorEnd ? resolveAnchor(doc.doc, anchorEnd) : null;
-      return deps.prompts.build(doc.doc, at, req.mode, req.instruction, end, { kind: room.kind, moderation: room.settings.moderation });
+      return deps.prompts.build(doc.doc, at, req.mode, req.instruction, end, { kind: room.kind, moderation: room.settings.moderation }, moderation ? (s) => moderation.mask(s) : undefined);
     });
     const info: ProposalInfo = {
       id: newId(),
@@ -68,7 +72,7 @@ export class TextProposals {
     this.live.add(proposal);
     if (!opts.auto) await this.admission.spend(actor.memberId);
     this.scope.emit('proposal:started', { ...info });
-    this.startAlternatives(proposal, req.alternatives, this.moderationFor(room));
+    this.startAlternatives(proposal, req.alternatives, moderation);
     void this.records.save(proposal);
     return { ...info };
   }
@@ -91,7 +95,17 @@ export class TextProposals {
   }
 
   private moderationFor(room: RoomRecord): Moderation | null {
-    return room.settings.moderation || room.kind === 'classroom' ? this.scope.deps.moderation : null;
+    return room.settings.moderation || room.kind === 'classroom' ? this.scope.deps.moderation.withWords(room.settings.blockedWords) : null;
+  }
+
+  /**
+   * An instruction is shown on every member's card and goes into the prompt: in a moderated room
+   * one with a listed word is refused (with the word, so the member can rephrase), before any quota is spent.
+   */
+  private checkInstruction(instruction: string | undefined, room: RoomRecord): void {
+    const moderation = instruction ? this.moderationFor(room) : null;
+    const hit = moderation?.matches(instruction!)[0];
+    if (hit) throw new AgentError('invalid_payload', `the instruction contains "${hit.word}", a word this room does not allow; rephrase it`);
   }
 
   private startAlternatives(p: TextProposal, count: number, moderation: Moderation | null): void {
@@ -211,16 +225,57 @@ export class TextProposals {
       this.scope.writeAsAgent(room, (doc) => {
         const at = resolveAnchor(doc, p.anchor);
         const end = p.anchorEnd ? resolveAnchor(doc, p.anchorEnd) : null;
-        return insertAiText(at, alt.text, { proposalId, model: p.info.model, acceptedBy: actor.memberId }, p.info.mode as ProposalMode, end);
+        const clock = Y.getState(doc.store, doc.clientID);
+        // What a rewrite replaces, to put back if the accept is undone.
+        const replaced = p.info.mode === 'rewrite' && end && end.type === at.type && at.type instanceof Y.XmlText && end.index > at.index ? captureReplaced(doc, at.type, at.index, end.index) : [];
+        const text = insertAiText(at, alt.text, { proposalId, model: p.info.model, acceptedBy: actor.memberId }, p.info.mode as ProposalMode, end);
+        return { text, replaced, range: { client: doc.clientID, clock, length: Y.getState(doc.store, doc.clientID) - clock } };
       }),
     );
     p.acceptedAlternative = alternative;
     p.acceptedBy = actor.memberId;
-    p.insertedText = inserted;
+    p.insertedText = inserted.text;
+    p.inserted = inserted.range;
+    if (inserted.replaced.length) p.replaced = inserted.replaced;
     p.info.status = 'accepted';
     this.scope.emit('proposal:accepted', { proposalId, alternative, acceptedBy: actor.memberId });
     await this.records.save(p);
     await this.records.feedback(actor.memberId, proposalId, alternative, 'accept', alt.text);
+  }
+
+  /**
+   * Takes an accepted proposal's AI text back out of the story, for everyone, as the agent's own
+   * edit (see revertAiRun for what goes and what stays), and records who did it. Any editor may,
+   * at any time — also while the room's AI is off (it removes AI text, it adds none). A proposal no
+   * longer live in memory is reverted from its stored record. Reverting twice changes nothing.
+   */
+  async revert(actor: Actor, proposalId: string): Promise<RevertResult> {
+    this.admission.requireEditor(actor, 'only editors and owners can undo accepted AI text');
+    const live = this.live.has(proposalId) ? this.live.get(proposalId) : null;
+    if (live && live.kind !== 'text') throw new AgentError('conflict', 'image proposals cannot be reverted');
+    const stored = live ? null : await this.records.proposal(proposalId);
+    if (!live && (!stored || stored.kind !== 'text')) throw new AgentError('not_found', 'no such text proposal in this room');
+    const state = live ?? stored!;
+    if (state.revertedBy) return { removed: 0, keptHuman: 0, restored: 0, already: true };
+    const accepted = live ? live.acceptedAlternative !== undefined : stored!.acceptedAlternative !== undefined;
+    if (!accepted) throw new AgentError('conflict', 'only accepted proposals can be reverted');
+    const outcome = await this.scope.withDoc((room) => {
+      const { at, ...out } = this.scope.writeAsAgent(room, (doc) => revertAiRun(doc, proposalId, state.inserted));
+      const restored = state.replaced?.length && at ? restoreReplaced(room.doc, at, state.replaced, (put) => this.scope.writeAsAgent(room, put)) : 0;
+      return { ...out, restored };
+    });
+    const revertedAt = new Date().toISOString();
+    if (live) {
+      live.revertedBy = actor.memberId;
+      live.revertedAt = revertedAt;
+      live.info.status = 'reverted';
+      live.info.revertedBy = actor.memberId;
+      await this.records.save(live);
+    } else {
+      await this.records.saveRecord({ ...stored!, status: 'reverted', revertedBy: actor.memberId, revertedAt });
+    }
+    this.scope.emit('proposal:reverted', { proposalId, revertedBy: actor.memberId, ...outcome });
+    return { ...outcome, already: false };
   }
 
   /** Rejects one alternative, or (without `alternative`) the whole proposal. The caller checked the role. */

@@ -6,6 +6,7 @@ import type { CleanContext } from './instruct-output';
 import type { RecommendationService } from '../recommendation';
 import type { RoomRecord } from '../storage/store';
 import type { Moderation } from './moderation';
+import type { ReplacedRun } from './revert';
 import type { PromptBuilder } from './prompt';
 import type { ProposalService } from './proposal-service';
 import type { RateLimiter } from './rate-limit';
@@ -38,6 +39,8 @@ export interface RoomAgentDeps {
   textModel: string;
   imageModel: string;
   emit<E extends keyof ServerToClientEvents>(roomId: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
+  /** Emits to the room's owner sockets only (moderation flags, the word list). */
+  emitToOwners<E extends keyof ServerToClientEvents>(roomId: string, event: E, ...args: Parameters<ServerToClientEvents[E]>): void;
   /** The members connected to the room's channel, each with a way to reach that socket alone. */
   members(roomId: string): Promise<Array<{ memberId: string; ranking(e: { proposalId: string; order: number[] }): void }>>;
   onGenerationsChanged(delta: number): void;
@@ -70,6 +73,12 @@ export interface TextProposal {
   acceptedAlternative?: number;
   acceptedBy?: string;
   insertedText?: string;
+  /** The Yjs ids the accept created (for `proposal:revert`). */
+  inserted?: { client: number; clock: number; length: number };
+  /** Rewrite: the passage the AI text replaced, to put back on revert. */
+  replaced?: ReplacedRun[];
+  revertedBy?: string;
+  revertedAt?: string;
 }
 
 export interface ImageProposal {

@@ -91,7 +91,8 @@ export function computeProvenance(roomId: string, doc: Y.Doc, proposals: Proposa
   // agent's deleted characters are what it inserted (the stored text of each accepted proposal, as
   // inserted) minus what of it is still visible.
   let agentInserted = 0;
-  for (const p of accepted.values()) agentInserted += (p.alternatives[p.acceptedAlternative!] ?? '').replace(/\n/g, '').length;
+  // A reverted accept took its own text out: that is not AI text edited away by people.
+  for (const p of accepted.values()) if (!p.revertedBy) agentInserted += (p.alternatives[p.acceptedAlternative!] ?? '').replace(/\n/g, '').length;
   const agentCharsDeleted = Math.max(0, agentInserted - agentVisible);
 
   const nameOf = (memberId: string): string => memberNames.get(memberId) ?? memberId;
@@ -139,6 +140,9 @@ export function computeProvenance(roomId: string, doc: Y.Doc, proposals: Proposa
         agentCharsUnmarked,
         byMember: [...insideBy].map(([memberId, charsInside]) => ({ memberId, displayName: nameOf(memberId), charsInside })),
       },
+      reverted: [...accepted.values()]
+        .filter((p) => p.revertedBy)
+        .map((p) => ({ proposalId: p.id, acceptedBy: p.acceptedBy ?? '', revertedBy: p.revertedBy!, revertedByName: nameOf(p.revertedBy!), ...(p.revertedAt ? { revertedAt: p.revertedAt } : {}) })),
     },
     requests: [...requests].map(([memberId, r]) => ({ memberId, displayName: nameOf(memberId), ...r })),
   };

@@ -143,6 +143,13 @@ export interface ProposalRecord {
   alternatives: string[];
   acceptedAlternative?: number;
   acceptedBy?: string;
+  /** Text accepts: the Yjs ids the agent's insert created (clocks [clock, clock+length) of client), for a later revert. */
+  inserted?: { client: number; clock: number; length: number };
+  /** Rewrite accepts: the passage the AI text replaced (text, formatting, author), put back on revert. */
+  replaced?: Array<{ text: string; attributes?: Record<string, unknown>; memberId: string; displayName: string; kind: 'human' | 'agent' | 'unknown' }>;
+  /** Member who reverted the accepted text, and when. */
+  revertedBy?: string;
+  revertedAt?: string;
 }
 
 export type FeedbackAction = 'vote-up' | 'vote-down' | 'accept' | 'reject' | 'dismiss' | 'shown';
