@@ -130,6 +130,9 @@ describe('moderation of instructions, human text flags and the teacher’s word 
     expect(toStudent).toEqual([]);
     const room = await api<{ room: { settings: { blockedWords?: string[] } } }>(srv.http, 'GET', `/api/rooms/${teacher.room.id}`, undefined, teacher.token);
     expect(room.body.room.settings.blockedWords).toEqual(['grapefruit']);
+    const asStudent = await api<{ room: { settings: Record<string, unknown> } }>(srv.http, 'GET', `/api/rooms/${teacher.room.id}`, undefined, sam.token);
+    expect(asStudent.status).toBe(200);
+    expect(asStudent.body.room.settings).not.toHaveProperty('blockedWords');
   }, 120_000);
 
   it('writers’ room: members’ text is their own (no flags)', async () => {

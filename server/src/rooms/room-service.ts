@@ -80,7 +80,7 @@ export class RoomService implements RoomEventSource {
     const member = await this.rooms.getMember(record.id, claims.memberId);
     if (!member) throw new RoomError('forbidden', 'not_a_member', 'this token’s member is not in the room');
     const joinCode = member.role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode;
-    return { room: toRoom(record, joinCode), member: toMember(member) };
+    return { room: toRoom(record, joinCode, member.role), member: toMember(member) };
   }
 
   async createJoinCode(claims: TokenClaims, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
@@ -148,7 +148,7 @@ export class RoomService implements RoomEventSource {
 
   private async respond(record: RoomRecord, member: MemberRecord, joinCode: string): Promise<RoomResponse> {
     const token = await this.tokens.sign({ roomId: record.id, memberId: member.id, displayName: member.displayName, role: member.role });
-    return { room: toRoom(record, joinCode), member: toMember(member), token };
+    return { room: toRoom(record, joinCode, member.role), member: toMember(member), token };
   }
 }
 
@@ -156,8 +156,11 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export function toRoom(record: RoomRecord, joinCode = record.joinCode): Room {
-  return { id: record.id, name: record.name, kind: record.kind, joinCode, createdAt: record.createdAt, settings: record.settings };
+/** The room as `role` may see it: the teacher's word list is the owner's alone (students would read what is flagged). */
+export function toRoom(record: RoomRecord, joinCode: string, role: Role): Room {
+  const { blockedWords, ...shared } = record.settings;
+  const settings = role === 'owner' ? record.settings : shared;
+  return { id: record.id, name: record.name, kind: record.kind, joinCode, createdAt: record.createdAt, settings };
 }
 
 function toMember(member: MemberRecord): Member {
