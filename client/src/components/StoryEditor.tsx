@@ -7,7 +7,8 @@ import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { DOC_FIELDS, type PresenceUser } from '@ensemble/shared';
 import { AiMark } from '../collab/aiMark';
 import { AskShortcut, ProposalPreview } from '../collab/preview';
-import { colorFor } from '../lib/colors';
+import { colorFor, pickColor, shouldYieldColor } from '../lib/colors';
+import { myRoom, setRoomColor } from '../lib/my-rooms';
 import { useRoom } from './RoomContext';
 
 export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) => void }) {
@@ -15,7 +16,7 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
   const user: PresenceUser = useMemo(
     () => ({
       name: session.member.displayName,
-      color: colorFor(session.member.id || session.member.displayName),
+      color: myRoom(window.localStorage, session.room.id)?.color ?? colorFor(session.member.id || session.member.displayName),
       memberId: session.member.id,
       role: session.member.role,
     }),
@@ -48,6 +49,31 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
     },
     [conn, user, canEdit],
   );
+
+  // Distinct carets: when someone present wears a colour too close to mine, one of us (the larger
+  // member id) moves to the palette colour farthest from everyone's; the choice is kept per room.
+  useEffect(() => {
+    if (!editor) return;
+    const awareness = conn.provider.awareness;
+    let color = user.color;
+    const check = () => {
+      const others: Array<{ memberId: string; color: string }> = [];
+      for (const [clientId, state] of awareness.getStates()) {
+        const u = (state as { user?: PresenceUser }).user;
+        if (clientId === awareness.clientID || !u || u.agent || !u.memberId || u.memberId === session.member.id) continue;
+        others.push({ memberId: u.memberId, color: u.color });
+      }
+      if (!shouldYieldColor({ memberId: session.member.id, color }, others)) return;
+      const next = pickColor(color, others.map((o) => o.color));
+      if (next === color) return;
+      color = next;
+      setRoomColor(window.localStorage, session.room.id, next);
+      editor.commands.updateUser({ ...user, color: next });
+    };
+    check();
+    awareness.on('change', check);
+    return () => awareness.off('change', check);
+  }, [editor, conn, user, session.member.id, session.room.id]);
 
   useEffect(() => {
     onEditor(editor);
