@@ -9,7 +9,9 @@ import { AiMark } from '../collab/aiMark';
 import { AskShortcut, ProposalPreview } from '../collab/preview';
 import { colorFor, pickColor, shouldYieldColor } from '../lib/colors';
 import { myRoom, setRoomColor } from '../lib/my-rooms';
+import { EditorToolbar } from './EditorToolbar';
 import { useRoom } from './RoomContext';
+import { WordCount } from './WordCount';
 
 export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) => void }) {
   const { conn, session, canEdit, nameOf, shortcut } = useRoom();
@@ -82,7 +84,9 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
 
   return (
     <div className="editor-wrap">
+      {canEdit && <EditorToolbar editor={editor} />}
       <EditorContent editor={editor} />
+      <WordCount editor={editor} />
       {canEdit && (
         <p className="hint">
           Tip: place the cursor and press <kbd>Ctrl</kbd>/<kbd>⌘</kbd>+<kbd>Enter</kbd> to ask the AI. Text written by the AI is{' '}
