@@ -4,6 +4,7 @@ import { PROPOSAL_MODES, type ProposalInfo, type ProposalMode, type VoteTally } 
 import { previewKey, type PreviewState } from '../collab/preview';
 import { describeAckError, MODE_LABELS, statusLabel } from '../lib/format';
 import { canAcceptAlternative, isStreaming, proposalsOf, type AlternativeView, type ProposalView } from '../lib/proposals';
+import { foldSettled } from '../lib/proposal-list';
 import { applyRanking, rankForYou, rankLabel } from '../lib/ranking';
 import { ModelBadge } from './ModelBadge';
 import { useRoom } from './RoomContext';
@@ -50,6 +51,8 @@ export function AiPanel() {
   };
 
   const textProposals = proposalsOf(proposals, (v) => v.info.kind === 'text');
+  const [showOlder, setShowOlder] = useState(false);
+  const { shown, folded } = foldSettled(textProposals, (v) => !isStreaming(v));
   const aiOff = room.settings.aiMode === 'off';
 
   return (
@@ -100,9 +103,14 @@ export function AiPanel() {
       )}
       <div className="proposals" aria-live="polite" data-testid="proposals">
         {textProposals.length === 0 && <p className="empty">No proposals yet. Put the cursor in the story and ask.</p>}
-        {textProposals.map((view) => (
+        {(showOlder ? textProposals : shown).map((view) => (
           <ProposalCard key={view.info.id} view={view} />
         ))}
+        {folded.length > 0 && (
+          <button type="button" className="ghost small" onClick={() => setShowOlder((v) => !v)} aria-expanded={showOlder} data-testid="older-proposals">
+            {showOlder ? 'Hide older proposals' : `Show ${folded.length} older proposal${folded.length === 1 ? '' : 's'}`}
+          </button>
+        )}
       </div>
     </section>
   );
