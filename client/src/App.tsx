@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Lobby } from './components/Lobby';
 import { Room } from './components/Room';
-import { myRoom, rememberRoom, roomIdFromPath, roomPath } from './lib/my-rooms';
+import { forgetRoom, myRoom, rememberRoom, roomIdFromPath, roomPath } from './lib/my-rooms';
 import { clearSession, joinCodeFromSearch, loadSession, saveSession, type Session } from './lib/session';
 
 /** The session this tab opens with: the room its URL names (if this browser is in it), else the tab's own. */
@@ -46,6 +46,11 @@ export function App() {
   }, []);
 
   const leave = useCallback((message?: string) => {
+    // A message means the server refused this member (removed, room gone): drop it from "My rooms" too.
+    if (message) {
+      const current = loadSession(window.sessionStorage);
+      if (current) forgetRoom(window.localStorage, current.room.id);
+    }
     clearSession(window.sessionStorage);
     setSession(null);
     setLeftMessage(message ?? null);
