@@ -203,4 +203,37 @@ describe('web client: identity, room URLs and first-use details', () => {
     await expect(page.getByLabel('Number of images to propose for panel 1').inputValue()).resolves.toBe('3');
     expect(log.errors).toEqual([]);
   });
+
+  it('votes change "#1 for you"; the proposal list stays bounded', async () => {
+    const { page, log } = await tab(await browser(), 'voter');
+    await createRoom(page, 'Vote room');
+    await page.locator('[data-testid=story-editor]').click();
+    await page.keyboard.type('The keeper climbed the stairs.');
+    await page.getByTestId('ai-alternatives').selectOption('2');
+    await page.getByTestId('ai-ask').click();
+    const card = page.locator('[data-testid=proposal]').first();
+    await page.locator('[data-testid=proposal][data-status=ready]').first().waitFor({ timeout: 120_000 });
+    const firstFor = async () => Number(await card.locator('[data-testid=alternative]', { has: page.getByTestId('rank').filter({ hasText: '#1' }) }).getAttribute('data-alternative'));
+    await card.getByTestId('rank').first().waitFor();
+    const before = await firstFor();
+    const other = before === 0 ? 1 : 0;
+    await card.getByRole('button', { name: `Vote up alternative ${other + 1}` }).click();
+    await expect.poll(firstFor, { timeout: 10_000 }).toBe(other);
+    await card.getByRole('button', { name: `Vote up alternative ${other + 1}` }).click(); // take the vote back
+    await card.getByRole('button', { name: `Vote down alternative ${other + 1}` }).click();
+    await expect.poll(firstFor, { timeout: 10_000 }).toBe(before);
+
+    // Seven more requests: at most 5 finished cards stay open, the rest fold behind "Show older".
+    await page.getByTestId('ai-alternatives').selectOption('1');
+    for (let i = 0; i < 7; i++) {
+      await page.getByTestId('ai-ask').click();
+      await expect.poll(() => page.locator('[data-testid=proposal][data-status=ready]').count(), { timeout: 120_000 }).toBeGreaterThanOrEqual(Math.min(i + 2, 5));
+      await expect.poll(() => page.locator('[data-testid=proposal][data-status=streaming]').count(), { timeout: 120_000 }).toBe(0);
+    }
+    await expect(page.locator('[data-testid=proposal]').count()).resolves.toBe(5);
+    await expect(page.getByTestId('older-proposals').innerText()).resolves.toBe('Show 3 older proposals');
+    await page.getByTestId('older-proposals').click();
+    await expect(page.locator('[data-testid=proposal]').count()).resolves.toBe(8);
+    expect(log.errors).toEqual([]);
+  });
 });
