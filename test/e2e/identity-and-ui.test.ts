@@ -144,6 +144,9 @@ describe('web client: identity, room URLs and first-use details', () => {
     await a.getByRole('button', { name: 'Heading 1' }).click();
     await editor.locator('h1', { hasText: 'Title here' }).waitFor();
     await expect(a.getByRole('button', { name: 'Heading 1' }).getAttribute('aria-pressed')).resolves.toBe('true');
+    // The active state is visible, not only announced.
+    const bg = (name: string) => a.getByRole('button', { name, exact: true }).evaluate((el) => getComputedStyle(el).backgroundColor);
+    expect(await bg('Heading 1')).not.toBe(await bg('Heading 2'));
     await a.keyboard.press('End');
     await a.keyboard.press('Enter');
     await a.getByRole('button', { name: 'Bold' }).click();
