@@ -88,6 +88,12 @@ export const JoinRoomBody = z.object({
   joinCode: z.string().trim().toUpperCase().pipe(JoinCode),
   displayName: visibleName('displayName', 60, [AGENT_DISPLAY_NAME]),
   role: z.enum(['editor', 'viewer']).optional(),
+  /**
+   * Tokens this browser already holds (any rooms): when one is for this code's room, names a member
+   * with the same display name and the same role, the join resumes that member instead of adding a
+   * second one.
+   */
+  resume: z.array(z.string().min(1).max(4096)).max(50).optional(),
 });
 export type JoinRoomBody = z.infer<typeof JoinRoomBody>;
 

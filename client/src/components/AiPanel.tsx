@@ -1,10 +1,12 @@
 import { useCallback, useEffect, useId, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { ThumbsDown, ThumbsUp } from 'lucide-react';
 import { PROPOSAL_MODES, type ProposalInfo, type ProposalMode, type VoteTally } from '@ensemble/shared';
 import { previewKey, type PreviewState } from '../collab/preview';
 import { describeAckError, MODE_LABELS, statusLabel } from '../lib/format';
 import { canAcceptAlternative, isStreaming, proposalsOf, type AlternativeView, type ProposalView } from '../lib/proposals';
-import { applyRanking, rankLabel } from '../lib/ranking';
 import { revertProposal } from '../lib/revert';
+import { foldSettled } from '../lib/proposal-list';
+import { applyRanking, rankForYou, rankLabel } from '../lib/ranking';
 import { ModelBadge } from './ModelBadge';
 import { useRoom } from './RoomContext';
 
@@ -50,6 +52,8 @@ export function AiPanel() {
   };
 
   const textProposals = proposalsOf(proposals, (v) => v.info.kind === 'text');
+  const [showOlder, setShowOlder] = useState(false);
+  const { shown, folded } = foldSettled(textProposals, (v) => !isStreaming(v));
   const aiOff = room.settings.aiMode === 'off';
 
   return (
@@ -100,9 +104,14 @@ export function AiPanel() {
       )}
       <div className="proposals" aria-live="polite" data-testid="proposals">
         {textProposals.length === 0 && <p className="empty">No proposals yet. Put the cursor in the story and ask.</p>}
-        {textProposals.map((view) => (
+        {(showOlder ? textProposals : shown).map((view) => (
           <ProposalCard key={view.info.id} view={view} />
         ))}
+        {folded.length > 0 && (
+          <button type="button" className="ghost small" onClick={() => setShowOlder((v) => !v)} aria-expanded={showOlder} data-testid="older-proposals">
+            {showOlder ? 'Hide older proposals' : `Show ${folded.length} older proposal${folded.length === 1 ? '' : 's'}`}
+          </button>
+        )}
       </div>
     </section>
   );
@@ -114,7 +123,10 @@ function ProposalCard({ view }: { view: ProposalView }) {
   // The server refuses accept and regenerate while the AI is off; say so before the click.
   const aiOffReason = room.settings.aiMode === 'off' ? 'The AI is turned off in this room, so AI text cannot be accepted.' : null;
   const [previewing, setPreviewing] = useState<number | null>(null);
-  const ordered = applyRanking(view.alternatives, view.order);
+  // Votes count: with any vote cast, they decide the order; before that, the server's ranking does.
+  const anyVotes = view.alternatives.some((a) => a.up > 0 || a.down > 0 || a.myVote !== 0);
+  const forYou = anyVotes || view.order ? rankForYou(view.alternatives, view.order) : undefined;
+  const ordered = applyRanking(view.alternatives, forYou);
   const streaming = isStreaming(view);
   const info: ProposalInfo = view.info;
   const final = view.status === 'accepted' || view.status === 'rejected' || view.status === 'failed' || view.status === 'reverted';
@@ -215,7 +227,7 @@ function ProposalCard({ view }: { view: ProposalView }) {
               <div className="alt-head">
                 <span className="alt-label">
                   Alternative {alt.index + 1}
-                  {rankLabel(alt.index, view.order) && <span className="rank" title="Ranked for you"> {rankLabel(alt.index, view.order)} for you</span>}
+                  {rankLabel(alt.index, forYou) && <span className="rank" title="Ranked for you: your votes, the room's votes, then the AI's ranking" data-testid="rank"> {rankLabel(alt.index, forYou)} for you</span>}
                 </span>
                 {accepted && <span className="pill pill-accepted">accepted{view.acceptedBy ? ` by ${nameOf(view.acceptedBy)}` : ''}</span>}
                 {view.status === 'reverted' && view.acceptedAlternative === alt.index && (
@@ -235,10 +247,10 @@ function ProposalCard({ view }: { view: ProposalView }) {
               {alt.finishReason === 'stopped' && <p className="muted small">Stopped before the end.</p>}
               <div className="alt-actions">
                 <button type="button" className={`vote ${alt.myVote === 1 ? 'on' : ''}`} disabled={!canEdit || final} aria-pressed={alt.myVote === 1} aria-label={`Vote up alternative ${alt.index + 1}`} onClick={() => vote(alt, 1)}>
-                  ▲ {alt.up}
+                  <ThumbsUp size={14} aria-hidden="true" /> {alt.up}
                 </button>
                 <button type="button" className={`vote ${alt.myVote === -1 ? 'on' : ''}`} disabled={!canEdit || final} aria-pressed={alt.myVote === -1} aria-label={`Vote down alternative ${alt.index + 1}`} onClick={() => vote(alt, -1)}>
-                  ▼ {alt.down}
+                  <ThumbsDown size={14} aria-hidden="true" /> {alt.down}
                 </button>
                 <span className="spacer" />
                 {canEdit && !final && alt.status !== 'rejected' && (

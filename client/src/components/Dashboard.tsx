@@ -7,6 +7,8 @@ import { Flags } from './Flags';
 import { Members } from './Members';
 import { useRoom } from './RoomContext';
 
+const LIVE_THROTTLE_MS = 1500;
+
 const AI_MODES: Array<{ value: AiMode; label: string }> = [
   { value: 'off', label: 'Off' },
   { value: 'limited', label: 'Limited' },
@@ -15,7 +17,7 @@ const AI_MODES: Array<{ value: AiMode; label: string }> = [
 
 /** Owner's dashboard: AI settings and the provenance report (who wrote what). */
 export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) => void }) {
-  const { room, session, notify } = useRoom();
+  const { room, session, notify, conn } = useRoom();
   const [report, setReport] = useState<ProvenanceReport | null>(null);
   const [loading, setLoading] = useState(false);
   const [saving, setSaving] = useState(false);
@@ -45,6 +47,27 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
     void load();
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [room.id]);
+
+  // Live: any change to the shared document (someone typing, an accept) reloads the report, at most
+  // once every LIVE_THROTTLE_MS, so the owner sees writing as it happens without pressing Refresh.
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let last = 0;
+    const onUpdate = () => {
+      if (timer) return;
+      const wait = Math.max(0, last + LIVE_THROTTLE_MS - Date.now());
+      timer = setTimeout(() => {
+        timer = null;
+        last = Date.now();
+        api.provenance(room.id, session.token).then(setReport, () => undefined);
+      }, Math.max(wait, 300));
+    };
+    conn.doc.on('update', onUpdate);
+    return () => {
+      conn.doc.off('update', onUpdate);
+      if (timer) clearTimeout(timer);
+    };
+  }, [conn, room.id, session.token]);
 
   const change = async (patch: Partial<RoomSettings>) => {
     setSaving(true);

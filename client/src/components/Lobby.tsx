@@ -1,7 +1,9 @@
 import { useState, type FormEvent } from 'react';
 import { ROOM_KINDS, type RoomKind } from '@ensemble/shared';
 import { api, ApiRequestError } from '../lib/api';
+import { resumeTokens } from '../lib/my-rooms';
 import type { Session } from '../lib/session';
+import { MyRooms } from './MyRooms';
 
 const KIND_LABELS: Record<RoomKind, { label: string; hint: string }> = {
   'writers-room': { label: "Writers' room", hint: 'Write one story together, with the AI proposing continuations.' },
@@ -43,7 +45,7 @@ export function Lobby({ initialJoinCode, onEnter, notice }: { initialJoinCode: s
     setBusy('join');
     setJoinError(null);
     try {
-      const res = await api.joinRoom({ joinCode: joinCode.trim().toUpperCase(), displayName: displayName.trim(), ...(viewer ? { role: 'viewer' as const } : {}) });
+      const res = await api.joinRoom({ joinCode: joinCode.trim().toUpperCase(), displayName: displayName.trim(), ...(viewer ? { role: 'viewer' as const } : {}), resume: resumeTokens(window.localStorage) });
       onEnter({ room: res.room, member: res.member, token: res.token });
     } catch (err) {
       setJoinError(messageOf(err));
@@ -66,6 +68,7 @@ export function Lobby({ initialJoinCode, onEnter, notice }: { initialJoinCode: s
           {notice}
         </p>
       )}
+      <MyRooms onEnter={onEnter} />
       <div className="lobby-cards">
         <form className="card" onSubmit={join} aria-labelledby="join-title">
           <h2 id="join-title">Join a room</h2>

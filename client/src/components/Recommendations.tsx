@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { X } from 'lucide-react';
 import type { Suggestion } from '@ensemble/shared';
 import { selectionAnchors } from '../lib/anchor';
 import { describeAckError, excerpt } from '../lib/format';
@@ -55,7 +56,7 @@ export function Recommendations() {
                 <small>{excerpt(s.instruction, 90)}</small>
               </button>
               <button type="button" className="icon-button" aria-label={`Dismiss suggestion ${s.title}`} onClick={() => dismiss(s)}>
-                ×
+                <X size={16} aria-hidden="true" />
               </button>
             </li>
           ))}
@@ -73,7 +74,7 @@ export function Recommendations() {
                   {s.source && <small>from {s.source.roomName}</small>}
                 </button>
                 <button type="button" className="icon-button" aria-label={`Dismiss passage ${s.title}`} onClick={() => dismiss(s)}>
-                  ×
+                  <X size={16} aria-hidden="true" />
                 </button>
               </li>
             ))}

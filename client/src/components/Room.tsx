@@ -16,6 +16,7 @@ import { PresenceBar } from './PresenceBar';
 import { Recommendations } from './Recommendations';
 import { RoomContext, type AskOptions, type RoomContextValue } from './RoomContext';
 import { Storyboard } from './Storyboard';
+import { StoryboardSide } from './StoryboardSide';
 import { Notices, useNotices } from './useNotices';
 import { Versions } from './Versions';
 
@@ -275,10 +276,17 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
             )}
           </section>
           <aside className="side-pane" aria-label="Collaboration tools">
-            <ErrorBoundary label="AI panel">
-              <AiPanel />
-            </ErrorBoundary>
-            <Recommendations />
+            {/* The side pane fits the view: text AI beside the story, image help beside the storyboard. */}
+            {tab === 'storyboard' ? (
+              <StoryboardSide />
+            ) : (
+              <>
+                <ErrorBoundary label="AI panel">
+                  <AiPanel />
+                </ErrorBoundary>
+                <Recommendations />
+              </>
+            )}
             <BiblePanel />
             <Versions />
           </aside>

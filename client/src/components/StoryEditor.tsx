@@ -9,15 +9,18 @@ import { AiMark } from '../collab/aiMark';
 import { AskShortcut, ProposalPreview } from '../collab/preview';
 import { clearOnLocalEdit, UndoAcceptShortcut } from '../collab/undoAccept';
 import { revertProposal } from '../lib/revert';
-import { colorFor } from '../lib/colors';
+import { colorFor, pickColor, shouldYieldColor } from '../lib/colors';
+import { myRoom, setRoomColor } from '../lib/my-rooms';
+import { EditorToolbar } from './EditorToolbar';
 import { useRoom } from './RoomContext';
+import { WordCount } from './WordCount';
 
 export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) => void }) {
   const { conn, session, canEdit, nameOf, shortcut, lastAccept, notify } = useRoom();
   const user: PresenceUser = useMemo(
     () => ({
       name: session.member.displayName,
-      color: colorFor(session.member.id || session.member.displayName),
+      color: myRoom(window.localStorage, session.room.id)?.color ?? colorFor(session.member.id || session.member.displayName),
       memberId: session.member.id,
       role: session.member.role,
     }),
@@ -59,6 +62,30 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
   );
 
   useEffect(() => clearOnLocalEdit(conn.doc, () => (lastAccept.current = null)), [conn, lastAccept]);
+  // Distinct carets: when someone present wears a colour too close to mine, one of us (the larger
+  // member id) moves to the palette colour farthest from everyone's; the choice is kept per room.
+  useEffect(() => {
+    if (!editor) return;
+    const awareness = conn.provider.awareness;
+    let color = user.color;
+    const check = () => {
+      const others: Array<{ memberId: string; color: string }> = [];
+      for (const [clientId, state] of awareness.getStates()) {
+        const u = (state as { user?: PresenceUser }).user;
+        if (clientId === awareness.clientID || !u || u.agent || !u.memberId || u.memberId === session.member.id) continue;
+        others.push({ memberId: u.memberId, color: u.color });
+      }
+      if (!shouldYieldColor({ memberId: session.member.id, color }, others)) return;
+      const next = pickColor(color, others.map((o) => o.color));
+      if (next === color) return;
+      color = next;
+      setRoomColor(window.localStorage, session.room.id, next);
+      editor.commands.updateUser({ ...user, color: next });
+    };
+    check();
+    awareness.on('change', check);
+    return () => awareness.off('change', check);
+  }, [editor, conn, user, session.member.id, session.room.id]);
 
   useEffect(() => {
     onEditor(editor);
@@ -67,7 +94,9 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
 
   return (
     <div className="editor-wrap">
+      {canEdit && <EditorToolbar editor={editor} />}
       <EditorContent editor={editor} />
+      <WordCount editor={editor} />
       {canEdit && (
         <p className="hint">
           Tip: place the cursor and press <kbd>Ctrl</kbd>/<kbd>⌘</kbd>+<kbd>Enter</kbd> to ask the AI. Text written by the AI is{' '}

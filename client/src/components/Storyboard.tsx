@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { ArrowLeft, ArrowRight, Sparkles, Trash2 } from 'lucide-react';
 import { imageUrl, panelsOf, SHOT_TYPES, type PanelFields, type ProposalInfo } from '@ensemble/shared';
 import { describeAckError } from '../lib/format';
 import { addPanel, clampDuration, deletePanel, isShotType, listPanels, movePanel, SHOT_LABELS, updatePanel } from '../lib/panels';
@@ -70,7 +71,7 @@ function PanelCard({ panel, index, count }: { panel: PanelFields; index: number;
   const { conn, canEdit, room, proposals, dispatch, notify, nameOf } = useRoom();
   const [caption, setCaption] = useState(panel.caption);
   const [editing, setEditing] = useState(false);
-  const [imageCount, setImageCount] = useState(2);
+  const [imageCount, setImageCount] = useImageCount();
   const [asking, setAsking] = useState(false);
   useEffect(() => {
     if (!editing) setCaption(panel.caption);
@@ -155,20 +156,20 @@ function PanelCard({ panel, index, count }: { panel: PanelFields; index: number;
       {canEdit && (
         <div className="row sb-actions">
           <button type="button" className="icon-button" disabled={index === 0} onClick={() => movePanel(conn.doc, panel.id, index - 1)} aria-label={`Move panel ${index + 1} earlier`}>
-            ←
+            <ArrowLeft size={16} aria-hidden="true" />
           </button>
           <button type="button" className="icon-button" disabled={index === count - 1} onClick={() => movePanel(conn.doc, panel.id, index + 1)} aria-label={`Move panel ${index + 1} later`}>
-            →
+            <ArrowRight size={16} aria-hidden="true" />
           </button>
           <button type="button" className="icon-button danger" onClick={() => window.confirm(`Delete panel ${index + 1}?`) && deletePanel(conn.doc, panel.id)} aria-label={`Delete panel ${index + 1}`}>
-            🗑
+            <Trash2 size={16} aria-hidden="true" />
           </button>
         </div>
       )}
       {canEdit && (
         <div className="row sb-ask">
           <button type="button" onClick={requestImages} disabled={asking} data-testid="request-images" className="grow">
-            {asking ? 'Asking…' : '✦ AI images'}
+            {asking ? 'Asking…' : (<><Sparkles size={14} aria-hidden="true" /> AI images</>)}
           </button>
           <label className="inline">
             <span className="sr-only">Number of images to propose for panel {index + 1}</span>
@@ -206,4 +207,19 @@ function PanelCard({ panel, index, count }: { panel: PanelFields; index: number;
       )}
     </div>
   );
+}
+
+const IMAGE_COUNT_KEY = 'ensemble.imageCount';
+
+/** How many images to ask for: the last choice, kept across requests, panels and reloads. */
+function useImageCount(): [number, (n: number) => void] {
+  const [count, setCount] = useState(() => {
+    const saved = Number(window.localStorage.getItem(IMAGE_COUNT_KEY));
+    return saved >= 1 && saved <= 4 ? saved : 2;
+  });
+  const set = (n: number) => {
+    setCount(n);
+    window.localStorage.setItem(IMAGE_COUNT_KEY, String(n));
+  };
+  return [count, set];
 }

@@ -1,4 +1,5 @@
 import { useCallback, useRef, useState } from 'react';
+import { X } from 'lucide-react';
 
 export interface Notice {
   id: number;
@@ -30,7 +31,7 @@ export function Notices({ notices, dismiss }: { notices: Notice[]; dismiss: (id:
           <div key={n.id} className={`notice notice-${n.tone}`} data-testid={`notice-${n.tone}`}>
             <span>{n.text}</span>
             <button type="button" className="icon-button" aria-label="Dismiss message" onClick={() => dismiss(n.id)}>
-              ×
+              <X size={16} aria-hidden="true" />
             </button>
           </div>
         ))}

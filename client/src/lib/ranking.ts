@@ -31,3 +31,19 @@ export function moveIndex(length: number, from: number, to: number): number | nu
   const target = Math.max(0, Math.min(length - 1, to));
   return target === from ? null : target;
 }
+
+/**
+ * The order "for you": the member's own vote first (their up-votes above, down-votes below), then
+ * the room's net votes, then the server's ranking for this member, then the alternative's number.
+ * The server's ranking alone ignored votes, so "#1 for you" stayed on an alternative everyone
+ * had voted down.
+ */
+export function rankForYou(alts: ReadonlyArray<{ index: number; up: number; down: number; myVote: -1 | 0 | 1 }>, order: readonly number[] | undefined): number[] {
+  const serverAt = (i: number) => {
+    const at = order ? order.indexOf(i) : -1;
+    return at >= 0 ? at : Number.MAX_SAFE_INTEGER;
+  };
+  return [...alts]
+    .sort((a, b) => b.myVote - a.myVote || b.up - b.down - (a.up - a.down) || serverAt(a.index) - serverAt(b.index) || a.index - b.index)
+    .map((a) => a.index);
+}

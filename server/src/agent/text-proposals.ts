@@ -309,8 +309,12 @@ export class TextProposals {
   async snapshots(memberId: string): Promise<ProposalSnapshot[]> {
     const { deps, roomId } = this.scope;
     const out: ProposalSnapshot[] = [];
-    for (const p of this.live.values()) {
-      if (p.kind !== 'text') continue;
+    // A reconnect gets the newest cards (every unfinished one among them), not the room's whole history.
+    const newest = [...this.live.values()]
+      .filter((p) => p.kind === 'text')
+      .sort((a, b) => b.info.createdAt.localeCompare(a.info.createdAt))
+      .filter((p, i) => i < SNAPSHOT_LIMIT || !p.alts.every((a) => a.done));
+    for (const p of newest) {
       const snap: ProposalSnapshot = {
         proposal: { ...p.info },
         alternatives: p.alts.map((a) => {
@@ -327,6 +331,9 @@ export class TextProposals {
     return out;
   }
 }
+
+/** How many proposals a `proposal:list` (join, reconnect) sends at most, plus any still streaming. */
+export const SNAPSHOT_LIMIT = 20;
 
 /** Up and down votes on one alternative. */
 export function tallyOf(p: TextProposal, alternative: number): VoteTally {

@@ -70,9 +70,28 @@ export class RoomService implements RoomEventSource {
     if (!code || !record) throw new RoomError('not_found', 'join_code_not_found', 'no room has this join code');
     // A viewer-only code grants viewer whatever was asked for.
     const role: Role = code.role === 'viewer' ? 'viewer' : (body.role ?? 'editor');
+    const joinCode = async () => (role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode);
+    const resumed = await this.resumable(record.id, body, role);
+    if (resumed) return this.respond(record, resumed, await joinCode());
     const member: MemberRecord = { roomId: record.id, id: newId(), displayName: body.displayName, role, createdAt: new Date().toISOString() };
     await this.rooms.addMember(member);
-    return this.respond(record, member, role === 'viewer' ? await this.viewerCode(record.id) : record.joinCode);
+    return this.respond(record, member, await joinCode());
+  }
+
+  /**
+   * The member a rejoin by code resumes: one of the browser's own tokens (verified) for this room,
+   * still a member, with the same name (case-insensitive) and role. Without this, leaving and
+   * joining again as "Ben" made a second Ben.
+   */
+  private async resumable(roomId: string, body: JoinRoomBody, role: Role): Promise<MemberRecord | null> {
+    const wanted = body.displayName.trim().toLowerCase();
+    for (const token of body.resume ?? []) {
+      const claims = await this.tokens.verify(token).catch(() => null);
+      if (!claims || claims.roomId !== roomId) continue;
+      const member = await this.rooms.getMember(roomId, claims.memberId);
+      if (member && member.role === role && member.displayName.trim().toLowerCase() === wanted) return member;
+    }
+    return null;
   }
 
   async get(claims: TokenClaims): Promise<{ room: Room; member: Member }> {
@@ -86,6 +105,8 @@ export class RoomService implements RoomEventSource {
   async createJoinCode(claims: TokenClaims, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
     requireRole(claims, ['owner'], 'only the owner can create join codes');
     await requireRoom(this.rooms, claims.roomId);
+    // Viewers' headers show the room's one viewer code, so the owner is handed that same code.
+    if (role === 'viewer') return { joinCode: await this.viewerCode(claims.roomId), role };
     for (let attempt = 0; ; attempt++) {
       const code = newJoinCode();
       try {
