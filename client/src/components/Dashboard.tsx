@@ -114,7 +114,7 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
         </div>
       </section>
 
-      <Members />
+      <Members onRoom={onRoom} />
 
       <section className="card provenance" aria-labelledby="prov-title">
         <div className="row">
