@@ -100,6 +100,14 @@ export type JoinRoomBody = z.infer<typeof JoinRoomBody>;
 /** Owners can mint extra join codes, e.g. one that grants only `viewer`. */
 export const CreateJoinCodeBody = z.object({ role: z.enum(['editor', 'viewer']) });
 export type CreateJoinCodeBody = z.infer<typeof CreateJoinCodeBody>;
+/**
+ * `POST /api/rooms/:id/join-codes/rotate` (owner, body CreateJoinCodeBody): a new code replaces
+ * every code of that role at once; members already in the room stay.
+ */
+export interface RotateJoinCodeResponse {
+  joinCode: string;
+  role: 'editor' | 'viewer';
+}
 
 export const UpdateRoomSettingsBody = RoomSettings.partial();
 export type UpdateRoomSettingsBody = z.infer<typeof UpdateRoomSettingsBody>;

@@ -158,6 +158,32 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         await expectStoreError(store.rooms.createRoom(duplicate), 'conflict', 'createRoom');
         expect(await store.rooms.findJoinCode(duplicate.joinCode)).toBeNull();
       });
+
+      it('lists a room’s join codes and rotates one role’s codes, keeping the other role’s', async () => {
+        const room = roomRecord();
+        await store.rooms.createRoom(room);
+        const viewer: JoinCodeRecord = { code: newJoinCode(), roomId: room.id, role: 'viewer', createdAt: '2025-01-02T04:00:00.000Z' };
+        await store.rooms.createJoinCode(viewer);
+        expect((await store.rooms.listJoinCodes(room.id)).map((c) => c.code)).toEqual([room.joinCode, viewer.code]);
+
+        const editor: JoinCodeRecord = { code: newJoinCode(), roomId: room.id, role: 'editor', createdAt: '2025-01-03T04:00:00.000Z' };
+        await store.rooms.replaceJoinCodes(editor);
+        expect(await store.rooms.findJoinCode(room.joinCode)).toBeNull();
+        expect(await store.rooms.findJoinCode(editor.code)).toEqual(editor);
+        expect((await store.rooms.getRoom(room.id))?.joinCode).toBe(editor.code);
+        expect(await store.rooms.findJoinCode(viewer.code)).toEqual(viewer);
+
+        const viewer2: JoinCodeRecord = { code: newJoinCode(), roomId: room.id, role: 'viewer', createdAt: '2025-01-04T04:00:00.000Z' };
+        await store.rooms.replaceJoinCodes(viewer2);
+        expect(await store.rooms.findJoinCode(viewer.code)).toBeNull();
+        expect((await store.rooms.listJoinCodes(room.id)).map((c) => c.code)).toEqual([editor.code, viewer2.code]);
+        expect((await store.rooms.getRoom(room.id))?.joinCode).toBe(editor.code);
+
+        // A code in use anywhere is refused and nothing changes; so is an unknown room.
+        await expectStoreError(store.rooms.replaceJoinCodes({ ...editor, code: viewer2.code }), 'conflict', 'replaceJoinCodes');
+        expect((await store.rooms.listJoinCodes(room.id)).map((c) => c.code)).toEqual([editor.code, viewer2.code]);
+        await expectStoreError(store.rooms.replaceJoinCodes({ ...editor, code: newJoinCode(), roomId: newRoomId() }), 'not_found', 'replaceJoinCodes');
+      });
     });
 
     describe('members', () => {

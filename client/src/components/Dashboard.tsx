@@ -138,7 +138,7 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
         </div>
       </section>
 
-      <Members />
+      <Members onRoom={onRoom} />
 
       <Flags onRoom={onRoom} />
 

@@ -1,15 +1,19 @@
 import { useEffect, useState } from 'react';
-import type { Member } from '@ensemble/shared';
+import type { Member, Room } from '@ensemble/shared';
 import { api, ApiRequestError } from '../lib/api';
 import { useRoom } from './RoomContext';
 
 const ROLE_LABEL: Record<Member['role'], string> = { owner: 'Owner', editor: 'Editor', viewer: 'Viewer' };
 
-/** Owner's member list: who is in the room, and a Remove button that revokes a member at once. */
-export function Members() {
+/**
+ * Owner's member list: who is in the room, a Remove button that revokes a member at once, and
+ * rotation of the join codes (a leaked code stops working; members already in stay).
+ */
+export function Members({ onRoom }: { onRoom?: (update: (room: Room) => Room) => void }) {
   const { room, session, notify } = useRoom();
   const [members, setMembers] = useState<Member[] | null>(null);
   const [removing, setRemoving] = useState<string | null>(null);
+  const [rotatedViewerCode, setRotatedViewerCode] = useState<string | null>(null);
 
   const fail = (what: string, err: unknown) => notify(`${what}: ${err instanceof ApiRequestError ? err.message : 'something went wrong.'}`);
 
@@ -40,6 +44,19 @@ export function Members() {
     }
   };
 
+  const rotate = async (role: 'editor' | 'viewer') => {
+    const what = role === 'editor' ? (room.kind === 'classroom' ? 'student' : 'editor') : 'viewer';
+    if (!window.confirm(`Replace the ${what} join code? The current one stops working at once; people already in the room stay.`)) return;
+    try {
+      const { joinCode } = await api.rotateJoinCode(room.id, session.token, role);
+      if (role === 'editor') onRoom?.((r) => ({ ...r, joinCode }));
+      else setRotatedViewerCode(joinCode);
+      notify(`New ${what} code: ${joinCode}. The old one no longer works.`, 'info');
+    } catch (err) {
+      fail('New join code', err);
+    }
+  };
+
   return (
     <section className="card" aria-labelledby="members-title">
       <div className="row">
@@ -48,6 +65,22 @@ export function Members() {
         </h2>
         <button type="button" onClick={load}>
           Refresh
+        </button>
+      </div>
+      <div className="row" data-testid="rotate-codes">
+        <span className="grow muted small">
+          Code: <strong className="join-code" data-testid="owner-join-code">{room.joinCode}</strong>
+          {rotatedViewerCode && (
+            <>
+              {' '}· viewers: <strong className="join-code" data-testid="rotated-viewer-code">{rotatedViewerCode}</strong>
+            </>
+          )}
+        </span>
+        <button type="button" className="small" onClick={() => void rotate('editor')}>
+          New {room.kind === 'classroom' ? 'student' : 'editor'} code
+        </button>
+        <button type="button" className="small" onClick={() => void rotate('viewer')}>
+          New viewer code
         </button>
       </div>
       {members && (

@@ -6,6 +6,7 @@ import type {
   MemberListResponse,
   ProvenanceReport,
   RemoveMemberResponse,
+  RotateJoinCodeResponse,
   Room,
   RoomResponse,
   RoomSettings,
@@ -161,6 +162,10 @@ export class ApiClient {
 
   createJoinCode(roomId: string, token: string, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
     return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/join-codes`, { token, body: { role } });
+  }
+
+  rotateJoinCode(roomId: string, token: string, role: 'editor' | 'viewer'): Promise<RotateJoinCodeResponse> {
+    return this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/join-codes/rotate`, { token, body: { role } });
   }
 
   async listMembers(roomId: string, token: string): Promise<Member[]> {

@@ -118,6 +118,24 @@ export class RoomService implements RoomEventSource {
     }
   }
 
+  /**
+   * Owner only. A fresh code replaces every code of that role at once (the old ones stop letting
+   * anyone join); members who joined with them keep their tokens and stay.
+   */
+  async rotateJoinCode(claims: TokenClaims, role: 'editor' | 'viewer'): Promise<{ joinCode: string; role: 'editor' | 'viewer' }> {
+    requireRole(claims, ['owner'], 'only the owner can rotate join codes');
+    await requireRoom(this.rooms, claims.roomId);
+    for (let attempt = 0; ; attempt++) {
+      const code = newJoinCode();
+      try {
+        await this.rooms.replaceJoinCodes({ code, roomId: claims.roomId, role, createdAt: new Date().toISOString() });
+        return { joinCode: code, role };
+      } catch (err) {
+        if (!isConflict(err) || attempt >= 5) throw err;
+      }
+    }
+  }
+
   async listMembers(claims: TokenClaims): Promise<Member[]> {
     requireRole(claims, ['owner'], 'only the owner can list members');
     await requireRoom(this.rooms, claims.roomId);
@@ -150,8 +168,13 @@ export class RoomService implements RoomEventSource {
     return settings;
   }
 
-  /** The room's viewer-only join code, derived from the room id (created on first use). */
+  /**
+   * The room's viewer-only join code: the newest viewer code it has (a rotated one), else one
+   * derived from the room id (created on first use).
+   */
   private async viewerCode(roomId: string): Promise<string> {
+    const viewerCodes = (await this.rooms.listJoinCodes(roomId)).filter((c) => c.role === 'viewer');
+    if (viewerCodes.length > 0) return viewerCodes[viewerCodes.length - 1]!.code;
     const digest = crypto.createHmac('sha256', this.codeKey).update(`viewer:${roomId}`).digest();
     const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
     let code = '';

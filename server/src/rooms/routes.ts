@@ -19,6 +19,7 @@ import type { RoomService } from './room-service';
  *   POST /rooms/join                             join by code (rate-limited)
  *   GET  /rooms/:id                              room + member (token)
  *   POST /rooms/:id/join-codes                   owner: new code, e.g. viewer-only (201)
+ *   POST /rooms/:id/join-codes/rotate            owner: replace the role's codes by a new one
  *   PATCH /rooms/:id/settings                    owner: partial settings
  *   GET  /rooms/:id/members                      owner: everyone in the room
  *   DELETE /rooms/:id/members/:memberId          owner: remove a member (token revoked, sockets closed)
@@ -54,6 +55,12 @@ export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, rat
     const body = parseBody(CreateJoinCodeBody, req.body, res);
     if (!body) return;
     res.status(201).json(await rooms.createJoinCode(claimsOf(res), body.role));
+  });
+
+  router.post('/rooms/:id/join-codes/rotate', requireToken, async (req, res) => {
+    const body = parseBody(CreateJoinCodeBody.strict(), req.body, res);
+    if (!body) return;
+    res.json(await rooms.rotateJoinCode(claimsOf(res), body.role));
   });
 
   router.patch('/rooms/:id/settings', requireToken, async (req, res) => {

@@ -52,6 +52,14 @@ export interface RoomStore {
    */
   createJoinCode(code: JoinCodeRecord): Promise<void>;
   findJoinCode(code: string): Promise<JoinCodeRecord | null>;
+  /** The room's join codes, oldest first (createdAt, then code). */
+  listJoinCodes(roomId: string): Promise<JoinCodeRecord[]>;
+  /**
+   * Rotation: registers `next` and deletes every other code of `next.roomId` with `next.role`; for
+   * 'editor' the room's default code becomes `next.code`. A code in use throws StoreError
+   * ('conflict') and changes nothing; an unknown room throws 'not_found'.
+   */
+  replaceJoinCodes(next: JoinCodeRecord): Promise<void>;
   /** Insert or replace by (roomId, id). */
   addMember(member: MemberRecord): Promise<void>;
   getMember(roomId: string, memberId: string): Promise<MemberRecord | null>;

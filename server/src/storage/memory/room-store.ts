@@ -36,6 +36,26 @@ export class MemoryRoomStore implements RoomStore {
     return this.connection.run('findJoinCode', null, (data) => copyOrNull(data.joinCodes.get(code)));
   }
 
+  listJoinCodes(roomId: string): Promise<JoinCodeRecord[]> {
+    return this.connection.run('listJoinCodes', roomId, (data) =>
+      [...data.joinCodes.values()]
+        .filter((c) => c.roomId === roomId)
+        .sort((a, b) => compare(a.createdAt, b.createdAt) || compare(a.code, b.code))
+        .map((c) => copyRecord(c)),
+    );
+  }
+
+  replaceJoinCodes(next: JoinCodeRecord): Promise<void> {
+    return this.connection.run('replaceJoinCodes', next.roomId, (data) => {
+      const room = data.rooms.get(next.roomId);
+      if (!room) throw new StoreError('replaceJoinCodes', next.roomId, 'not_found', `room ${next.roomId} does not exist`);
+      if (data.joinCodes.has(next.code)) throw new StoreError('replaceJoinCodes', next.roomId, 'conflict', `join code ${next.code} is already in use`);
+      for (const [code, record] of data.joinCodes) if (record.roomId === next.roomId && record.role === next.role) data.joinCodes.delete(code);
+      data.joinCodes.set(next.code, copyRecord(next));
+      if (next.role === 'editor') room.joinCode = next.code;
+    });
+  }
+
   addMember(member: MemberRecord): Promise<void> {
     return this.connection.run('addMember', member.roomId, (data) => {
       inner(data.members, member.roomId).set(member.id, copyRecord(member));

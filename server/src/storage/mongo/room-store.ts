@@ -64,6 +64,28 @@ export class MongoRoomStore implements RoomStore {
     });
   }
 
+  listJoinCodes(roomId: string): Promise<JoinCodeRecord[]> {
+    return this.connection.run('listJoinCodes', roomId, async ({ db }) => {
+      const docs = await joinCodes(db).find({ roomId }).sort({ createdAt: 1, _id: 1 }).toArray();
+      return docs.map((doc) => ({ code: doc._id, roomId: doc.roomId, role: doc.role, createdAt: doc.createdAt }));
+    });
+  }
+
+  /** No transactions: the new code is inserted first (so a clash changes nothing), then the old ones go. */
+  replaceJoinCodes(next: JoinCodeRecord): Promise<void> {
+    return this.connection.run('replaceJoinCodes', next.roomId, async ({ db }) => {
+      if (!(await rooms(db).findOne({ _id: next.roomId }))) throw new StoreError('replaceJoinCodes', next.roomId, 'not_found', `room ${next.roomId} does not exist`);
+      try {
+        await joinCodes(db).insertOne({ _id: next.code, roomId: next.roomId, role: next.role, createdAt: next.createdAt });
+      } catch (error) {
+        if (isDuplicateKey(error)) throw new StoreError('replaceJoinCodes', next.roomId, 'conflict', `join code ${next.code} is already in use`);
+        throw error;
+      }
+      if (next.role === 'editor') await rooms(db).updateOne({ _id: next.roomId }, { $set: { joinCode: next.code } });
+      await joinCodes(db).deleteMany({ roomId: next.roomId, role: next.role, _id: { $ne: next.code } });
+    });
+  }
+
   addMember(member: MemberRecord): Promise<void> {
     return this.connection.run('addMember', member.roomId, async ({ db }) => {
       const _id = compositeId(member.roomId, member.id);

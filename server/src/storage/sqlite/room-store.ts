@@ -35,6 +35,9 @@ const statements = preparedStatements((db: Database.Database) => ({
   updateRoomSettings: db.prepare<[{ id: string; settings: string }]>('UPDATE rooms SET settings = @settings WHERE id = @id'),
   insertJoinCode: db.prepare<[JoinCodeRow]>('INSERT INTO join_codes (code, room_id, role, created_at) VALUES (@code, @room_id, @role, @created_at)'),
   getJoinCode: db.prepare<[string], JoinCodeRow>('SELECT * FROM join_codes WHERE code = ?'),
+  listJoinCodes: db.prepare<[string], JoinCodeRow>('SELECT * FROM join_codes WHERE room_id = ? ORDER BY created_at, code'),
+  deleteJoinCodes: db.prepare<[string, string]>('DELETE FROM join_codes WHERE room_id = ? AND role = ?'),
+  setRoomJoinCode: db.prepare<[string, string]>('UPDATE rooms SET join_code = ? WHERE id = ?'),
   upsertMember: db.prepare<[MemberRow]>(
     'INSERT OR REPLACE INTO members (room_id, id, display_name, role, created_at) VALUES (@room_id, @id, @display_name, @role, @created_at)',
   ),
@@ -99,7 +102,24 @@ export class SqliteRoomStore implements RoomStore {
   findJoinCode(code: string): Promise<JoinCodeRecord | null> {
     return this.connection.run('findJoinCode', null, (db) => {
       const row = statements(db).getJoinCode.get(code);
-      return row ? { code: row.code, roomId: row.room_id, role: row.role, createdAt: row.created_at } : null;
+      return row ? joinCodeFromRow(row) : null;
+    });
+  }
+
+  listJoinCodes(roomId: string): Promise<JoinCodeRecord[]> {
+    return this.connection.run('listJoinCodes', roomId, (db) => statements(db).listJoinCodes.all(roomId).map(joinCodeFromRow));
+  }
+
+  replaceJoinCodes(next: JoinCodeRecord): Promise<void> {
+    return this.connection.run('replaceJoinCodes', next.roomId, (db) => {
+      const s = statements(db);
+      db.transaction(() => {
+        if (!s.getRoom.get(next.roomId)) throw new StoreError('replaceJoinCodes', next.roomId, 'not_found', `room ${next.roomId} does not exist`);
+        if (s.getJoinCode.get(next.code)) throw new StoreError('replaceJoinCodes', next.roomId, 'conflict', `join code ${next.code} is already in use`);
+        s.deleteJoinCodes.run(next.roomId, next.role);
+        s.insertJoinCode.run({ code: next.code, room_id: next.roomId, role: next.role, created_at: next.createdAt });
+        if (next.role === 'editor') s.setRoomJoinCode.run(next.code, next.roomId);
+      })();
     });
   }
 
@@ -141,6 +161,10 @@ function insertJoinCode(s: Statements, operation: string, code: JoinCodeRecord):
 function roomFromRow(row: RoomRow): RoomRecord {
   const { id, name, kind, join_code: joinCode, owner_id: ownerId, created_at: createdAt } = row;
   return { id, name, kind, joinCode, ownerId, createdAt, settings: JSON.parse(row.settings) as RoomSettings };
+}
+
+function joinCodeFromRow(row: JoinCodeRow): JoinCodeRecord {
+  return { code: row.code, roomId: row.room_id, role: row.role, createdAt: row.created_at };
 }
 
 function memberFromRow(row: MemberRow): MemberRecord {
