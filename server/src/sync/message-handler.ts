@@ -141,7 +141,7 @@ export class MessageHandler {
       doc: room.doc,
       update: summary,
       memberId: sender.claims.memberId,
-      ownerOf: (client) => room.ownerOf(client),
+      ownerOf: room.ownerOfClient,
       limits: this.limits,
     });
     switch (verdict.kind) {

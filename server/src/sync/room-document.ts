@@ -147,6 +147,9 @@ export class RoomDocument implements LoadedRoom {
     if (this.connections.has(peer)) peer.requestResync(encodeSyncStep1(this.doc));
   }
 
+  /** `ownerOf` bound once per room, for the update guard (no closure per update). */
+  readonly ownerOfClient = (client: number): ClientOwner => this.ownerOf(client);
+
   /** Client id → who may write as it: the agent's and the server's own ids are the server's. */
   ownerOf(client: number): ClientOwner {
     if (client === this.doc.clientID) return { kind: 'server' };

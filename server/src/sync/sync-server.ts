@@ -42,6 +42,9 @@ export interface SyncServerOptions {
   pingIntervalMs?: number;
 }
 
+/** The ping round is spread over this many ticks, so thousands of sockets never stall one task. */
+const PING_SLICES = 10;
+
 class UpgradeRefused extends Error {
   constructor(
     readonly status: number,
@@ -92,6 +95,9 @@ export class SyncServer {
   private readonly connections = new Set<Connection>();
   private readonly pending = new Set<Duplex>();
   private readonly pingTimer: NodeJS.Timeout;
+  /** Connections of the current ping round not pinged yet, and the round's size. */
+  private pingRound: Connection[] = [];
+  private pingRoundSize = 0;
   private closed = false;
 
   constructor(private readonly options: SyncServerOptions) {
@@ -99,7 +105,7 @@ export class SyncServer {
     this.handler = new MessageHandler(options.metrics, options.updateLimits, this.decoder);
     this.inbound = new KeyedBudget(options.inbound.bytesPerSec, options.inbound.burstBytes);
     this.upgrades = new KeyedBudget(options.connectsPerSec, options.connectsPerSec * 10);
-    this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
+    this.pingTimer = setInterval(() => this.ping(), (options.pingIntervalMs ?? 30_000) / PING_SLICES);
     this.pingTimer.unref();
   }
 
@@ -294,8 +300,17 @@ export class SyncServer {
     conn.refuse(code, code === CLOSE_CODES.updateRejected ? 'update rejected' : 'malformed message');
   }
 
+  /**
+   * One slice of the ping round: every connection is pinged once per interval, and one that did
+   * not answer the previous ping is dropped.
+   */
   private ping(): void {
-    for (const conn of this.connections) {
+    if (this.pingRound.length === 0) {
+      this.pingRound = [...this.connections];
+      this.pingRoundSize = this.pingRound.length;
+    }
+    for (const conn of this.pingRound.splice(0, Math.ceil(this.pingRoundSize / PING_SLICES))) {
+      if (!this.connections.has(conn)) continue;
       if (!conn.alive) {
         conn.socket.terminate();
         continue;

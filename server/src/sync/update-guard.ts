@@ -82,6 +82,8 @@ class UpdateCheck {
   /** Client → indices of its structs in the update, clocks ascending. */
   private readonly byClient = new Map<number, number[]>();
   private readonly landings = new Map<number, Landing>();
+  /** integrableState's simulated state per client (a method, not a closure: no closure per check). */
+  private readonly avail = new Map<number, number>();
 
   constructor(private readonly input: GuardInput) {
     this.store = input.doc.store;
@@ -108,6 +110,10 @@ class UpdateCheck {
     this.checkLandings();
     const empty = u.ds.length === 0 && [...this.byClient].every(([client, list]) => this.endOf(list) <= this.state(client));
     return { kind: 'apply', empty, newClients };
+  }
+
+  private availOf(client: number): number {
+    return this.avail.get(client) ?? this.state(client);
   }
 
   private state(client: number): number {
@@ -146,8 +152,7 @@ class UpdateCheck {
    */
   private integrableState(needs: Map<number, number>): Map<number, number> {
     const { u } = this;
-    const avail = new Map<number, number>();
-    const availOf = (client: number) => avail.get(client) ?? this.state(client);
+    const avail = this.avail;
     const cursor = new Map<number, number>();
     const waiting = new Map<number, number[]>(); // client → clients blocked on it
     const queue = [...this.byClient.keys()];
@@ -160,14 +165,14 @@ class UpdateCheck {
       for (; k < list.length; k++) {
         const i = list[k]!;
         if (u.kinds[2 * i] === SKIP) continue;
-        if (u.ids[3 * i + 1]! > availOf(client)) break; // a gap in the client's own clocks
-        const dep = u.kinds[2 * i] === ITEM ? this.missingDependency(i, availOf) : null;
+        if (u.ids[3 * i + 1]! > this.availOf(client)) break; // a gap in the client's own clocks
+        const dep = u.kinds[2 * i] === ITEM ? this.missingDependency(i) : null;
         if (dep !== null) {
           blockedOn = dep[0];
           break;
         }
         const end = u.ids[3 * i + 1]! + u.ids[3 * i + 2]!;
-        if (end > availOf(client)) avail.set(client, end);
+        if (end > this.availOf(client)) avail.set(client, end);
       }
       cursor.set(client, k);
       if (blockedOn !== null) {
@@ -185,9 +190,9 @@ class UpdateCheck {
       const k = cursor.get(client)!;
       if (k >= list.length) continue;
       const i = list[k]!;
-      if (u.ids[3 * i + 1]! > availOf(client)) needs.set(client, Math.max(needs.get(client) ?? 0, u.ids[3 * i + 1]!));
+      if (u.ids[3 * i + 1]! > this.availOf(client)) needs.set(client, Math.max(needs.get(client) ?? 0, u.ids[3 * i + 1]!));
       else {
-        const [dep, clock] = this.missingDependency(i, availOf)!;
+        const [dep, clock] = this.missingDependency(i)!;
         needs.set(dep, Math.max(needs.get(dep) ?? 0, clock + 1));
       }
     }
@@ -195,23 +200,23 @@ class UpdateCheck {
   }
 
   /** Yjs's getMissing: [client, clock] of a referenced struct that does not exist yet, or null. */
-  private missingDependency(i: number, availOf: (client: number) => number): [number, number] | null {
+  private missingDependency(i: number): [number, number] | null {
     const { u } = this;
     return (
-      this.missingRef(i, u.refs[6 * i]!, u.refs[6 * i + 1]!, availOf) ??
-      this.missingRef(i, u.refs[6 * i + 2]!, u.refs[6 * i + 3]!, availOf) ??
-      this.missingRef(i, u.refs[6 * i + 4]!, u.refs[6 * i + 5]!, availOf)
+      this.missingRef(i, u.refs[6 * i]!, u.refs[6 * i + 1]!) ??
+      this.missingRef(i, u.refs[6 * i + 2]!, u.refs[6 * i + 3]!) ??
+      this.missingRef(i, u.refs[6 * i + 4]!, u.refs[6 * i + 5]!)
     );
   }
 
-  private missingRef(i: number, client: number, clock: number, availOf: (client: number) => number): [number, number] | null {
+  private missingRef(i: number, client: number, clock: number): [number, number] | null {
     if (Number.isNaN(client)) return null;
     if (client === this.u.ids[3 * i]) {
       // Yjs assumes a client's own references point backwards; a forward one breaks integration.
       if (clock >= this.u.ids[3 * i + 1]!) reject('struct references a later clock of its own client');
       return null;
     }
-    return clock >= availOf(client) ? [client, clock] : null;
+    return clock >= this.availOf(client) ? [client, clock] : null;
   }
 
   /** Delete ranges must cover only what exists; deleting attribution is the server's alone. */
