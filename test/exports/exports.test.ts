@@ -174,7 +174,7 @@ describe('exports', () => {
     storyOf(c.doc).insert(0, [textblock('paragraph', [['Stored, not loaded.']])]);
     await waitFor(() => storyOf(server.server.registry.peek(room.room.id)?.doc ?? new Y.Doc()).length === 1);
     c.destroy();
-    await waitFor(() => server.server.registry.peek(room.room.id) === undefined, 15_000);
+    await waitFor(() => server.server.registry.peek(room.room.id) === undefined, { timeoutMs: 15_000 });
     const md = await download(`/api/rooms/${room.room.id}/export/story.md`, room.token);
     expect(md.disposition).toBe('attachment; filename="room.md"');
     expect(md.body.toString()).toContain('Stored, not loaded.');
