@@ -8,6 +8,7 @@ import { createTokenService, resolveTokenSecret } from './auth/tokens';
 import { createRequireToken } from './auth/middleware';
 import { SocketLimiter } from './auth/socket-limiter';
 import { createApp } from './http/app';
+import { exportRoutes } from './exports/route';
 import { createImageRouter } from './images/route';
 import type { Inference } from './inference';
 import { createOpenAiRouter } from './openai';
@@ -104,6 +105,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));
   api.use(versionRoutes(new VersionService(store.rooms, store.versions, registry), requireToken));
   api.use(createImageRouter({ images: store.records, requireToken }));
+  api.use(exportRoutes({ rooms: store.rooms, records: store.records, documentLog: store.documents, documents: registry, requireToken }));
   api.use(provenanceRoutes({ rooms: store.rooms, records: store.records, documentLog: store.documents, documents: registry, requireToken }));
   const httpServer = http.createServer(app);
   const sync = new SyncServer({

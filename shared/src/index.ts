@@ -4,3 +4,4 @@ export * from './collab';
 export * from './sync';
 export * from './names';
 export * from './anchor';
+export * from './provenance-rows';

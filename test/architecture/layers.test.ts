@@ -28,6 +28,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   versions: ['ids', 'errors', 'ports', 'storage', 'auth', 'http', 'rooms'],
   provenance: ['ports', 'storage', 'auth', 'http', 'sync'],
   images: ['ports', 'storage', 'auth', 'http'],
+  exports: ['ports', 'storage', 'auth', 'http', 'sync', 'provenance'],
   openai: ['inference', 'ports', 'http', 'auth', 'limits', 'errors', 'config'],
   recommendation: ['ports', 'storage', 'limits', 'inference'],
   agent: ['ids', 'config', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],
