@@ -1,24 +1,11 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { artifact, watchConsole, type ConsoleLog, useE2ESuite } from './harness';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { artifact, type ConsoleLog, useE2ESuite, useMemberPages } from './harness';
 
 /** Issue 13, items 2 and 6 in real Chromium: regenerate on an auto-mode card; AI off blocks accept. */
 describe('web client: auto-mode regenerate and AI off', () => {
   const e2e = useE2ESuite();
-  const contexts: BrowserContext[] = [];
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-  });
-
-  async function open(name: string, path = '/'): Promise<{ page: Page; log: ConsoleLog }> {
-    const context = await e2e.browser.newContext({ viewport: { width: 1366, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    const log = watchConsole(page, name);
-    await page.goto(e2e.server.url + path);
-    return { page, log };
-  }
+  const open = useMemberPages(e2e);
 
   /** The owner creates a room in the UI; returns the page, its join code and its token. */
   async function ownerRoom(roomName: string): Promise<{ page: Page; log: ConsoleLog; code: string; roomId: string; token: string }> {

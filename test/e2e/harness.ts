@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { chromium, type Browser, type ConsoleMessage, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { createAgentExtension } from '../../server/src/agent/index';
 import type { Inference } from '../../server/src/inference/index';
 import { loadConfig } from '../../server/src/config';
@@ -152,4 +152,24 @@ export function useE2ESuite(serverOptions: () => Parameters<typeof startE2EServe
     await suite.server?.close();
   });
   return suite;
+}
+
+/**
+ * Opens one member's page per call, each in a browser context of its own (its own storage, so its
+ * own session), watching its console; every context is closed after the suite.
+ */
+export function useMemberPages(e2e: E2ESuite): (name: string, path?: string) => Promise<{ page: Page; log: ConsoleLog }> {
+  const contexts: BrowserContext[] = [];
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+  });
+  return async (name, path = '/') => {
+    const context = await e2e.browser.newContext({ viewport: { width: 1366, height: 900 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.setDefaultTimeout(30_000);
+    const log = watchConsole(page, name);
+    await page.goto(e2e.server.url + path);
+    return { page, log };
+  };
 }

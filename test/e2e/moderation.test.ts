@@ -1,24 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { artifact, watchConsole, type ConsoleLog, useE2ESuite } from './harness';
+import { describe, expect, it } from 'vitest';
+import { artifact, useE2ESuite, useMemberPages } from './harness';
 
 /** Issue 13, item 7 in real Chromium: a student's words flagged to the teacher, the teacher's word list. */
 describe('web client: moderation of human text and the teacher’s word list', () => {
   const e2e = useE2ESuite();
-  const contexts: BrowserContext[] = [];
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-  });
-
-  async function open(name: string, path = '/'): Promise<{ page: Page; log: ConsoleLog }> {
-    const context = await e2e.browser.newContext({ viewport: { width: 1366, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    const log = watchConsole(page, name);
-    await page.goto(e2e.server.url + path);
-    return { page, log };
-  }
+  const open = useMemberPages(e2e);
 
   it('a student’s flagged word reaches the teacher’s dashboard within seconds; a word the teacher adds is flagged and refused from then on', async () => {
     const teacher = await open('teacher');

@@ -1,6 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import type { BrowserContext, Page } from 'playwright-core';
-import { artifact, watchConsole, type ConsoleLog, useE2ESuite } from './harness';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { artifact, useE2ESuite, useMemberPages } from './harness';
 
 /** Runs in the page: the editor's text without caret labels (rendered inside the editor by other members' carets). */
 function storyTextInPage(): string {
@@ -14,20 +14,7 @@ function storyTextInPage(): string {
 /** Issue 13, item 1 in real Chromium with two members: undoing an accept of AI text. */
 describe('web client: undo accept of AI text', () => {
   const e2e = useE2ESuite();
-  const contexts: BrowserContext[] = [];
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-  });
-
-  async function open(name: string, path = '/'): Promise<{ page: Page; log: ConsoleLog }> {
-    const context = await e2e.browser.newContext({ viewport: { width: 1366, height: 900 } });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    const log = watchConsole(page, name);
-    await page.goto(e2e.server.url + path);
-    return { page, log };
-  }
+  const open = useMemberPages(e2e);
 
   const story = (page: Page) => page.locator('[data-testid=story-editor]');
   /** The story's text as the member sees it, without other members' caret labels. */
