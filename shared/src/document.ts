@@ -16,6 +16,8 @@ export const DOC_FIELDS = {
    * client id in a member's update, and by the agent for its own client. Provenance reads it.
    */
   authors: 'authors',
+  /** Comment threads on passages of the story: thread id → Y.Map (see comments.ts). */
+  comments: 'comments',
 } as const;
 
 export interface AuthorEntry {
@@ -82,25 +84,50 @@ export function newPanel(fields: PanelFields): Y.Map<unknown> {
   return panel;
 }
 
-/** Plain text of the story, paragraphs joined by newlines (for model context and provenance). */
-export function storyText(doc: Y.Doc): string {
-  const paragraphs: string[] = [];
-  const walk = (node: Y.XmlElement | Y.XmlFragment | Y.XmlText): void => {
-    if (node instanceof Y.XmlText) {
-      const delta = node.toDelta() as Array<{ insert: unknown }>;
-      paragraphs[paragraphs.length - 1] += delta.map((d) => (typeof d.insert === 'string' ? d.insert : '')).join('');
-      return;
-    }
+/**
+ * The story's plain text (paragraphs joined by newlines) with where each Yjs type of the story
+ * starts in it, so a Yjs position can be turned into an offset of that text (comment anchors).
+ */
+export interface StoryIndex {
+  text: string;
+  /** Offset in `text` where each text node's content starts. */
+  textStart: Map<Y.XmlText, number>;
+  /** For each element (and the story itself), the offset where each child starts, plus its end. */
+  childStart: Map<Y.XmlElement | Y.XmlFragment, number[]>;
+}
+
+export function indexStory(doc: Y.Doc): StoryIndex {
+  let text = '';
+  let paragraphs = 0;
+  const textStart = new Map<Y.XmlText, number>();
+  const childStart = new Map<Y.XmlElement | Y.XmlFragment, number[]>();
+  const walk = (node: Y.XmlElement | Y.XmlFragment): void => {
+    const starts: number[] = [];
+    childStart.set(node, starts);
     for (const child of node.toArray()) {
       if (child instanceof Y.XmlElement) {
-        paragraphs.push('');
+        // Every element opens a paragraph, nested ones too (a quote's paragraph follows an empty one).
+        if (paragraphs > 0) text += '\n';
+        paragraphs++;
+        starts.push(text.length);
         walk(child);
       } else if (child instanceof Y.XmlText) {
-        if (paragraphs.length === 0) paragraphs.push('');
-        walk(child);
-      }
+        if (paragraphs === 0) paragraphs++;
+        starts.push(text.length);
+        textStart.set(child, text.length);
+        const delta = child.toDelta() as Array<{ insert: unknown }>;
+        text += delta.map((d) => (typeof d.insert === 'string' ? d.insert : '')).join('');
+      } else starts.push(text.length);
     }
+    starts.push(text.length);
   };
   walk(storyOf(doc));
-  return paragraphs.filter((p, i) => p.length > 0 || i < paragraphs.length - 1).join('\n');
+  return { text, textStart, childStart };
+}
+
+/** Plain text of the story, paragraphs joined by newlines (for model context and provenance). */
+export function storyText(doc: Y.Doc): string {
+  const { text } = indexStory(doc);
+  // An empty last paragraph (the editor's trailing one) is not part of the text.
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
 }
