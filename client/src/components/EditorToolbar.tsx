@@ -1,6 +1,6 @@
 import { useEffect, useReducer } from 'react';
 import type { Editor } from '@tiptap/core';
-import { Bold, Heading1, Heading2, Italic, List, ListOrdered, Quote, Redo2, Undo2, type LucideIcon } from 'lucide-react';
+import { Bold, Heading1, Heading2, Italic, List, ListOrdered, MessageSquarePlus, Quote, Redo2, Undo2, type LucideIcon } from 'lucide-react';
 
 interface Tool {
   label: string;
@@ -30,8 +30,11 @@ const TOOLS: Tool[][] = [
   ],
 ];
 
-/** Formatting buttons above the story; re-renders on every editor transaction to show what is on. */
-export function EditorToolbar({ editor }: { editor: Editor | null }) {
+/**
+ * Formatting buttons above the story, and "Comment" on the selected passage when `onComment` is
+ * given; re-renders on every editor transaction to show what is on.
+ */
+export function EditorToolbar({ editor, onComment }: { editor: Editor | null; onComment?: () => void }) {
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   useEffect(() => {
     if (!editor) return;
@@ -73,6 +76,20 @@ export function EditorToolbar({ editor }: { editor: Editor | null }) {
           })}
         </div>
       ))}
+      {onComment && (
+        <div className="toolbar-group">
+          <button
+            type="button"
+            className="tool-text"
+            title="Comment on the selected passage"
+            disabled={editor.state.selection.empty}
+            onMouseDown={(ev) => ev.preventDefault()}
+            onClick={onComment}
+          >
+            <MessageSquarePlus size={16} aria-hidden="true" /> Comment
+          </button>
+        </div>
+      )}
     </div>
   );
 }

@@ -5,11 +5,13 @@ import { authorsOf, type ProposalInfo, type ProposalSnapshot, type Room as RoomI
 import { RoomConnection } from '../collab/connection';
 import { api, ApiRequestError } from '../lib/api';
 import { selectionAnchors } from '../lib/anchor';
+import type { CommentDraft } from '../lib/comments';
 import { connectionLabel, describeAckError } from '../lib/format';
 import { initialProposalsState, proposalsReducer } from '../lib/proposals';
 import { canEdit as roleCanEdit, shareLink, type Session } from '../lib/session';
 import { AiPanel } from './AiPanel';
 import { BiblePanel } from './BiblePanel';
+import { CommentsPanel } from './CommentsPanel';
 import { Dashboard } from './Dashboard';
 import { StoryEditor } from './StoryEditor';
 import { PresenceBar } from './PresenceBar';
@@ -87,6 +89,8 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
   const nameOf = useCallback((id: string) => names.current.get(id) ?? id, []);
   const shortcut = useRef<() => void>(() => {});
   const lastAccept = useRef<string | null>(null);
+  const [commentDraft, setCommentDraft] = useState<CommentDraft | null>(null);
+  const [activeThread, setActiveThread] = useState<string | null>(null);
 
   // Live AI events → proposal state.
   useEffect(() => {
@@ -171,8 +175,26 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
   );
 
   const ctx: RoomContextValue = useMemo(
-    () => ({ session, room, conn, canEdit, isOwner, proposals, dispatch, notify, editor, ask, nameOf, shortcut, lastAccept }),
-    [session, room, conn, canEdit, isOwner, proposals, notify, editor, ask, nameOf],
+    () => ({
+      session,
+      room,
+      conn,
+      canEdit,
+      isOwner,
+      proposals,
+      dispatch,
+      notify,
+      editor,
+      ask,
+      nameOf,
+      shortcut,
+      lastAccept,
+      commentDraft,
+      setCommentDraft,
+      activeThread,
+      setActiveThread,
+    }),
+    [session, room, conn, canEdit, isOwner, proposals, notify, editor, ask, nameOf, commentDraft, activeThread],
   );
 
   const link = shareLink(window.location.origin, room.joinCode);
@@ -285,6 +307,9 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
                   <AiPanel />
                 </ErrorBoundary>
                 <Recommendations />
+                <ErrorBoundary label="Comments">
+                  <CommentsPanel />
+                </ErrorBoundary>
               </>
             )}
             <BiblePanel />

@@ -2,6 +2,7 @@ import { createContext, useContext } from 'react';
 import type { Editor } from '@tiptap/core';
 import type { ProposalMode, Room } from '@ensemble/shared';
 import type { RoomConnection } from '../collab/connection';
+import type { CommentDraft } from '../lib/comments';
 import type { ProposalAction, ProposalsState } from '../lib/proposals';
 import type { Session } from '../lib/session';
 
@@ -32,6 +33,12 @@ export interface RoomContextValue {
    * in the editor then undoes that accept (`proposal:revert`) instead of their own earlier typing.
    */
   lastAccept: { current: string | null };
+  /** The comment being written on a passage (the toolbar's "Comment" starts it, the comments panel posts it). */
+  commentDraft: CommentDraft | null;
+  setCommentDraft: (draft: CommentDraft | null) => void;
+  /** The comment thread selected in the panel or by clicking its passage. */
+  activeThread: string | null;
+  setActiveThread: (threadId: string | null) => void;
 }
 
 export const RoomContext = createContext<RoomContextValue | null>(null);

@@ -6,17 +6,19 @@ import Collaboration from '@tiptap/extension-collaboration';
 import CollaborationCaret from '@tiptap/extension-collaboration-caret';
 import { DOC_FIELDS, type PresenceUser } from '@ensemble/shared';
 import { AiMark } from '../collab/aiMark';
+import { CommentHighlights } from '../collab/commentHighlights';
 import { AskShortcut, ProposalPreview } from '../collab/preview';
 import { clearOnLocalEdit, UndoAcceptShortcut } from '../collab/undoAccept';
 import { revertProposal } from '../lib/revert';
 import { colorFor, pickColor, shouldYieldColor } from '../lib/colors';
+import { draftFromSelection } from '../lib/comments';
 import { myRoom, setRoomColor } from '../lib/my-rooms';
 import { EditorToolbar } from './EditorToolbar';
 import { useRoom } from './RoomContext';
 import { WordCount } from './WordCount';
 
 export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) => void }) {
-  const { conn, session, canEdit, nameOf, shortcut, lastAccept, notify } = useRoom();
+  const { conn, session, canEdit, nameOf, shortcut, lastAccept, notify, setCommentDraft, setActiveThread } = useRoom();
   const user: PresenceUser = useMemo(
     () => ({
       name: session.member.displayName,
@@ -37,6 +39,7 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
         CollaborationCaret.configure({ provider: conn.provider, user }),
         AiMark.configure({ nameOf }),
         ProposalPreview,
+        CommentHighlights.configure({ onActivate: setActiveThread }),
         AskShortcut.configure({ onAsk: () => shortcut.current() }),
         UndoAcceptShortcut.configure({
           pending: () => lastAccept.current,
@@ -58,7 +61,7 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
         },
       },
     },
-    [conn, user, canEdit],
+    [conn, user, canEdit, setActiveThread],
   );
 
   useEffect(() => clearOnLocalEdit(conn.doc, () => (lastAccept.current = null)), [conn, lastAccept]);
@@ -92,9 +95,16 @@ export function StoryEditor({ onEditor }: { onEditor: (editor: Editor | null) =>
     return () => onEditor(null);
   }, [editor, onEditor]);
 
+  const startComment = () => {
+    if (!editor) return;
+    const draft = draftFromSelection(editor.state);
+    if (draft) setCommentDraft(draft);
+    else notify('Select the passage to comment on first (the story may still be syncing).');
+  };
+
   return (
     <div className="editor-wrap">
-      {canEdit && <EditorToolbar editor={editor} />}
+      {canEdit && <EditorToolbar editor={editor} onComment={startComment} />}
       <EditorContent editor={editor} />
       <WordCount editor={editor} />
       {canEdit && (
