@@ -170,7 +170,7 @@ describe('web client: identity, room URLs and first-use details', () => {
     await others[0]!.locator('[data-testid=story-editor] h1', { hasText: 'Title here' }).waitFor();
     await a.screenshot({ path: artifact('toolbar-word-count.png') });
     // No emoji/glyphs as icons: toolbar and notice close buttons carry an svg.
-    expect(await a.locator('[data-testid=editor-toolbar] button svg').count()).toBe(9);
+    expect(await a.locator('[data-testid=editor-toolbar] button svg').count()).toBe(10); // 9 formats + Comment
     expect(log.errors).toEqual([]);
   });
 
