@@ -190,4 +190,16 @@ describe('comment threads in the room document', () => {
     (comments.get(id)!.get('replies') as Y.Array<unknown>).push([{ id: 'bad', text: 42 }]);
     expect(readThreads(doc).map((t) => [t.id, t.replies.length])).toEqual([[id, 1]]);
   });
+
+  it('a thread whose anchor names nothing in this document is orphaned, never a throw ("Unexpected case")', () => {
+    const doc = storyDoc('Text.');
+    const id = createThread(doc, { anchor: anchorAround(doc, 0, 'Text'), quote: 'Text', author: ada, text: 'real' });
+    // Another client rewrites the anchor: 'auto' is base64 that decodes to a position naming no type.
+    commentsOf(doc).get(id)!.set('anchor', { start: 'auto', end: 'auto' });
+    expect(threadsInDocumentOrder(doc).map((p) => [p.thread.id, p.range])).toEqual([[id, null]]);
+    // A position in a document this one never saw (unknown client) is orphaned too.
+    const stranger = storyDoc('Elsewhere.');
+    commentsOf(doc).get(id)!.set('anchor', anchorAround(stranger, 0, 'Elsewhere'));
+    expect(threadsInDocumentOrder(doc)[0]!.range).toBeNull();
+  });
 });
