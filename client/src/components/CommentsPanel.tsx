@@ -20,7 +20,7 @@ export function CommentsPanel() {
   const resolvedCount = all.length - all.filter((p) => !p.thread.resolved).length;
 
   // Tint the listed threads' passages; clear the tint when the panel goes.
-  const highlightKey = shown.map((p) => `${p.thread.id}:${p.thread.id === activeThread}`).join(',');
+  const highlightKey = shown.map((p) => `${p.thread.id}:${p.thread.anchor.start}:${p.thread.anchor.end}:${p.thread.id === activeThread}`).join(',');
   useEffect(() => {
     if (!editor || editor.isDestroyed) return;
     setCommentHighlights(
