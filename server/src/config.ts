@@ -6,6 +6,33 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
+/**
+ * Comma-separated OpenAI-compatible base URLs ("http://gpu1:8000/v1"); a bare origin gets "/v1",
+ * which is where vLLM, TGI, llama.cpp's server, Ollama and Ensemble all serve the API.
+ */
+const baseUrls = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const urls: string[] = [];
+    for (const raw of (v ?? '').split(',').map((u) => u.trim()).filter((u) => u.length > 0)) {
+      let url: URL;
+      try {
+        url = new URL(raw);
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `'${raw}' is not a URL (expected e.g. http://gpu1:8000/v1)` });
+        continue;
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+        ctx.addIssue({ code: 'custom', message: `'${raw}' must be an http:// or https:// URL` });
+        continue;
+      }
+      const path = url.pathname.replace(/\/+$/, '');
+      urls.push(`${url.origin}${path === '' ? '/v1' : path}`);
+    }
+    return urls;
+  });
+
 /** Every setting comes from the environment; README's configuration table lists them all. */
 export const ConfigSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -84,6 +111,31 @@ export const ConfigSchema = z.object({
   /** Requests per minute per API key on /v1, and the burst a key may spend at once. */
   ENSEMBLE_API_RATE_PER_MIN: z.coerce.number().int().min(1).default(600),
   ENSEMBLE_API_BURST: z.coerce.number().int().min(1).default(60),
+  /**
+   * all: rooms and models in one process; sync: rooms only, models through ENSEMBLE_INFERENCE_URL;
+   * inference: models only (/v1, /healthz, /metrics), a GPU worker for sync processes.
+   */
+  ENSEMBLE_ROLE: z.enum(['all', 'sync', 'inference']).default('all'),
+  /** OpenAI-compatible engines (Ensemble inference workers, vLLM, TGI, llama.cpp, Ollama) the agent uses instead of loading models. */
+  ENSEMBLE_INFERENCE_URL: baseUrls,
+  ENSEMBLE_INFERENCE_API_KEY: z.string().min(1).optional(),
+  /** Model names on the remote engine per task (default: the first model each engine lists for it). */
+  ENSEMBLE_INFERENCE_TEXT_MODEL: z.string().min(1).optional(),
+  ENSEMBLE_INFERENCE_EMBED_MODEL: z.string().min(1).optional(),
+  ENSEMBLE_INFERENCE_IMAGE_MODEL: z.string().min(1).optional(),
+  /** Where embeddings and images come from when the text engine lacks them (default: ENSEMBLE_INFERENCE_URL), and their keys. */
+  ENSEMBLE_INFERENCE_EMBED_URL: baseUrls,
+  ENSEMBLE_INFERENCE_EMBED_API_KEY: z.string().min(1).optional(),
+  ENSEMBLE_INFERENCE_IMAGE_URL: baseUrls,
+  ENSEMBLE_INFERENCE_IMAGE_API_KEY: z.string().min(1).optional(),
+  /** Text through /v1/chat/completions (an instruct model) or /v1/completions; auto: what the engine's model list says, else completions. */
+  ENSEMBLE_INFERENCE_CHAT: z.enum(['auto', 'true', 'false']).default('auto'),
+  /** extended: also send top_k, repetition_penalty, min_tokens (vLLM, Ensemble; others ignore them); openai: only OpenAI's own fields. */
+  ENSEMBLE_INFERENCE_SAMPLING: z.enum(['extended', 'openai']).default('extended'),
+  /** A remote generation that sends nothing for this long is given up (and retried elsewhere if nothing was streamed yet). */
+  ENSEMBLE_INFERENCE_STALL_MS: z.coerce.number().int().min(100).default(15_000),
+  /** How often each remote engine's /v1/models is polled to know it is up. */
+  ENSEMBLE_INFERENCE_HEALTH_MS: z.coerce.number().int().min(100).default(5000),
   /** Directory with the built web client; served at / when it exists. */
   ENSEMBLE_CLIENT_DIR: z.string().default(path.join(REPO_ROOT, 'client/dist')),
   /** Comma-separated words the classroom moderation filter drops generations for. */
@@ -100,10 +152,26 @@ export type Config = z.infer<typeof ConfigSchema>;
 export class ConfigError extends Error {}
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = ConfigSchema.safeParse(env);
+  const parsed = ConfigSchema.superRefine(checkRole).safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return parsed.data;
+}
+
+/** What each role needs from the rest of the configuration. */
+function checkRole(c: Config, ctx: z.RefinementCtx): void {
+  const issue = (path: keyof Config, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (c.ENSEMBLE_ROLE === 'inference') {
+    if (c.ENSEMBLE_API_KEYS.length === 0) issue('ENSEMBLE_API_KEYS', 'ENSEMBLE_ROLE=inference serves only /v1, which needs at least one key in ENSEMBLE_API_KEYS');
+    if (c.ENSEMBLE_DISABLE_AI) issue('ENSEMBLE_DISABLE_AI', 'ENSEMBLE_ROLE=inference exists to load the models; it cannot run with ENSEMBLE_DISABLE_AI');
+    if (c.ENSEMBLE_INFERENCE_URL.length > 0) issue('ENSEMBLE_INFERENCE_URL', 'ENSEMBLE_ROLE=inference runs the models itself; ENSEMBLE_INFERENCE_URL is for sync processes');
+  }
+  if (c.ENSEMBLE_ROLE === 'sync' && c.ENSEMBLE_INFERENCE_URL.length === 0 && !c.ENSEMBLE_DISABLE_AI) {
+    issue('ENSEMBLE_INFERENCE_URL', 'ENSEMBLE_ROLE=sync loads no models: set ENSEMBLE_INFERENCE_URL to one or more inference engines (or ENSEMBLE_DISABLE_AI=true)');
+  }
+  for (const key of ['ENSEMBLE_INFERENCE_EMBED_URL', 'ENSEMBLE_INFERENCE_IMAGE_URL'] as const) {
+    if (c[key].length > 0 && c.ENSEMBLE_INFERENCE_URL.length === 0) issue(key, `${key} is used with ENSEMBLE_INFERENCE_URL (a remote text engine); set that too`);
+  }
 }

@@ -29,6 +29,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   provenance: ['ports', 'storage', 'auth', 'http', 'sync'],
   images: ['ports', 'storage', 'auth', 'http'],
   exports: ['ports', 'storage', 'auth', 'http', 'sync', 'provenance'],
+  'remote-inference': ['config', 'inference'],
   openai: ['inference', 'ports', 'http', 'auth', 'limits', 'errors', 'config'],
   recommendation: ['ports', 'storage', 'limits', 'inference'],
   agent: ['ids', 'config', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],

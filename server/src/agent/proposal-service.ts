@@ -153,6 +153,13 @@ export function mapError(err: unknown): AgentError {
       return new AgentError('internal', `model unavailable: ${message}`);
     case 'empty_prompt':
       return new AgentError('invalid_payload', 'nothing to continue from');
+    // The detail (which engine, what it said) is for the server's log, not for every member.
+    case 'unavailable':
+      return new AgentError('internal', 'the AI engine stopped answering; try again');
+    case 'bad_response':
+      return new AgentError('internal', 'the AI engine sent an answer Ensemble cannot read');
+    case 'deadline':
+      return new AgentError('internal', 'the AI engine did not answer in time');
     default:
       return new AgentError('internal', 'generation failed');
   }

@@ -112,8 +112,8 @@ export interface ModelInfo {
 
 /** What callers use; implemented in-process (InferenceEngine) and on a worker thread (WorkerInferenceEngine). */
 export interface Inference {
-  /** The execution provider in use. */
-  readonly device: 'cpu' | 'webgpu' | 'cuda';
+  /** The execution provider in use ('remote': the models run on another server, remote-inference/). */
+  readonly device: 'cpu' | 'webgpu' | 'cuda' | 'remote';
   generate(req: GenerateRequest): GenerationStream;
   embed(texts: string[], opts?: { model?: string }): Promise<Float32Array[]>;
   generateImage(req: ImageRequest): Promise<Uint8Array>;

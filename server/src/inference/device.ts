@@ -20,7 +20,7 @@ import { DeviceUnavailableError } from './errors';
 import type { ModelEntry } from './manifest';
 
 export type RequestedDevice = Device;
-export type ResolvedDevice = Inference['device'];
+export type ResolvedDevice = Exclude<Inference['device'], 'remote'>;
 
 /** What the host offers, as the choice needs it (gathered by probeDevices; plain data for tests). */
 export interface DeviceFacts {

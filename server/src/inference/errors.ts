@@ -1,5 +1,16 @@
 /** Error codes a caller of the inference engine can act on (map `busy` to 429/503, etc.). */
-export type InferenceErrorCode = 'busy' | 'unknown_model' | 'empty_prompt' | 'deadline' | 'aborted' | 'no_chat_template' | 'internal';
+export type InferenceErrorCode =
+  | 'busy'
+  | 'unknown_model'
+  | 'empty_prompt'
+  | 'deadline'
+  | 'aborted'
+  | 'no_chat_template'
+  /** A remote engine could not be reached, went away mid-stream or stalled. */
+  | 'unavailable'
+  /** A remote engine answered something that is not the OpenAI wire format. */
+  | 'bad_response'
+  | 'internal';
 
 export class InferenceError extends Error {
   override readonly name = 'InferenceError';

@@ -40,6 +40,10 @@ export function engineError(err: unknown, retryAfterSec: number): OpenAiError {
         return new OpenAiError(400, 'invalid_request_error', err.message, 'no_chat_template', 'messages');
       case 'deadline':
         return new OpenAiError(503, 'server_error', err.message, 'deadline');
+      case 'unavailable':
+        return new OpenAiError(503, 'server_error', err.message, 'engine_unavailable');
+      case 'bad_response':
+        return new OpenAiError(502, 'server_error', err.message, 'bad_engine_response');
       default:
         break;
     }

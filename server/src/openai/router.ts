@@ -77,7 +77,16 @@ export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
 
   router.get('/models', handle((_req, res) => {
     const engine = engineOr503();
-    const data = engine.models().map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: 'ensemble', task: m.task, ...(m.instruct ? { instruct: true } : {}) }));
+    // Beyond OpenAI's fields: the task and chat flag a sync process reads, the context length under vLLM's name.
+    const data = engine.models().map((m) => ({
+      id: m.id,
+      object: 'model',
+      created: 0,
+      owned_by: 'ensemble',
+      task: m.task,
+      ...(m.instruct ? { instruct: true } : {}),
+      ...(m.contextLength ? { max_model_len: m.contextLength } : {}),
+    }));
     res.json({ object: 'list', data });
   }));
 
@@ -88,11 +97,13 @@ export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
   }));
 
   const sampling = (b: CompletionBody | ChatBody) => ({
-    // OpenAI's defaults: temperature 1, top_p 1, no top-k, no repetition penalty.
+    // OpenAI's defaults: temperature 1, top_p 1, no top-k, no repetition penalty (vLLM's -1 = off too).
     temperature: b.temperature ?? 1,
     topP: b.top_p ?? 1,
-    topK: 0,
-    repetitionPenalty: 1,
+    topK: Math.max(0, b.top_k ?? 0),
+    repetitionPenalty: b.repetition_penalty ?? 1,
+    ...(b.min_tokens ? { minTokens: b.min_tokens } : {}),
+    ...(b.ignore_eos ? { ignoreEos: true } : {}),
     stop: b.stop == null ? undefined : typeof b.stop === 'string' ? [b.stop] : b.stop,
     n: b.n ?? 1,
     seed: b.seed,
@@ -160,7 +171,8 @@ export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
     const images: string[] = [];
     try {
       for (let i = 0; i < (body.n ?? 1); i++) {
-        const png = await engine.generateImage({ prompt: body.prompt, model: info.id, seed: Math.floor(Math.random() * 2 ** 31), size });
+        const seed = body.seed != null ? body.seed + i : Math.floor(Math.random() * 2 ** 31);
+        const png = await engine.generateImage({ prompt: body.prompt, model: info.id, seed, size });
         images.push(Buffer.from(png).toString('base64'));
       }
     } catch (err) {

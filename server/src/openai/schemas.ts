@@ -12,6 +12,11 @@ const sampling = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
   user: z.string().optional(),
+  // vLLM's sampling extensions, which Ensemble's engine has too (a sync process sends them).
+  top_k: z.number().int().min(-1).nullish(),
+  repetition_penalty: z.number().gt(0).max(10).nullish(),
+  min_tokens: z.number().int().min(0).nullish(),
+  ignore_eos: z.boolean().nullish(),
 };
 
 export const CompletionBody = z.object({
@@ -48,6 +53,8 @@ export const ImageBody = z.object({
   n: z.number().int().min(1).max(4).nullish(),
   size: z.string().regex(/^\d{2,4}x\d{2,4}$/, 'size must be WIDTHxHEIGHT, e.g. 256x256').nullish(),
   response_format: z.literal('b64_json', { message: "only response_format 'b64_json' is served (no image URLs)" }).optional(),
+  /** Ensemble's extension: the same prompt and seed give the same image. */
+  seed: z.number().int().min(0).nullish(),
   user: z.string().optional(),
 });
 export type ImageBody = z.infer<typeof ImageBody>;

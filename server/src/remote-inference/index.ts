@@ -1,0 +1,2 @@
+export { RemoteInference, type RemoteInferenceOptions, type RemoteTask } from './remote-engine';
+export { remoteInferenceOptions } from './from-config';
