@@ -84,6 +84,14 @@ export function newPanel(fields: PanelFields): Y.Map<unknown> {
 
 /** Plain text of the story, paragraphs joined by newlines (for model context and provenance). */
 export function storyText(doc: Y.Doc): string {
+  return storyParagraphs(doc).join('\n');
+}
+
+/**
+ * The story's paragraphs (top-level blocks) as plain text, in order; a trailing empty paragraph
+ * (the editor's last, still blank line) is left out. Version previews and diffs read it.
+ */
+export function storyParagraphs(doc: Y.Doc): string[] {
   const paragraphs: string[] = [];
   const walk = (node: Y.XmlElement | Y.XmlFragment | Y.XmlText): void => {
     if (node instanceof Y.XmlText) {
@@ -102,5 +110,5 @@ export function storyText(doc: Y.Doc): string {
     }
   };
   walk(storyOf(doc));
-  return paragraphs.filter((p, i) => p.length > 0 || i < paragraphs.length - 1).join('\n');
+  return paragraphs.filter((p, i) => p.length > 0 || i < paragraphs.length - 1);
 }
