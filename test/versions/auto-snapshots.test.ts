@@ -55,10 +55,10 @@ describe('automatic snapshots', () => {
       expect(await list()).toEqual([]);
 
       storyOf(client.doc).insert(0, [paragraph('First scene.')]);
-      const [first] = await waitFor(async () => {
+      const [first] = (await waitFor(async () => {
         const versions = await list();
-        return versions.length > 0 && versions;
-      }, { message: 'first automatic snapshot' });
+        return versions.length > 0 ? versions : null;
+      }, { message: 'first automatic snapshot' }))!;
       expect(first).toMatchObject({ name: 'Automatic snapshot', kind: 'auto', createdBy: 'server' });
       expect((await previewOf(first!)).paragraphs).toEqual(['First scene.']);
       // Several intervals without a change: still one.
@@ -66,10 +66,10 @@ describe('automatic snapshots', () => {
       expect((await list()).length).toBe(1);
 
       storyOf(client.doc).insert(1, [paragraph('Second scene.')]);
-      const versions = await waitFor(async () => {
+      const versions = (await waitFor(async () => {
         const all = await list();
-        return all.length === 2 && all;
-      }, { message: 'second automatic snapshot' });
+        return all.length === 2 ? all : null;
+      }, { message: 'second automatic snapshot' }))!;
       expect((await previewOf(versions[0]!)).paragraphs).toEqual(['First scene.', 'Second scene.']);
       client.destroy();
     } finally {
