@@ -44,7 +44,7 @@ export function VersionPreview({ version, onClose, onRestore, busy }: { version:
             {formatTime(version.createdAt)}
           </small>
         </div>
-        <label className="row">
+        <label className="check">
           <input type="checkbox" checked={showChanges} onChange={(e) => setShowChanges(e.target.checked)} />
           Highlight changes
         </label>
