@@ -77,7 +77,8 @@ export function Versions() {
 
   return (
     <>
-      <details className="panel versions">
+      {/* Opening the panel reloads the list: others (and the snapshot schedule) add versions too. */}
+      <details className="panel versions" onToggle={(e) => e.currentTarget.open && void refresh()}>
         <summary>
           <h2>Versions</h2>
         </summary>
