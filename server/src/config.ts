@@ -76,6 +76,17 @@ export const ConfigSchema = z.object({
    * take are saved to a recovery file in the data directory instead.
    */
   ENSEMBLE_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(5000),
+  /**
+   * Automatic versions: every this many ms, one of each room changed since its last version
+   * (manual or automatic). 0 turns the schedule off; versions are still taken before each restore.
+   */
+  ENSEMBLE_SNAPSHOT_INTERVAL_MS: z.coerce
+    .number({ message: 'ENSEMBLE_SNAPSHOT_INTERVAL_MS must be a number of milliseconds (0 = off)' })
+    .int('ENSEMBLE_SNAPSHOT_INTERVAL_MS must be a whole number of milliseconds')
+    .refine((ms) => ms === 0 || (ms >= 100 && ms <= 7 * 24 * 3600 * 1000), {
+      message: 'ENSEMBLE_SNAPSHOT_INTERVAL_MS must be 0 (off) or between 100 ms and 7 days (604800000)',
+    })
+    .default(10 * 60 * 1000),
   /** Room creations + joins allowed per address per minute. */
   ENSEMBLE_RATE_LIMIT_PER_MIN: z.coerce.number().int().min(1).default(30),
   /** Open sockets one member may hold, on /sync and on /collab each (more are refused: 429 / connect error). */

@@ -21,6 +21,8 @@ import type { Stores } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
 import { RecoveryFileError, replayRecoveryFiles, writeRecoveryFile } from './sync/recovery-file';
 import { SyncServer } from './sync/sync-server';
+import { AutoSnapshots } from './versions/auto-snapshots';
+import { DocumentChanges } from './versions/document-changes';
 import { VersionService } from './versions/version-service';
 import { versionRoutes } from './versions/routes';
 
@@ -103,7 +105,10 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).
   api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));
-  api.use(versionRoutes(new VersionService(store.rooms, store.versions, registry), requireToken));
+  const documentChanges = new DocumentChanges(registry);
+  const versions = new VersionService(store.rooms, store.versions, registry, documentChanges);
+  const autoSnapshots = new AutoSnapshots(documentChanges, versions, config.ENSEMBLE_SNAPSHOT_INTERVAL_MS, logger.child({ component: 'versions' }));
+  api.use(versionRoutes(versions, requireToken));
   api.use(createImageRouter({ images: store.records, requireToken }));
   api.use(exportRoutes({ rooms: store.rooms, records: store.records, documentLog: store.documents, documents: registry, requireToken }));
   api.use(provenanceRoutes({ rooms: store.rooms, records: store.records, documentLog: store.documents, documents: registry, requireToken }));
@@ -143,6 +148,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
         await extension.start(context);
         logger.info({ extension: extension.name }, 'extension started');
       }
+      autoSnapshots.start();
     }
     await new Promise<void>((resolve, reject) => {
       httpServer.once('error', reject);
@@ -168,6 +174,8 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
         logger.error({ err, extension: extension.name }, 'extension failed to stop');
       }
     }
+    // Before the documents are flushed: a round in progress still holds (acquired) rooms.
+    await autoSnapshots.stop();
     sync.close();
     await sync.drain();
     const unflushed = await registry.closeAll(grace.signal);

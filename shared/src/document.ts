@@ -125,6 +125,15 @@ export function indexStory(doc: Y.Doc): StoryIndex {
   return { text, textStart, childStart };
 }
 
+/**
+ * The story's paragraphs as plain text, in order; a trailing empty paragraph (the editor's last,
+ * still blank line) is left out. Version previews and diffs read it.
+ */
+export function storyParagraphs(doc: Y.Doc): string[] {
+  const text = storyText(doc);
+  return text === '' ? [] : text.split('\n');
+}
+
 /** Plain text of the story, paragraphs joined by newlines (for model context and provenance). */
 export function storyText(doc: Y.Doc): string {
   const { text } = indexStory(doc);

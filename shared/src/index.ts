@@ -1,5 +1,6 @@
 export * from './document';
 export * from './rooms';
+export * from './versions';
 export * from './collab';
 export * from './sync';
 export * from './names';

@@ -112,9 +112,6 @@ export interface RotateJoinCodeResponse {
 export const UpdateRoomSettingsBody = RoomSettings.partial();
 export type UpdateRoomSettingsBody = z.infer<typeof UpdateRoomSettingsBody>;
 
-export const SaveVersionBody = z.object({ name: z.string().trim().min(1).max(120) });
-export type SaveVersionBody = z.infer<typeof SaveVersionBody>;
-
 /** `GET /api/rooms/:id/members` (owner): everyone in the room, in joining order. */
 export interface MemberListResponse {
   members: Member[];
@@ -132,13 +129,6 @@ export interface RoomResponse {
   member: Member;
   token: string;
 }
-export interface VersionInfo {
-  id: string;
-  name: string;
-  createdAt: string;
-  createdBy: string;
-}
-
 /** Claims carried by a room token (a signed JWT, HS256). */
 export interface TokenClaims {
   roomId: string;

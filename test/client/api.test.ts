@@ -46,6 +46,20 @@ describe('ApiClient', () => {
     expect(calls[0]!.url).toBe('/api/rooms/room_12345/versions/v1/restore');
   });
 
+  it('previews, renames and deletes on the version path', async () => {
+    const calls: Array<{ url: string; init?: RequestInit }> = [];
+    const version = { id: 'v 1', name: 'New', kind: 'manual', createdAt: '2024-01-01T00:00:00Z', createdBy: 'm' };
+    await new ApiClient('', fakeFetch(200, { version, paragraphs: [], diff: [], changed: false }, calls)).previewVersion('room_12345', 't', 'v 1');
+    expect(await new ApiClient('', fakeFetch(200, { version }, calls)).renameVersion('room_12345', 't', 'v 1', 'New')).toEqual(version);
+    expect(await new ApiClient('', fakeFetch(200, { deleted: version }, calls)).deleteVersion('room_12345', 't', 'v 1')).toEqual(version);
+    expect(calls.map((c) => [c.init?.method, c.url])).toEqual([
+      ['GET', '/api/rooms/room_12345/versions/v%201/preview'],
+      ['PATCH', '/api/rooms/room_12345/versions/v%201'],
+      ['DELETE', '/api/rooms/room_12345/versions/v%201'],
+    ]);
+    expect(calls[1]!.init!.body).toBe('{"name":"New"}');
+  });
+
   it('turns failures into ApiRequestError with words', async () => {
     const client = new ApiClient('', fakeFetch(429, { error: { code: 'rate_limited', message: 'slow down' } }));
     const err = await client.joinRoom({ joinCode: 'ABCDEF', displayName: 'Ann' }).catch((e: unknown) => e);

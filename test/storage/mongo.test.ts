@@ -93,8 +93,25 @@ describe('MongoStorage specifics', () => {
     expect(await store.records.getImage('room_chunked_img', 'i')).toEqual({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data, createdAt: 't' });
     await store.records.putImage({ roomId: 'room_chunked_img', id: 'i', mime: 'image/png', data: Uint8Array.of(5), createdAt: 't' });
     expect((await store.records.getImage('room_chunked_img', 'i'))?.data).toEqual(Uint8Array.of(5));
-    const version = { roomId: 'room_chunked_img', id: 'v', name: 'n', createdAt: 't', createdBy: 'm', snapshot: data };
+    const version = { roomId: 'room_chunked_img', id: 'v', name: 'n', kind: 'manual' as const, createdAt: 't', createdBy: 'm', snapshot: data };
     await store.versions.saveVersion(version);
     expect(await store.versions.getVersion('room_chunked_img', 'v')).toEqual(version);
+  });
+
+  it('deleting a version deletes every part of its snapshot; one stored without a kind reads as manual', async () => {
+    const db = () => store.connection.peek()!.db;
+    const data = Uint8Array.from({ length: 3500 }, (_, i) => (i * 5) % 256);
+    await store.versions.saveVersion({ roomId: 'room_chunked_del', id: 'v', name: 'n', kind: 'auto', createdAt: 't', createdBy: 'm', snapshot: data });
+    const stored = await db().collection<{ _id: string; blob: { id: string } }>('versions').findOne({ _id: 'room_chunked_del/v' });
+    const parts = () => db().collection('blobs').find({ blobId: stored!.blob.id }).toArray();
+    expect((await parts()).length).toBe(4);
+    expect(await store.versions.deleteVersion('room_chunked_del', 'v')).toBe(true);
+    expect(await parts()).toEqual([]);
+
+    // As versions were stored before kinds existed.
+    await db().collection<{ _id: string; [field: string]: unknown }>('versions').insertOne({
+      _id: 'room_old_kind/v', roomId: 'room_old_kind', id: 'v', name: 'old', createdAt: 't', createdBy: 'm', order: new Date(0), blob: { id: 'none', parts: 1, length: 0 },
+    });
+    expect((await store.versions.listVersions('room_old_kind'))[0]?.kind).toBe('manual');
   });
 });

@@ -45,4 +45,30 @@ describe('SqliteStorage specifics', () => {
     expect(fs.existsSync(path.join(nested, 'ensemble.db-wal'))).toBe(true);
     await store.close();
   });
+
+  it('migrates a database from before version kinds: its versions read as manual, new ones keep their kind', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-sqlite-kinds-'));
+    dirs.push(root);
+    const first = new SqliteStorage({ dataDir: root });
+    await first.init();
+    // Back to schema 1 (no kind column), with a version stored the way that schema stored it.
+    const raw = first.connection.peek()!;
+    raw.exec('ALTER TABLE versions DROP COLUMN kind; UPDATE schema_version SET version = 1;');
+    raw
+      .prepare('INSERT INTO versions (room_id, id, name, created_at, created_by, snapshot) VALUES (?, ?, ?, ?, ?, ?)')
+      .run('room_old_1', 'v-old', 'Old draft', '2024-06-01T00:00:00.000Z', 'm-1', Buffer.from([1, 2]));
+    await first.close();
+
+    const store = new SqliteStorage({ dataDir: root });
+    await store.init();
+    try {
+      expect(await store.versions.getVersion('room_old_1', 'v-old')).toEqual({
+        roomId: 'room_old_1', id: 'v-old', name: 'Old draft', kind: 'manual', createdAt: '2024-06-01T00:00:00.000Z', createdBy: 'm-1', snapshot: Uint8Array.of(1, 2),
+      });
+      await store.versions.saveVersion({ roomId: 'room_old_1', id: 'v-new', name: 'Auto', kind: 'auto', createdAt: '2024-06-02T00:00:00.000Z', createdBy: 'server', snapshot: Uint8Array.of(3) });
+      expect((await store.versions.listVersions('room_old_1')).map((v) => v.kind)).toEqual(['auto', 'manual']);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -424,6 +424,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
           roomId,
           id,
           name: `Version ${id}`,
+          kind: 'manual',
           createdAt,
           createdBy: 'm-owner',
           snapshot,
@@ -436,7 +437,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
 
         const listed = await store.versions.listVersions(roomId);
         expect(listed).toEqual([third, second, first].map(({ snapshot: _snapshot, ...meta }) => meta));
-        for (const entry of listed) expect(Object.keys(entry).sort()).toEqual(['createdAt', 'createdBy', 'id', 'name', 'roomId']);
+        for (const entry of listed) expect(Object.keys(entry).sort()).toEqual(['createdAt', 'createdBy', 'id', 'kind', 'name', 'roomId']);
 
         const got = await store.versions.getVersion(roomId, 'v3');
         expect(got && { ...got, snapshot: null }).toEqual({ ...third, snapshot: null });
@@ -446,6 +447,36 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         expect(await store.versions.listVersions(newRoomId())).toEqual([]);
         await expectStoreError(store.versions.saveVersion({ ...second, name: 'again' }), 'conflict', 'saveVersion');
         expect(await store.versions.getVersion(roomId, 'v2')).toEqual(second);
+      });
+
+      it('keeps the kind; renames and deletes one version of one room, false for an unknown one', async () => {
+        const roomId = newRoomId();
+        const otherRoom = newRoomId();
+        const base = { roomId, createdBy: 'm-owner', createdAt: '2025-03-02T10:00:00.000Z' };
+        const manual: VersionRecord = { ...base, id: 'v1', name: 'Chapter one', kind: 'manual', snapshot: bytes(1) };
+        const auto: VersionRecord = { ...base, id: 'v2', name: 'Automatic snapshot', kind: 'auto', createdAt: '2025-03-02T10:10:00.000Z', snapshot: patternBytes(MB + 3, 5) };
+        await store.versions.saveVersion(manual);
+        await store.versions.saveVersion(auto);
+        await store.versions.saveVersion({ ...manual, roomId: otherRoom });
+        expect((await store.versions.listVersions(roomId)).map((v) => [v.id, v.kind])).toEqual([['v2', 'auto'], ['v1', 'manual']]);
+        expect((await store.versions.getVersion(roomId, 'v2'))?.kind).toBe('auto');
+
+        expect(await store.versions.renameVersion(roomId, 'v1', 'Chapter one, final')).toBe(true);
+        expect(await store.versions.getVersion(roomId, 'v1')).toEqual({ ...manual, name: 'Chapter one, final' });
+        expect((await store.versions.listVersions(roomId)).map((v) => v.name)).toEqual(['Automatic snapshot', 'Chapter one, final']);
+        expect((await store.versions.getVersion(otherRoom, 'v1'))?.name).toBe('Chapter one');
+        expect(await store.versions.renameVersion(roomId, 'nope', 'x')).toBe(false);
+        expect(await store.versions.renameVersion(newRoomId(), 'v1', 'x')).toBe(false);
+
+        expect(await store.versions.deleteVersion(roomId, 'v2')).toBe(true);
+        expect(await store.versions.getVersion(roomId, 'v2')).toBeNull();
+        expect((await store.versions.listVersions(roomId)).map((v) => v.id)).toEqual(['v1']);
+        expect(await store.versions.deleteVersion(roomId, 'v2')).toBe(false);
+        expect(await store.versions.deleteVersion(newRoomId(), 'v1')).toBe(false);
+        expect(await store.versions.getVersion(otherRoom, 'v1')).toEqual({ ...manual, roomId: otherRoom });
+        // The id is free again: saving under it works and reads back the new snapshot.
+        await store.versions.saveVersion({ ...auto, snapshot: bytes(9, 9) });
+        expect((await store.versions.getVersion(roomId, 'v2'))?.snapshot).toEqual(bytes(9, 9));
       });
     });
 
@@ -533,7 +564,7 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
         await writer.init();
         const room = roomRecord();
         const member: MemberRecord = { roomId: room.id, id: 'm-1', displayName: 'Ada', role: 'owner', createdAt: room.createdAt };
-        const version: VersionRecord = { roomId: room.id, id: 'v1', name: 'First', createdAt: room.createdAt, createdBy: 'm-1', snapshot: bytes(7, 7) };
+        const version: VersionRecord = { roomId: room.id, id: 'v1', name: 'First', kind: 'auto', createdAt: room.createdAt, createdBy: 'm-1', snapshot: bytes(7, 7) };
         const image: ImageRecord = { roomId: room.id, id: 'i1', mime: 'image/png', data: bytes(8, 8), createdAt: room.createdAt };
         await writer.rooms.createRoom(room);
         await writer.rooms.addMember(member);
@@ -586,9 +617,11 @@ export function describeStoreConformance(name: string, harness: StoreHarness): v
           ['getMember', (s) => s.rooms.getMember(roomId, member.id)],
           ['listMembers', (s) => s.rooms.listMembers(roomId)],
           ['removeMember', (s) => s.rooms.removeMember(roomId, member.id)],
-          ['saveVersion', (s) => s.versions.saveVersion({ roomId, id: 'v1', name: 'n', createdAt: room.createdAt, createdBy: 'm-1', snapshot: bytes(1) })],
+          ['saveVersion', (s) => s.versions.saveVersion({ roomId, id: 'v1', name: 'n', kind: 'manual', createdAt: room.createdAt, createdBy: 'm-1', snapshot: bytes(1) })],
           ['listVersions', (s) => s.versions.listVersions(roomId)],
           ['getVersion', (s) => s.versions.getVersion(roomId, 'v1')],
+          ['renameVersion', (s) => s.versions.renameVersion(roomId, 'v1', 'renamed')],
+          ['deleteVersion', (s) => s.versions.deleteVersion(roomId, 'v1')],
           ['saveProposal', (s) => s.records.saveProposal({ roomId, id: 'p1', kind: 'text', requestedBy: 'm-1', mode: 'continue', model: 'm', createdAt: room.createdAt, status: 'pending', alternatives: [] })],
           ['listProposals', (s) => s.records.listProposals(roomId, 10)],
           ['addFeedback', (s) => s.records.addFeedback({ roomId, memberId: 'm-1', proposalId: 'p1', alternative: 0, action: 'shown', text: 't', at: room.createdAt })],

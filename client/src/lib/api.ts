@@ -10,8 +10,10 @@ import type {
   Room,
   RoomResponse,
   RoomSettings,
+  DeleteVersionResponse,
   UpdateRoomSettingsBody,
   VersionInfo,
+  VersionPreviewResponse,
 } from '@ensemble/shared';
 
 /** A failed REST call, with a message meant for the person using the app. */
@@ -146,7 +148,20 @@ export class ApiClient {
   }
 
   async restoreVersion(roomId: string, token: string, versionId: string): Promise<void> {
-    await this.request('POST', `/api/rooms/${encodeURIComponent(roomId)}/versions/${encodeURIComponent(versionId)}/restore`, { token, body: {} });
+    await this.request('POST', `${versionPath(roomId, versionId)}/restore`, { token, body: {} });
+  }
+
+  /** The version's story and the diff from the current story to it. */
+  previewVersion(roomId: string, token: string, versionId: string): Promise<VersionPreviewResponse> {
+    return this.request('GET', `${versionPath(roomId, versionId)}/preview`, { token });
+  }
+
+  async renameVersion(roomId: string, token: string, versionId: string, name: string): Promise<VersionInfo> {
+    return (await this.request<{ version: VersionInfo }>('PATCH', versionPath(roomId, versionId), { token, body: { name } })).version;
+  }
+
+  async deleteVersion(roomId: string, token: string, versionId: string): Promise<VersionInfo> {
+    return (await this.request<DeleteVersionResponse>('DELETE', versionPath(roomId, versionId), { token })).deleted;
   }
 
   provenance(roomId: string, token: string): Promise<ProvenanceReport> {
@@ -170,3 +185,7 @@ export class ApiClient {
 }
 
 export const api = new ApiClient();
+
+function versionPath(roomId: string, versionId: string): string {
+  return `/api/rooms/${encodeURIComponent(roomId)}/versions/${encodeURIComponent(versionId)}`;
+}

@@ -1,4 +1,4 @@
-import type { Role, RoomKind, RoomSettings } from '@ensemble/shared';
+import type { Role, RoomKind, RoomSettings, VersionKind } from '@ensemble/shared';
 
 /**
  * Everything Ensemble keeps durably, as four narrow slices bundled as `Stores`. Backends:
@@ -76,6 +76,10 @@ export interface VersionStore {
   /** Newest first, without snapshots. */
   listVersions(roomId: string): Promise<Omit<VersionRecord, 'snapshot'>[]>;
   getVersion(roomId: string, versionId: string): Promise<VersionRecord | null>;
+  /** Sets the version's name; false when the room has no such version. */
+  renameVersion(roomId: string, versionId: string, name: string): Promise<boolean>;
+  /** Deletes the version and its snapshot; false when the room has no such version. */
+  deleteVersion(roomId: string, versionId: string): Promise<boolean>;
 }
 
 /** What the AI collaborator leaves behind: proposals, the members' feedback on them, images. */
@@ -130,6 +134,8 @@ export interface VersionRecord {
   roomId: string;
   id: string;
   name: string;
+  /** Saved by a member, or taken by the server (schedule, before a restore). Stored before kinds existed: 'manual'. */
+  kind: VersionKind;
   createdAt: string;
   createdBy: string;
   /** Y.encodeStateAsUpdate of the document when saved. */

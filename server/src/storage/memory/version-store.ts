@@ -32,4 +32,21 @@ export class MemoryVersionStore implements VersionStore {
       return version ? { ...version, snapshot: copyBytes(version.snapshot) } : null;
     });
   }
+
+  renameVersion(roomId: string, versionId: string, name: string): Promise<boolean> {
+    return this.connection.run('renameVersion', roomId, (data) => {
+      const version = data.versions.get(roomId)?.find((v) => v.id === versionId);
+      if (version) version.name = name;
+      return version !== undefined;
+    });
+  }
+
+  deleteVersion(roomId: string, versionId: string): Promise<boolean> {
+    return this.connection.run('deleteVersion', roomId, (data) => {
+      const saved = data.versions.get(roomId) ?? [];
+      const index = saved.findIndex((v) => v.id === versionId);
+      if (index >= 0) saved.splice(index, 1);
+      return index >= 0;
+    });
+  }
 }

@@ -90,6 +90,8 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (room_id, id)
   );
   `,
+  // Versions the server takes by itself (schedule, before a restore) are 'auto'.
+  `ALTER TABLE versions ADD COLUMN kind TEXT NOT NULL DEFAULT 'manual';`,
 ];
 
 /**

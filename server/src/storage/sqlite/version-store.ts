@@ -7,6 +7,7 @@ interface VersionRow {
   room_id: string;
   id: string;
   name: string;
+  kind: string;
   created_at: string;
   created_by: string;
   snapshot: Buffer;
@@ -14,13 +15,15 @@ interface VersionRow {
 
 const statements = preparedStatements((db: Database.Database) => ({
   insertVersion: db.prepare<[VersionRow]>(
-    'INSERT INTO versions (room_id, id, name, created_at, created_by, snapshot) VALUES (@room_id, @id, @name, @created_at, @created_by, @snapshot)',
+    'INSERT INTO versions (room_id, id, name, kind, created_at, created_by, snapshot) VALUES (@room_id, @id, @name, @kind, @created_at, @created_by, @snapshot)',
   ),
   // Newest first; versions saved in the same instant come out latest-saved first.
   listVersions: db.prepare<[string], Omit<VersionRow, 'snapshot'>>(
-    'SELECT room_id, id, name, created_at, created_by FROM versions WHERE room_id = ? ORDER BY created_at DESC, rowid DESC',
+    'SELECT room_id, id, name, kind, created_at, created_by FROM versions WHERE room_id = ? ORDER BY created_at DESC, rowid DESC',
   ),
   getVersion: db.prepare<[string, string], VersionRow>('SELECT * FROM versions WHERE room_id = ? AND id = ?'),
+  renameVersion: db.prepare<[string, string, string]>('UPDATE versions SET name = ? WHERE room_id = ? AND id = ?'),
+  deleteVersion: db.prepare<[string, string]>('DELETE FROM versions WHERE room_id = ? AND id = ?'),
 }));
 
 /** Named versions in SQLite (`versions`, snapshot inline as a BLOB). */
@@ -29,9 +32,9 @@ export class SqliteVersionStore implements VersionStore {
 
   saveVersion(version: VersionRecord): Promise<void> {
     return this.connection.run('saveVersion', version.roomId, (db) => {
-      const { roomId, id, name, createdAt, createdBy, snapshot } = version;
+      const { roomId, id, name, kind, createdAt, createdBy, snapshot } = version;
       try {
-        statements(db).insertVersion.run({ room_id: roomId, id, name, created_at: createdAt, created_by: createdBy, snapshot: toBuffer(snapshot) });
+        statements(db).insertVersion.run({ room_id: roomId, id, name, kind, created_at: createdAt, created_by: createdBy, snapshot: toBuffer(snapshot) });
       } catch (error) {
         if (isUniqueViolation(error)) throw new StoreError('saveVersion', roomId, 'conflict', `version ${id} already exists`);
         throw error;
@@ -49,8 +52,16 @@ export class SqliteVersionStore implements VersionStore {
       return row ? { ...versionMetaFromRow(row), snapshot: toBytes(row.snapshot) } : null;
     });
   }
+
+  renameVersion(roomId: string, versionId: string, name: string): Promise<boolean> {
+    return this.connection.run('renameVersion', roomId, (db) => statements(db).renameVersion.run(name, roomId, versionId).changes > 0);
+  }
+
+  deleteVersion(roomId: string, versionId: string): Promise<boolean> {
+    return this.connection.run('deleteVersion', roomId, (db) => statements(db).deleteVersion.run(roomId, versionId).changes > 0);
+  }
 }
 
 function versionMetaFromRow(row: Omit<VersionRow, 'snapshot'>): Omit<VersionRecord, 'snapshot'> {
-  return { roomId: row.room_id, id: row.id, name: row.name, createdAt: row.created_at, createdBy: row.created_by };
+  return { roomId: row.room_id, id: row.id, name: row.name, kind: row.kind === 'auto' ? 'auto' : 'manual', createdAt: row.created_at, createdBy: row.created_by };
 }
