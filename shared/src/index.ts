@@ -5,3 +5,4 @@ export * from './sync';
 export * from './names';
 export * from './anchor';
 export * from './provenance-rows';
+export * from './exports';

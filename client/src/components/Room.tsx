@@ -11,6 +11,7 @@ import { canEdit as roleCanEdit, shareLink, type Session } from '../lib/session'
 import { AiPanel } from './AiPanel';
 import { BiblePanel } from './BiblePanel';
 import { Dashboard } from './Dashboard';
+import { ExportMenu } from './ExportMenu';
 import { StoryEditor } from './StoryEditor';
 import { PresenceBar } from './PresenceBar';
 import { Recommendations } from './Recommendations';
@@ -216,6 +217,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
             <button type="button" onClick={copyLink} aria-label="Copy share link">
               Copy link
             </button>
+            <ExportMenu />
           </div>
           <div className={`conn conn-${status.closedReason ? 'refused' : syncState}`} role="status" aria-live="polite" data-testid="connection-status">
             <span className="dot" aria-hidden="true" />
