@@ -138,6 +138,7 @@ export class AgentExtension implements Extension {
       const { blockedWords, ...shared } = settings;
       gateway.emit(roomId, 'settings:changed', shared);
       if (blockedWords) gateway.emitToOwners(roomId, 'settings:changed', settings);
+      void gateway.refreshAllowances(roomId);
     };
     ctx.documents.on('loaded', onLoaded);
     ctx.documents.on('empty', onEmpty);
