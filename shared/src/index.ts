@@ -6,3 +6,4 @@ export * from './names';
 export * from './anchor';
 export * from './provenance-rows';
 export * from './exports';
+export * from './drafts';
