@@ -12,12 +12,12 @@ import { AiPanel } from './AiPanel';
 import { BiblePanel } from './BiblePanel';
 import { Dashboard } from './Dashboard';
 import { ExportMenu } from './ExportMenu';
-import { StoryEditor } from './StoryEditor';
 import { PresenceBar } from './PresenceBar';
 import { Recommendations } from './Recommendations';
 import { RoomContext, type AskOptions, type RoomContextValue } from './RoomContext';
 import { Storyboard } from './Storyboard';
 import { StoryboardSide } from './StoryboardSide';
+import { StoryPane } from './StoryPane';
 import { Notices, useNotices } from './useNotices';
 import { Versions } from './Versions';
 
@@ -266,7 +266,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
               ))}
             </nav>
             <div id="panel-story" role="tabpanel" aria-labelledby="tab-story" hidden={tab !== 'story'}>
-              <StoryEditor onEditor={setEditor} />
+              <StoryPane onEditor={setEditor} />
             </div>
             <div id="panel-storyboard" role="tabpanel" aria-labelledby="tab-storyboard" hidden={tab !== 'storyboard'}>
               {tab === 'storyboard' && <Storyboard />}
