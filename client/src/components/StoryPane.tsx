@@ -39,6 +39,7 @@ export function StoryPane({ onEditor }: { onEditor: (editor: Editor | null) => v
       <div hidden={showDraft}>
         <StoryEditor onEditor={onEditor} />
       </div>
+      {showDraft && <p className="muted small">The AI collaborator writes in the shared story; switch back to it to ask.</p>}
       {showDraft && <DraftEditor memberId={session.member.id} studentName={session.member.displayName} editable />}
     </>
   );

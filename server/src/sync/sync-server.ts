@@ -85,6 +85,8 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
  * ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable ones with 4400, refused
  * updates with 4422; a document that cannot be loaded closes its clients with 4500. Awareness
  * abuse (see AwarenessGuard) closes with 4429; a client that stops reading is terminated.
+ * `/sync/<roomId>/draft/<memberId>` is a student's draft (assignment mode), checked the same way
+ * and then by draftAccess: a refusal opens the websocket only to close it with 4403.
  */
 export class SyncServer {
   private readonly wss: WebSocketServer;
