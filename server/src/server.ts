@@ -133,6 +133,9 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   });
   sync.attach(httpServer);
   rooms.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
+  rooms.on('settingsChanged', (roomId, settings) => {
+    if (!settings.assignmentMode) sync.closeStudentDrafts(roomId);
+  });
 
   const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metricsRegistry: metrics.registry };
   const extensions = options.extensions ?? [];

@@ -198,7 +198,27 @@ export interface Suggestion {
   score: number;
 }
 
+/**
+ * What one member may still ask the AI, sent to that member alone as `ai:allowance`: on connect,
+ * after each of their requests, when their rate budget refills and when the room's settings change.
+ */
+export interface AiAllowance {
+  /** False while the room's AI is off (or the server has no engine): nothing can be asked. */
+  enabled: boolean;
+  /** The room's per-member total in `limited` mode; null where none applies (other modes, the owner). */
+  quota: { limit: number; remaining: number } | null;
+  /**
+   * The per-member rate: `remaining` of `capacity` now; the next one back in `nextInMs`, all of them
+   * in `fullInMs` (both 0 when full); one more every `refillEveryMs`.
+   */
+  rate: { capacity: number; remaining: number; nextInMs: number; fullInMs: number; refillEveryMs: number };
+  /** Requests that would be admitted right now: the smaller of the two (0 while disabled). */
+  left: number;
+}
+
 export interface ServerToClientEvents {
+  /** To one member alone: their remaining AI requests (see AiAllowance). */
+  'ai:allowance': (allowance: AiAllowance) => void;
   'proposal:started': (proposal: ProposalInfo) => void;
   'proposal:delta': (delta: ProposalDelta) => void;
   'proposal:done': (done: ProposalDone) => void;

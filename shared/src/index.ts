@@ -7,3 +7,5 @@ export * from './names';
 export * from './anchor';
 export * from './provenance-rows';
 export * from './comments';
+export * from './exports';
+export * from './drafts';

@@ -43,6 +43,11 @@ export const RoomSettings = z.object({
    * instruction with them refused, and in classrooms members' text with them is flagged to the owner.
    */
   blockedWords: z.array(BlockedWord).max(MAX_BLOCKED_WORDS, `at most ${MAX_BLOCKED_WORDS} words`).optional(),
+  /**
+   * Classrooms only: each student also gets a draft of their own (see drafts.ts) that only they and
+   * the teacher can open. Absent: off.
+   */
+  assignmentMode: z.boolean().optional(),
 });
 export type RoomSettings = z.infer<typeof RoomSettings>;
 

@@ -1,5 +1,6 @@
 /**
- * y-websocket endpoint: `ws://HOST:PORT/sync/<roomId>?token=<token>`, so a stock
+ * y-websocket endpoint: `ws://HOST:PORT/sync/<roomId>?token=<token>` (or `/sync/<roomId>/draft/<memberId>`,
+ * a student's draft: see drafts.ts), so a stock
  * `new WebsocketProvider(`ws://HOST:PORT${SYNC_PATH}`, roomId, doc, { params: { token } })` works.
  */
 export const SYNC_PATH = '/sync';
@@ -39,4 +40,10 @@ export const CLOSE_CODES = {
    * that are repeatedly oversized, invalid or for client ids that are not the connection's own.
    * (A single such frame is only dropped.) */
   awarenessAbuse: 4429,
+  /**
+   * A student's draft (assignment mode, `<roomId>/draft/<memberId>`) opened by someone other than
+   * that student or the teacher, or by the student while assignment mode is off. Sent right after
+   * the upgrade (a websocket close, not an HTTP refusal, so the client can say why); permanent.
+   */
+  draftForbidden: 4403,
 } as const;

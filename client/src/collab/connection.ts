@@ -12,6 +12,7 @@ import {
 import type { Session } from '../lib/session';
 import { wsOrigin } from '../lib/session';
 import { describeCloseCode, type ConnectionState } from '../lib/format';
+import { AllowanceStore } from './allowance';
 import { SyncLiveness } from './liveness';
 
 export type CollabSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -36,6 +37,8 @@ export class RoomConnection {
   readonly doc = new Y.Doc();
   readonly provider: WebsocketProvider;
   readonly socket: CollabSocket;
+  /** What this member may still ask the AI (`ai:allowance`). */
+  readonly allowance: AllowanceStore;
   private snapshot: ConnectionSnapshot = {
     sync: 'connecting',
     synced: false,
@@ -73,6 +76,7 @@ export class RoomConnection {
 
     this.snapshot = { ...this.snapshot, browserOffline: this.liveness.get().browserOffline };
     this.socket = io(COLLAB_NAMESPACE, { auth: { token: session.token }, reconnectionDelayMax: 5000 }) as CollabSocket;
+    this.allowance = new AllowanceStore(this.socket);
     this.socket.on('connect', () => this.set({ socket: 'connected', socketError: null }));
     this.socket.on('disconnect', (reason) => {
       this.set({ socket: 'disconnected' });

@@ -8,6 +8,7 @@ import { revertProposal } from '../lib/revert';
 import { foldSettled } from '../lib/proposal-list';
 import { applyRanking, rankForYou, rankLabel } from '../lib/ranking';
 import { ModelBadge } from './ModelBadge';
+import { RequestsLeft } from './RequestsLeft';
 import { useRoom } from './RoomContext';
 
 const MODE_HINTS: Record<ProposalMode, string> = {
@@ -18,7 +19,7 @@ const MODE_HINTS: Record<ProposalMode, string> = {
 };
 
 export function AiPanel() {
-  const { canEdit, ask, proposals, shortcut, room } = useRoom();
+  const { canEdit, isOwner, ask, proposals, shortcut, room } = useRoom();
   const [mode, setMode] = useState<ProposalMode>('continue');
   const [instruction, setInstruction] = useState('');
   const [alternatives, setAlternatives] = useState(3);
@@ -98,6 +99,8 @@ export function AiPanel() {
               {busy ? 'Asking…' : `Ask AI`} <kbd>Ctrl+↵</kbd>
             </button>
           </div>
+          {/* Students see their budget; the owner is exempt from the room's quota. */}
+          {!isOwner && <RequestsLeft />}
         </form>
       ) : (
         <p className="muted">Viewers watch proposals stream in; asking, voting and accepting need an editor seat.</p>

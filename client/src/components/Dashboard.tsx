@@ -5,6 +5,7 @@ import { percent } from '../lib/format';
 import { shareLink } from '../lib/session';
 import { Flags } from './Flags';
 import { Members } from './Members';
+import { StudentDrafts } from './StudentDrafts';
 import { useRoom } from './RoomContext';
 
 const LIVE_THROTTLE_MS = 1500;
@@ -119,7 +120,15 @@ export function Dashboard({ onRoom }: { onRoom: (update: (room: Room) => Room) =
           <input type="checkbox" checked={s.moderation} disabled={saving || room.kind === 'classroom'} onChange={(e) => change({ moderation: e.target.checked })} />
           Moderation filter on AI text{room.kind === 'classroom' ? ' (always on in classrooms)' : ''}
         </label>
+        {room.kind === 'classroom' && (
+          <label className="check">
+            <input type="checkbox" checked={s.assignmentMode === true} disabled={saving} onChange={(e) => change({ assignmentMode: e.target.checked })} data-testid="assignment-mode" />
+            Assignment mode: each student also writes a draft of their own, which only they and you can see
+          </label>
+        )}
       </section>
+
+      {room.kind === 'classroom' && s.assignmentMode && <StudentDrafts />}
 
       <section className="card" aria-labelledby="invite-title">
         <h2 id="invite-title">Invite</h2>

@@ -13,12 +13,13 @@ import { AiPanel } from './AiPanel';
 import { BiblePanel } from './BiblePanel';
 import { CommentsPanel } from './CommentsPanel';
 import { Dashboard } from './Dashboard';
-import { StoryEditor } from './StoryEditor';
+import { ExportMenu } from './ExportMenu';
 import { PresenceBar } from './PresenceBar';
 import { Recommendations } from './Recommendations';
 import { RoomContext, type AskOptions, type RoomContextValue } from './RoomContext';
 import { Storyboard } from './Storyboard';
 import { StoryboardSide } from './StoryboardSide';
+import { StoryPane } from './StoryPane';
 import { Notices, useNotices } from './useNotices';
 import { Versions } from './Versions';
 
@@ -238,6 +239,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
             <button type="button" onClick={copyLink} aria-label="Copy share link">
               Copy link
             </button>
+            <ExportMenu />
           </div>
           <div className={`conn conn-${status.closedReason ? 'refused' : syncState}`} role="status" aria-live="polite" data-testid="connection-status">
             <span className="dot" aria-hidden="true" />
@@ -286,7 +288,7 @@ function RoomView({ session, conn, onLeave }: { session: Session; conn: RoomConn
               ))}
             </nav>
             <div id="panel-story" role="tabpanel" aria-labelledby="tab-story" hidden={tab !== 'story'}>
-              <StoryEditor onEditor={setEditor} />
+              <StoryPane onEditor={setEditor} />
             </div>
             <div id="panel-storyboard" role="tabpanel" aria-labelledby="tab-storyboard" hidden={tab !== 'storyboard'}>
               {tab === 'storyboard' && <Storyboard />}

@@ -1,5 +1,6 @@
 import type {
   ApiError,
+  ExportFormat,
   CreateRoomBody,
   JoinRoomBody,
   Member,
@@ -58,6 +59,12 @@ export function describeHttpError(status: number, body: unknown): { code: string
       if (status >= 500) return { code, message: `The server had a problem (${status}). ${serverMessage}`.trim() };
       return { code, message: serverMessage || `Request failed (${status}).` };
   }
+}
+
+/** The filename of `Content-Disposition: attachment; filename="…"`, or null when there is none. */
+export function attachmentFilename(disposition: string | null): string | null {
+  const match = disposition?.match(/filename="([^"\\/]+)"/);
+  return match ? match[1]! : null;
 }
 
 // The rows live in shared/src so the server's CSV/PDF report exports use the same numbers.
@@ -170,6 +177,15 @@ export class ApiClient {
 
   /** Fetches an image with the token header; returns an object URL the caller must revoke. */
   async imageObjectUrl(url: string, token: string): Promise<string> {
+    return URL.createObjectURL((await this.fetchFile(url, token)).blob);
+  }
+
+  /** One export of the room (a token header, so no plain link can fetch it) and its server-given filename. */
+  exportFile(roomId: string, token: string, format: ExportFormat): Promise<{ blob: Blob; filename: string }> {
+    return this.fetchFile(`/api/rooms/${encodeURIComponent(roomId)}/export/${format}`, token, format.replace('.', '-'));
+  }
+
+  private async fetchFile(url: string, token: string, fallbackName = 'download'): Promise<{ blob: Blob; filename: string }> {
     let res: Response;
     try {
       res = await this.fetchImpl(`${this.base}${url}`, { headers: { Authorization: `Bearer ${token}` } });
@@ -177,10 +193,16 @@ export class ApiClient {
       throw new ApiRequestError(UNREACHABLE_MESSAGE, 0, 'unreachable');
     }
     if (!res.ok) {
-      const { code, message } = describeHttpError(res.status, null);
+      let body: unknown = null;
+      try {
+        body = await res.json();
+      } catch {
+        body = null;
+      }
+      const { code, message } = describeHttpError(res.status, body);
       throw new ApiRequestError(message, res.status, code);
     }
-    return URL.createObjectURL(await res.blob());
+    return { blob: await res.blob(), filename: attachmentFilename(res.headers.get('Content-Disposition')) ?? fallbackName };
   }
 }
 

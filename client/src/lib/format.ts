@@ -87,8 +87,8 @@ export function describeCloseCode(code: number, reason = ''): string {
   switch (code) {
     case 4401:
       return 'Your session is no longer valid (expired or signed out). Join the room again.';
-    case 4403:
-      return 'This session is for another room. Join again with the right code.';
+    case 4403: // CLOSE_CODES.draftForbidden
+      return `This draft cannot be opened: ${reason || 'only its student and the teacher may open it, while assignment mode is on'}.`;
     case 4404:
       return 'This room does not exist anymore.';
     case 4410:

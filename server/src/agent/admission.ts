@@ -1,4 +1,4 @@
-import type { Role, RoomSettings } from '@ensemble/shared';
+import type { AiAllowance, Role, RoomSettings } from '@ensemble/shared';
 import type { RoomRecord } from '../storage/store';
 import { AgentError } from './errors';
 import type { RateLimiter } from './rate-limit';
@@ -67,6 +67,24 @@ export class Admission {
       throw new AgentError('busy', `the AI is already writing ${active} alternatives in this room; wait or stop one`);
     }
     return room;
+  }
+
+  /**
+   * What `admit` would let the member ask now, without taking anything: the `limited` quota (owners
+   * exempt) and the rate bucket — the same rules and the same counters.
+   */
+  async allowance(actor: Actor): Promise<AiAllowance> {
+    const room = await this.deps.room();
+    const s: RoomSettings = room.settings;
+    const enabled = this.deps.engineAvailable && s.aiMode !== 'off' && canEdit(actor.role);
+    let quota: AiAllowance['quota'] = null;
+    if (s.aiMode === 'limited' && actor.role !== 'owner') {
+      await this.countUses();
+      quota = { limit: s.aiUsesPerMember, remaining: Math.max(0, s.aiUsesPerMember - (this.uses.get(actor.memberId) ?? 0)) };
+    }
+    const rate = this.deps.limiter.status(`${this.deps.roomId}:${actor.memberId}`);
+    const left = enabled ? Math.min(rate.remaining, quota?.remaining ?? Infinity) : 0;
+    return { enabled, quota, rate, left };
   }
 
   /** Auto mode skips the member checks but not the room's capacity. */

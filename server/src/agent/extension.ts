@@ -1,4 +1,4 @@
-import type { RoomSettings } from '@ensemble/shared';
+import { parseDocName, type RoomSettings } from '@ensemble/shared';
 import type { Config } from '../config';
 import type { Extension, LoadedRoom, ServerContext } from '../ports';
 import { WorkerInferenceEngine, type Inference } from '../inference';
@@ -115,13 +115,19 @@ export class AgentExtension implements Extension {
       onGenerationsChanged: (d) => metrics.generationsChanged(d),
     };
 
-    const onLoaded = (room: LoadedRoom): void => this.agentFor(room.roomId).attach(room);
+    // Students' drafts (assignment mode) are documents of their own, not rooms: no agent in them.
+    const isRoom = (name: string): boolean => parseDocName(name)?.draftOf === null;
+    const onLoaded = (room: LoadedRoom): void => {
+      if (isRoom(room.roomId)) this.agentFor(room.roomId).attach(room);
+    };
     const onEmpty = (room: LoadedRoom): void => {
+      if (!isRoom(room.roomId)) return;
       void gateway.socketCount(room.roomId).then((n) => {
         if (n === 0) this.rooms.get(room.roomId)?.cancelAll();
       });
     };
     const onUnloaded = (roomId: string): void => {
+      if (!isRoom(roomId)) return;
       const agent = this.rooms.get(roomId);
       if (!agent) return;
       agent.detach();
@@ -138,6 +144,7 @@ export class AgentExtension implements Extension {
       const { blockedWords, ...shared } = settings;
       gateway.emit(roomId, 'settings:changed', shared);
       if (blockedWords) gateway.emitToOwners(roomId, 'settings:changed', settings);
+      void gateway.refreshAllowances(roomId);
     };
     ctx.documents.on('loaded', onLoaded);
     ctx.documents.on('empty', onEmpty);

@@ -23,6 +23,7 @@ import type { ServerContext } from '../ports';
 import { currentMember } from '../auth/current-member';
 import { whenExpired } from '../auth/expiry-timer';
 import { SocketLimiter, type SocketSlot } from '../auth/socket-limiter';
+import { AllowanceNotifier } from './allowance';
 import { EngineConnectionCap } from './engine-connection-cap';
 import { AgentError, toErrorBody } from './errors';
 import { EventRateLimits, type Bucket, type CheapEvent } from './event-rate';
@@ -72,6 +73,7 @@ export class AgentGateway {
   private readonly nsp: CollabNamespace;
   private readonly eventRates: EventRateLimits;
   private readonly sockets: SocketLimiter;
+  private readonly allowance: AllowanceNotifier;
   private readonly offMemberRemoved: () => void;
 
   constructor(private readonly deps: GatewayDeps) {
@@ -79,6 +81,11 @@ export class AgentGateway {
     const { config } = ctx;
     this.eventRates = new EventRateLimits(deps.eventRates);
     this.sockets = new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
+    this.allowance = new AllowanceNotifier({
+      compute: (roomId, actor) => deps.agentFor(roomId).allowance(actor),
+      send: (roomId, memberId, allowance) => this.nsp.to(memberChannel(roomId, memberId)).emit('ai:allowance', allowance),
+      onError: (err) => ctx.logger.warn({ err }, 'ai allowance not sent'),
+    });
     const engineCap = new EngineConnectionCap(config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
     this.io = new Server(ctx.httpServer, { serveClient: false, maxHttpBufferSize: 256 * 1024, cors: { origin: true }, allowRequest: engineCap.allowRequest });
     engineCap.track(this.io.engine);
@@ -122,7 +129,15 @@ export class AgentGateway {
     return this.nsp.adapter.rooms.get(channel(roomId))?.size ?? 0;
   }
 
+  /** Sends every member connected to the room their allowance again (its settings changed). */
+  async refreshAllowances(roomId: string): Promise<void> {
+    const sockets = await this.nsp.in(channel(roomId)).fetchSockets();
+    const actors = new Map(sockets.map((s) => [s.data.claims.memberId, { memberId: s.data.claims.memberId, displayName: s.data.claims.displayName, role: s.data.role }]));
+    await this.allowance.pushAll(roomId, [...actors.values()]);
+  }
+
   close(): void {
+    this.allowance.close();
     this.offMemberRemoved();
     this.nsp.disconnectSockets(true);
     // Not io.close(): that would close the shared HTTP server, which the core server owns.
@@ -164,7 +179,7 @@ export class AgentGateway {
   private onConnection(socket: CollabSocket): void {
     const { claims } = socket.data;
     const roomId = claims.roomId;
-    void socket.join([channel(roomId), memberChannel(roomId, claims.memberId), ...(socket.data.role === 'owner' ? [ownerChannel(roomId)] : [])]);
+    const joined = socket.join([channel(roomId), memberChannel(roomId, claims.memberId), ...(socket.data.role === 'owner' ? [ownerChannel(roomId)] : [])]);
     const cancelExpiry = whenExpired(socket.data.expiresAt, () => {
       socket.emit('collab:closed', { code: CLOSE_CODES.tokenExpired, reason: 'token expired' });
       socket.disconnect(true);
@@ -180,8 +195,17 @@ export class AgentGateway {
     );
     const actor = (): Actor => ({ memberId: claims.memberId, displayName: claims.displayName, role: socket.data.role });
     const agent = (): RoomAgent => this.deps.agentFor(roomId);
+    void Promise.resolve(joined).then(() => this.allowance.push(roomId, actor()));
+    /** Runs a request that spends the member's AI budget, then tells them what is left (either way). */
+    const spending = async <T>(fn: () => Promise<T>): Promise<T> => {
+      try {
+        return await fn();
+      } finally {
+        void this.allowance.push(roomId, actor());
+      }
+    };
 
-    this.handle(socket, 'proposal:request', ProposalRequest, async (req) => ({ proposal: await agent().request(actor(), req) }));
+    this.handle(socket, 'proposal:request', ProposalRequest, async (req) => ({ proposal: await spending(() => agent().request(actor(), req)) }));
     const limited = (event: CheapEvent): void => {
       // Viewers are refused before they spend tokens: they only read.
       if (event !== 'recommend:next' && socket.data.role === 'viewer') return;
@@ -204,10 +228,10 @@ export class AgentGateway {
       agent().stop(actor(), req.proposalId);
       return {};
     });
-    this.handle(socket, 'proposal:regenerate', RegenerateRequest, async (req) => ({ proposal: await agent().regenerate(actor(), req.proposalId, req.alternatives) }));
+    this.handle(socket, 'proposal:regenerate', RegenerateRequest, async (req) => ({ proposal: await spending(() => agent().regenerate(actor(), req.proposalId, req.alternatives)) }));
     this.handle(socket, 'moderation:flags', FlagsRequest, async () => ({ flags: agent().flagsFor(actor()) }));
     this.handle(socket, 'proposal:list', ListRequest, async () => ({ proposals: await agent().snapshots(claims.memberId) }));
-    this.handle(socket, 'image:request', ImageRequest, async (req) => ({ proposal: await agent().requestImages(actor(), req.panelId, req.prompt, req.count) }));
+    this.handle(socket, 'image:request', ImageRequest, async (req) => ({ proposal: await spending(() => agent().requestImages(actor(), req.panelId, req.prompt, req.count)) }));
     this.handle(socket, 'image:accept', AcceptRequest, async (req) => {
       await agent().acceptImage(actor(), req.proposalId, req.alternative);
       return {};
@@ -225,6 +249,7 @@ export class AgentGateway {
     socket.on('disconnect', () => {
       cancelExpiry();
       socket.data.slot();
+      if (!this.nsp.adapter.rooms.get(memberChannel(roomId, claims.memberId))?.size) this.allowance.forget(roomId, claims.memberId);
       void this.socketCount(roomId).then((n) => {
         if (n === 0) this.deps.onLastSocketLeft(roomId);
       });

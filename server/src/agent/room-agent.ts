@@ -1,5 +1,5 @@
 import type * as Y from 'yjs';
-import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, encodeAnchor, type ModerationFlag, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type RevertResult, type Suggestion, type VoteTally } from '@ensemble/shared';
+import { AGENT_DISPLAY_NAME, AGENT_MEMBER_ID, encodeAnchor, type AiAllowance, type ModerationFlag, type ProposalInfo, type ProposalRequest, type ProposalSnapshot, type RevertResult, type Suggestion, type VoteTally } from '@ensemble/shared';
 import { ORIGINS, type LoadedRoom } from '../ports';
 import type { LibraryPassage } from '../recommendation';
 import type { RoomRecord } from '../storage/store';
@@ -132,6 +132,11 @@ export class RoomAgent {
   /** Stops every running generation (the room emptied, or shutdown). */
   cancelAll(): void {
     this.live.abortAll();
+  }
+
+  /** What the member may still ask the AI (quota and rate), for their `ai:allowance`. */
+  allowance(actor: Actor): Promise<AiAllowance> {
+    return this.admission.allowance(actor);
   }
 
   /** Settings changed through the REST API: drop the cached room so the next check reads them. */

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
-import { panelsOf, readPanel } from '@ensemble/shared';
+import { EXPORT_FORMATS, mayExportProvenance, panelsOf, readPanel } from '@ensemble/shared';
 import type { RoomDocuments } from '../ports';
 import { claimsOf } from '../auth/middleware';
 import { sendError } from '../http/errors';
@@ -24,8 +24,6 @@ export interface ExportRouteDeps {
   requireToken: RequestHandler;
 }
 
-/** What `GET /rooms/:id/export/:format` offers: the story, the storyboard, the classroom report. */
-export const EXPORT_FORMATS = ['story.md', 'story.html', 'story.docx', 'storyboard.pdf', 'provenance.csv', 'provenance.pdf'] as const;
 const ExportFormat = z.enum(EXPORT_FORMATS);
 
 const TYPES = {
@@ -72,7 +70,7 @@ export function exportRoutes({ rooms, records, documentLog, documents, requireTo
       case 'provenance.csv':
       case 'provenance.pdf': {
         if (room.kind !== 'classroom') return sendError(res, 404, 'not_classroom', 'the provenance report is for classroom rooms');
-        if (claims.role !== 'owner') return sendError(res, 403, 'forbidden', 'only the teacher (room owner) can export the provenance report');
+        if (!mayExportProvenance(room.kind, claims.role)) return sendError(res, 403, 'forbidden', 'only the teacher (room owner) can export the provenance report');
         const [proposals, members] = await Promise.all([records.listProposals(room.id, 100_000), rooms.listMembers(room.id)]);
         const names = new Map(members.map((m) => [m.id, m.displayName]));
         const report = await read((doc) => computeProvenance(room.id, doc, proposals, names));

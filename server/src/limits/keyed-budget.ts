@@ -38,6 +38,11 @@ export class KeyedBudget {
     return this.buckets.get(key)?.msUntil(amount) ?? 0;
   }
 
+  /** Whole tokens `key` has now (a key never seen has the full burst). */
+  available(key: string): number {
+    return this.buckets.get(key)?.available ?? Math.floor(this.burst);
+  }
+
   private bucket(key: string): TokenBucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {

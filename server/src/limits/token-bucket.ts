@@ -33,6 +33,12 @@ export class TokenBucket {
     return this.tokens >= count ? 0 : Math.ceil(((count - this.tokens) * 1000) / this.perSec);
   }
 
+  /** Whole tokens there now (what `take(1)` could take in a row). */
+  get available(): number {
+    this.refill();
+    return Math.max(0, Math.floor(this.tokens));
+  }
+
   /** Back at a full burst: the bucket carries no information any more. */
   get full(): boolean {
     this.refill();

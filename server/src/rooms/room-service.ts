@@ -161,6 +161,7 @@ export class RoomService implements RoomEventSource {
   async updateSettings(claims: TokenClaims, patch: UpdateRoomSettingsBody): Promise<RoomSettings> {
     requireRole(claims, ['owner'], 'only the owner can change settings');
     const record = await requireRoom(this.rooms, claims.roomId);
+    if (patch.assignmentMode && record.kind !== 'classroom') throw new RoomError('conflict', 'not_classroom', 'assignment mode is for classroom rooms');
     const settings: RoomSettings = { ...record.settings, ...stripUndefined(patch) };
     if (record.kind === 'classroom') settings.moderation = true; // always on for classrooms
     await this.rooms.updateRoomSettings(record.id, settings);

@@ -2,13 +2,14 @@ import { STATUS_CODES, type IncomingMessage, type Server as HttpServer } from 'n
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { CLOSE_CODES, RoomId, SYNC_PATH, type TokenClaims } from '@ensemble/shared';
+import { CLOSE_CODES, parseDocName, SYNC_PATH, type TokenClaims } from '@ensemble/shared';
 import type { TokenService } from '../ports';
 import type { Metrics } from '../metrics';
 import type { RoomStore } from '../storage/store';
 import { AuthError } from '../errors';
 import type { AwarenessLimits } from './awareness-guard';
 import { currentMember } from '../auth/current-member';
+import { draftAccess } from '../auth/draft-access';
 import { whenExpired } from '../auth/expiry-timer';
 import type { SocketLimiter } from '../auth/socket-limiter';
 import { Connection } from './connection';
@@ -84,6 +85,8 @@ function refuseUpgrade(socket: Duplex, status: number, message: string): void {
  * ENSEMBLE_MAX_MESSAGE_BYTES close the socket with 1009, undecodable ones with 4400, refused
  * updates with 4422; a document that cannot be loaded closes its clients with 4500. Awareness
  * abuse (see AwarenessGuard) closes with 4429; a client that stops reading is terminated.
+ * `/sync/<roomId>/draft/<memberId>` is a student's draft (assignment mode), checked the same way
+ * and then by draftAccess: a refusal opens the websocket only to close it with 4403.
  */
 export class SyncServer {
   private readonly wss: WebSocketServer;
@@ -132,17 +135,21 @@ export class SyncServer {
     }
     this.pending.add(socket);
     this.authorize(url)
-      .then(({ roomId, claims, expiresAt }) => {
+      .then(({ roomId, docName, claims, expiresAt, draftRefused }) => {
         this.pending.delete(socket);
         if (socket.destroyed || this.closed) {
           socket.destroy();
+          return;
+        }
+        if (draftRefused) {
+          this.wss.handleUpgrade(req, socket, head, (ws) => ws.close(CLOSE_CODES.draftForbidden, draftRefused));
           return;
         }
         const taken = this.options.sockets.acquire(`${roomId}:${claims.memberId}`, req.socket.remoteAddress ?? 'unknown');
         if ('refused' in taken) throw new UpgradeRefused(429, taken.refused);
         // The raw socket closes however the upgrade or the websocket ends: the one place to give the slot back.
         socket.once('close', taken.slot);
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomId, claims, expiresAt, taken.slot));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, roomId, docName, claims, expiresAt, taken.slot));
       })
       .catch((err: unknown) => {
         this.pending.delete(socket);
@@ -153,14 +160,20 @@ export class SyncServer {
     return true;
   }
 
-  private async authorize(url: URL): Promise<{ roomId: string; claims: TokenClaims; expiresAt: number }> {
-    let roomId = '';
+  /**
+   * Who is connecting to which document: the room's own (`/sync/<roomId>`) or a student's draft
+   * (`/sync/<roomId>/draft/<memberId>`, see draftAccess; a refusal there is `draftRefused`).
+   */
+  private async authorize(url: URL): Promise<{ roomId: string; docName: string; claims: TokenClaims; expiresAt: number; draftRefused?: string }> {
+    let docName = '';
     try {
-      roomId = decodeURIComponent(url.pathname.slice(SYNC_PATH.length + 1));
+      docName = decodeURIComponent(url.pathname.slice(SYNC_PATH.length + 1));
     } catch {
       /* falls through to the 400 below */
     }
-    if (!RoomId.safeParse(roomId).success) throw new UpgradeRefused(400, 'malformed room id');
+    const parsed = parseDocName(docName);
+    if (!parsed) throw new UpgradeRefused(400, 'malformed room id');
+    const { roomId, draftOf } = parsed;
     const token = url.searchParams.get('token');
     if (!token) throw new UpgradeRefused(401, 'token required');
     let claims: TokenClaims;
@@ -188,7 +201,16 @@ export class SyncServer {
       throw new UpgradeRefused(503, 'storage unavailable');
     }
     if (!member) throw new UpgradeRefused(403, 'not a member of this room');
-    return { roomId, claims: member, expiresAt: this.options.tokens.expiresAt(token) };
+    const expiresAt = this.options.tokens.expiresAt(token);
+    if (draftOf === null) return { roomId, docName, claims: member, expiresAt };
+    let refusal: Awaited<ReturnType<typeof draftAccess>>;
+    try {
+      refusal = await draftAccess(this.options.rooms, member, draftOf);
+    } catch (err) {
+      this.options.logger.error({ err, roomId }, 'draft access lookup failed');
+      throw new UpgradeRefused(503, 'storage unavailable');
+    }
+    return { roomId, docName, claims: member, expiresAt, ...(refusal ? { draftRefused: refusal.refused } : {}) };
   }
 
   /**
@@ -204,6 +226,14 @@ export class SyncServer {
     );
   }
 
+  /** Closes the students' connections to their drafts in the room (assignment mode was switched off). */
+  closeStudentDrafts(roomId: string): void {
+    for (const conn of this.connections) {
+      const drafted = conn.room !== null && conn.room.roomId !== roomId;
+      if (conn.roomId === roomId && drafted && conn.claims.role !== 'owner') conn.close(CLOSE_CODES.draftForbidden, 'assignment mode is off in this room');
+    }
+  }
+
   /** Closes every open connection of the member (removed from the room). */
   closeMember(roomId: string, memberId: string, code: number, reason: string): void {
     for (const conn of this.connections) {
@@ -211,7 +241,8 @@ export class SyncServer {
     }
   }
 
-  private onConnection(ws: WebSocket, roomId: string, claims: TokenClaims, expiresAt: number, slot: () => void): void {
+  /** `roomId` is the room (removals, logs); `docName` the document it syncs (the room's, or a draft). */
+  private onConnection(ws: WebSocket, roomId: string, docName: string, claims: TokenClaims, expiresAt: number, slot: () => void): void {
     const { registry, logger, metrics } = this.options;
     ws.binaryType = 'nodebuffer';
     const conn = new Connection(ws, roomId, claims, (c, message) => this.dispatch(c, message), {
@@ -252,7 +283,7 @@ export class SyncServer {
       if (conn.room) registry.detach(conn.room, conn);
     });
 
-    registry.attach(roomId, conn).then(
+    registry.attach(docName, conn).then(
       (room) => {
         if (conn.closed) {
           registry.detach(room, conn);
