@@ -156,6 +156,8 @@ export const ConfigSchema = z.object({
    * write to the store fails (storage/fault-injection.ts).
    */
   ENSEMBLE_FAULT_WRITES_FAIL_WHILE: z.string().optional(),
+  /** Fault injection for tests, off unless set: the text models wait this many ms before each decode step (slow engines, mid-stream stops and kills). */
+  ENSEMBLE_FAULT_STEP_DELAY_MS: z.coerce.number().int().min(1).max(10_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof ConfigSchema>;

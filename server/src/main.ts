@@ -1,5 +1,7 @@
 import { ConfigError, loadConfig, type Config } from './config';
-import { createAiCollaborator } from './agent';
+import { createAiCollaborator, workerEngine, type EngineLoader } from './agent';
+import { createInferenceServer } from './inference-server';
+import { RemoteInference, remoteInferenceOptions } from './remote-inference';
 import type { Extension } from './ports';
 import { EXIT_CODES } from './exit-codes';
 import { createLogger, type Logger } from './logger';
@@ -29,12 +31,18 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config);
+  if (config.ENSEMBLE_ROLE === 'inference') return runInferenceWorker(config, logger);
   const store = createStore(config);
   await store.init();
 
   // One engine for the room agents and the OpenAI-compatible API: the collaborator loads it when
   // the server starts (before the port opens), /v1 reads it through the getter.
-  const collaborator = createAiCollaborator(config);
+  // The models run here (a worker thread), or on the engines ENSEMBLE_INFERENCE_URL names.
+  const loadEngine: EngineLoader =
+    config.ENSEMBLE_INFERENCE_URL.length > 0
+      ? (ctx) => RemoteInference.connect(remoteInferenceOptions(config, { logger: ctx.logger, metrics: ctx.metricsRegistry }))
+      : workerEngine(config);
+  const collaborator = createAiCollaborator(config, loadEngine);
   const extensions: Extension[] = [collaborator];
 
   const server = await createEnsembleServer(config, { store, logger, extensions, inference: () => collaborator.engine() });
@@ -81,6 +89,28 @@ async function main(): Promise<void> {
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   const url = `http://${host}:${port}`;
   logger.info({ port, url, store: store.kind }, 'Ensemble is listening');
+  process.stdout.write(`ENSEMBLE_LISTENING port=${port} url=${url}\n`);
+}
+
+/** ENSEMBLE_ROLE=inference: only the models and /v1; a signal closes open streams and exits. */
+async function runInferenceWorker(config: Config, logger: Logger): Promise<void> {
+  const server = await createInferenceServer(config, logger);
+  const { port } = await server.listen();
+  const shutdown = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'inference worker shutting down');
+    server.close().then(
+      () => process.exit(EXIT_CODES.ok),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(EXIT_CODES.failed);
+      },
+    );
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+  const url = `http://${host}:${port}`;
+  logger.info({ port, url, role: 'inference', models: server.engine.models().map((m) => m.id) }, 'Ensemble inference worker is listening');
   process.stdout.write(`ENSEMBLE_LISTENING port=${port} url=${url}\n`);
 }
 

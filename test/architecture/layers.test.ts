@@ -35,6 +35,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   agent: ['ids', 'config', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],
   // the composition root wires everything
   server: ['*'],
+  'inference-server': ['config', 'http', 'inference', 'metrics', 'openai'],
   main: ['*'],
   index: ['*'],
 };

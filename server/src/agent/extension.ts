@@ -176,33 +176,24 @@ export class AgentExtension implements Extension {
   }
 }
 
+/** Loads the engine the collaborator runs on (main.ts: in-process on a worker thread, or remote engines). */
+export type EngineLoader = (ctx: ServerContext) => Promise<Inference>;
+
 /**
- * The AI collaborator as the server runs it: loads the models when the server starts (so their
- * metrics land on the server's registry), on a worker thread so forward passes never stall the
- * event loop that carries everyone's typing, then runs the agent on that engine. With
- * ENSEMBLE_DISABLE_AI the channel still runs and answers every AI request `ai_disabled`.
+ * The AI collaborator as the server runs it: loads the engine when the server starts (so its
+ * metrics land on the server's registry), then runs the agent on it. By default the models load on
+ * a worker thread, so forward passes never stall the event loop that carries everyone's typing.
+ * With ENSEMBLE_DISABLE_AI the channel still runs and answers every AI request `ai_disabled`.
  */
-export function createAiCollaborator(config: Config): Extension & { engine(): Inference | null } {
-  let engine: WorkerInferenceEngine | null = null;
+export function createAiCollaborator(config: Config, loadEngine: EngineLoader = workerEngine(config)): Extension & { engine(): Inference | null } {
+  let engine: Inference | null = null;
   let agent: AgentExtension | null = null;
   return {
     name: 'ai-collaborator',
     /** The loaded engine (null before start, after stop, or with AI disabled): the /v1 API shares it. */
     engine: () => engine,
     async start(ctx: ServerContext) {
-      if (!config.ENSEMBLE_DISABLE_AI) {
-        engine = await WorkerInferenceEngine.load({
-          modelsDir: config.ENSEMBLE_MODELS_DIR,
-          textModel: config.ENSEMBLE_TEXT_MODEL,
-          textDtype: config.ENSEMBLE_TEXT_DTYPE,
-          embedModel: config.ENSEMBLE_EMBED_MODEL,
-          device: config.ENSEMBLE_DEVICE,
-          maxBatch: config.ENSEMBLE_MAX_BATCH,
-          maxQueue: config.ENSEMBLE_MAX_QUEUE,
-          logger: ctx.logger,
-          metrics: ctx.metricsRegistry,
-        });
-      }
+      if (!config.ENSEMBLE_DISABLE_AI) engine = await loadEngine(ctx);
       agent = createAgentExtension({ engine });
       await agent.start(ctx);
     },
@@ -212,4 +203,21 @@ export function createAiCollaborator(config: Config): Extension & { engine(): In
       engine = null;
     },
   };
+}
+
+/** The built-in or configured models, in this process on a worker thread. */
+export function workerEngine(config: Config): EngineLoader {
+  return (ctx) =>
+    WorkerInferenceEngine.load({
+      modelsDir: config.ENSEMBLE_MODELS_DIR,
+      textModel: config.ENSEMBLE_TEXT_MODEL,
+      textDtype: config.ENSEMBLE_TEXT_DTYPE,
+      embedModel: config.ENSEMBLE_EMBED_MODEL,
+      device: config.ENSEMBLE_DEVICE,
+      maxBatch: config.ENSEMBLE_MAX_BATCH,
+      maxQueue: config.ENSEMBLE_MAX_QUEUE,
+      stepDelayMs: config.ENSEMBLE_FAULT_STEP_DELAY_MS,
+      logger: ctx.logger,
+      metrics: ctx.metricsRegistry,
+    });
 }

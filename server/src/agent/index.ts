@@ -1,6 +1,6 @@
 // The AI collaborator: the one entry point (server/src/main.ts uses createAiCollaborator; tests
 // and benchmarks createAgentExtension with an engine of their own).
-export { createAgentExtension, createAiCollaborator, AgentExtension, type AgentOptions } from './extension';
+export { createAgentExtension, createAiCollaborator, workerEngine, AgentExtension, type AgentOptions, type EngineLoader } from './extension';
 export { AgentGateway } from './gateway';
 export { RoomAgent, type Actor, type AgentLimits } from './room-agent';
 export { Admission, canEdit } from './admission';

@@ -12,7 +12,8 @@ export interface AppOptions {
   /** Extra fields of the /healthz answer (e.g. which store). */
   health: () => Record<string, unknown>;
   logger: Logger;
-  clientDir: string;
+  /** The built web client; null: none at all (an inference worker serves no pages). */
+  clientDir: string | null;
   /** Routers mounted at their path before the web client (e.g. /v1); each parses its own bodies. */
   routers?: Record<string, Router>;
   /** Largest JSON body accepted by /api. */
@@ -52,7 +53,14 @@ export function createApp(options: AppOptions): { app: Express; api: Router } {
 
   for (const [at, router] of Object.entries(options.routers ?? {})) app.use(at, router);
 
-  const clientDir = path.resolve(options.clientDir);
+  if (options.clientDir !== null) serveClient(app, path.resolve(options.clientDir));
+
+  app.use(errorSender(options.logger));
+  return { app, api };
+}
+
+/** The web client at / (SPA fallback to its index.html), or a placeholder page when it is not built. */
+function serveClient(app: Express, clientDir: string): void {
   const index = path.join(clientDir, 'index.html');
   if (fs.existsSync(index)) {
     app.use(express.static(clientDir, { index: 'index.html', maxAge: '1h' }));
@@ -66,7 +74,4 @@ export function createApp(options: AppOptions): { app: Express; api: Router } {
       res.type('html').send(PLACEHOLDER);
     });
   }
-
-  app.use(errorSender(options.logger));
-  return { app, api };
 }

@@ -40,6 +40,8 @@ export interface EngineOptions {
   maxPerRoom?: number;
   /** On WebGPU, keep the KV cache on the device between decode steps (default true; false: benchmarks only). */
   deviceKV?: boolean;
+  /** See SchedulerOptions.stepDelayMs (fault injection for tests). */
+  stepDelayMs?: number;
   /** See SchedulerOptions.kvStrategy (benchmarks only). */
   kvStrategy?: 'repack-on-change' | 'per-step';
 }

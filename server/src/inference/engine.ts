@@ -125,6 +125,7 @@ export class InferenceEngine implements Inference {
             maxPerRoom: options.maxPerRoom,
             metrics,
             modelId: entry.id,
+            stepDelayMs: options.stepDelayMs,
             onError: (err) => logger.warn({ err: String(err) }, `decode loop of "${entry.id}" failed`),
           });
           text.set(entry.id, { entry: served, chat, session, lm, tokenizer, scheduler });

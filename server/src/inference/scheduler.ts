@@ -49,6 +49,8 @@ export interface SchedulerOptions {
   autoRun?: boolean;
   metrics?: MetricsSink;
   modelId?: string;
+  /** Fault injection for tests (ENSEMBLE_FAULT_STEP_DELAY_MS): wait this long before each step, so a generation lasts long enough to stop or kill mid-stream. */
+  stepDelayMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -243,7 +245,7 @@ export class Scheduler {
       for (;;) {
         // Yield before each step: aborts, stream consumers and new requests run — and the requests
         // of a burst that started the loop all join its first step, not the next one.
-        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => (this.opts.stepDelayMs ? setTimeout(resolve, this.opts.stepDelayMs) : setImmediate(resolve)));
         if (this.closed || !this.hasWork()) break;
         await this.step();
       }

@@ -67,6 +67,7 @@ export class WorkerInferenceEngine implements Inference {
       kvStrategy: options.kvStrategy,
       deviceKV: options.deviceKV,
       maxPerRoom: options.maxPerRoom,
+      stepDelayMs: options.stepDelayMs,
     };
     // From TypeScript sources, a small .mjs bootstrap registers tsx inside the worker thread.
     const url = new URL(import.meta.url.endsWith('.ts') ? './worker-bootstrap.mjs' : './worker-thread.js', import.meta.url);

@@ -1,0 +1,63 @@
+/**
+ * ENSEMBLE_ROLE=inference: a model worker for sync processes (or any OpenAI client). Loads the
+ * engine on a worker thread and serves only `/v1`, `/healthz` and `/metrics`: no rooms, no store,
+ * no sync endpoint, no web client.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Config } from './config';
+import { createApp } from './http/app';
+import { WorkerInferenceEngine, type Inference } from './inference';
+import { Metrics } from './metrics';
+import { createOpenAiRouter } from './openai';
+
+export interface InferenceServer {
+  listen(): Promise<{ port: number }>;
+  close(): Promise<void>;
+  readonly engine: Inference;
+}
+
+export async function createInferenceServer(config: Config, logger: Logger): Promise<InferenceServer> {
+  const metrics = new Metrics({ defaultMetrics: true });
+  const engine = await WorkerInferenceEngine.load({
+    modelsDir: config.ENSEMBLE_MODELS_DIR,
+    textModel: config.ENSEMBLE_TEXT_MODEL,
+    textDtype: config.ENSEMBLE_TEXT_DTYPE,
+    embedModel: config.ENSEMBLE_EMBED_MODEL,
+    device: config.ENSEMBLE_DEVICE,
+    maxBatch: config.ENSEMBLE_MAX_BATCH,
+    maxQueue: config.ENSEMBLE_MAX_QUEUE,
+    stepDelayMs: config.ENSEMBLE_FAULT_STEP_DELAY_MS,
+    logger: logger.child({ component: 'inference' }),
+    metrics: metrics.registry,
+  });
+  const { app } = createApp({
+    metrics: metrics.registry,
+    health: () => ({ role: 'inference', device: engine.device, models: engine.models().map((m) => ({ id: m.id, task: m.task })) }),
+    logger: logger.child({ component: 'http' }),
+    clientDir: null,
+    routers: {
+      '/v1': createOpenAiRouter({ engine: () => engine, keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST }),
+    },
+  });
+  const server = http.createServer(app);
+  return {
+    engine,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.PORT, config.HOST, () => {
+          server.off('error', reject);
+          resolve({ port: (server.address() as AddressInfo).port });
+        });
+      }),
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Open streams end now (their clients see the connection close, as when a worker dies).
+      server.closeAllConnections();
+      await closed;
+      await engine.close();
+    },
+  };
+}
