@@ -53,6 +53,16 @@ describe('models and completions', () => {
     expect(second.choices[0]!.text).toBe(r.choices[1]!.text);
   });
 
+  it("takes vLLM's sampling extensions (top_k, repetition_penalty, min_tokens, ignore_eos) as the engine's own options", async () => {
+    const body = { model: textModel(), prompt: 'The cat', max_tokens: 12, temperature: 0.9, top_p: 0.9, seed: 11, top_k: 20, repetition_penalty: 1.3, min_tokens: 12, ignore_eos: true };
+    const r = await client.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
+    const direct = await base.engine.generate({ prompt: 'The cat', roomId: 'x', maxTokens: 12, temperature: 0.9, topP: 0.9, seed: 11, topK: 20, repetitionPenalty: 1.3, minTokens: 12, ignoreEos: true }).result;
+    expect(r.choices[0]!.text).toBe(direct.text);
+    expect(r.usage!.completion_tokens).toBe(12);
+    const models = (await client.models.list()).data as Array<OpenAI.Model & { task?: string; max_model_len?: number }>;
+    expect(models.find((m) => m.id === textModel())).toMatchObject({ task: 'text-generation', max_model_len: base.engine.models().find((m) => m.id === textModel())!.contextLength });
+  });
+
   it('max_tokens bounds the output and ends with length', async () => {
     const r = await client.completions.create({ model: textModel(), prompt: 'The', max_tokens: 3, temperature: 0, stop: ['zzzz'] });
     expect(r.usage!.completion_tokens).toBeLessThanOrEqual(3);

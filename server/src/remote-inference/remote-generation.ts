@@ -125,8 +125,13 @@ export function remoteGenerate(req: GenerateRequest, model: string, chat: boolea
           if (choice.finish_reason) finish = choice.finish_reason === 'length' ? 'length' : 'stop';
         }
       }
-      finished(finish ?? 'stop');
-      return true;
+      // The client ends the iteration quietly when its request is aborted: say why it ended.
+      if (stalled) throw new Error('stalled');
+      if (!cut) {
+        finished(finish ?? 'stop');
+        return true;
+      }
+      throw new Error(cut);
     } catch (err) {
       if (cut) {
         if (cut === 'deadline' && text === '') failed(new InferenceError('deadline', 'the deadline passed before the engine sent any text'), 'deadline');
