@@ -112,6 +112,8 @@ export const ConfigSchema = z.object({
   ENSEMBLE_EMBED_MODEL: z.string().min(1).optional(),
   /** Start without loading models (the AI collaborator is then unavailable). */
   ENSEMBLE_DISABLE_AI: bool.default(false),
+  /** ONNX Runtime intra-op threads per model session (default: ORT's choice, every physical core). */
+  ENSEMBLE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
   ENSEMBLE_MAX_BATCH: z.coerce.number().int().min(1).max(256).default(16),
   ENSEMBLE_MAX_QUEUE: z.coerce.number().int().min(1).default(256),
   /** Bearer keys of the OpenAI-compatible API (/v1), comma-separated; unset or empty: /v1 is not served. */

@@ -28,6 +28,7 @@ export async function createInferenceServer(config: Config, logger: Logger): Pro
     device: config.ENSEMBLE_DEVICE,
     maxBatch: config.ENSEMBLE_MAX_BATCH,
     maxQueue: config.ENSEMBLE_MAX_QUEUE,
+    threads: config.ENSEMBLE_THREADS,
     stepDelayMs: config.ENSEMBLE_FAULT_STEP_DELAY_MS,
     logger: logger.child({ component: 'inference' }),
     metrics: metrics.registry,

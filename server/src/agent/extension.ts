@@ -216,7 +216,8 @@ export function workerEngine(config: Config): EngineLoader {
       device: config.ENSEMBLE_DEVICE,
       maxBatch: config.ENSEMBLE_MAX_BATCH,
       maxQueue: config.ENSEMBLE_MAX_QUEUE,
-      stepDelayMs: config.ENSEMBLE_FAULT_STEP_DELAY_MS,
+      threads: config.ENSEMBLE_THREADS,
+    stepDelayMs: config.ENSEMBLE_FAULT_STEP_DELAY_MS,
       logger: ctx.logger,
       metrics: ctx.metricsRegistry,
     });

@@ -1,0 +1,103 @@
+/**
+ * In-process engine vs a remote inference worker over loopback (prints figures; not a timed test).
+ *
+ *   node --import tsx bench/remote-inference.ts [--streams 8] [--tokens 64] [--rounds 6] [--threads N]
+ *
+ * Both sides are what a process of each role runs: `all` loads the models on a worker thread
+ * (WorkerInferenceEngine); `sync` talks to an `ENSEMBLE_ROLE=inference` process through
+ * RemoteInference (the official openai client, SSE over HTTP). Each round runs `streams` concurrent
+ * generations of exactly `tokens` tokens (fixed seeds, ignoreEos) on each side, alternating which
+ * side goes first; the table gives time to first token p50/p95 over every stream of every round
+ * and the aggregate tokens/s (median of rounds), with the remote/in-process differences.
+ * The worker is a separate process on the same 2 cores: it competes with the bench process for
+ * CPU exactly as an `all` process's engine thread competes with its event loop.
+ */
+import os from 'node:os';
+import { REPO_ROOT } from '../server/src/config';
+import { WorkerInferenceEngine, type Inference } from '../server/src/inference/index';
+import { RemoteInference } from '../server/src/remote-inference/index';
+import { spawnServer } from '../test/helpers/process';
+import { PROMPTS } from './generation';
+
+const args = process.argv.slice(2);
+const arg = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : def;
+};
+const streams = Number(arg('streams', '8'));
+const maxTokens = Number(arg('tokens', '64'));
+const rounds = Number(arg('rounds', '6'));
+/** ORT intra-op threads of both engines (default: ORT's choice, every core). */
+const threads = arg('threads', '');
+const quiet = { info() {}, warn() {} };
+const KEY = 'sk-bench';
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const median = (xs: number[]) => percentile(xs, 50);
+
+interface Round {
+  ttftMs: number[];
+  tokensPerSec: number;
+}
+
+async function round(engine: Inference, seedBase: number): Promise<Round> {
+  const started = performance.now();
+  let tokens = 0;
+  const ttftMs: number[] = [];
+  await Promise.all(
+    Array.from({ length: streams }, async (_, i) => {
+      const t0 = performance.now();
+      const stream = engine.generate({ prompt: PROMPTS[i % PROMPTS.length]!, roomId: `room-${i}`, maxTokens, ignoreEos: true, temperature: 0.8, topK: 40, topP: 0.95, repetitionPenalty: 1.1, seed: seedBase + i });
+      let first = true;
+      for await (const _chunk of stream) {
+        if (first) ttftMs.push(performance.now() - t0);
+        first = false;
+      }
+      tokens += (await stream.result).tokens;
+    }),
+  );
+  return { ttftMs, tokensPerSec: tokens / ((performance.now() - started) / 1000) };
+}
+
+async function main(): Promise<void> {
+  console.log(`# remote inference bench — ${os.cpus().length} CPUs, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`${streams} concurrent streams × ${maxTokens} tokens (ignoreEos, fixed seeds), ${rounds} rounds per side, alternating\n`);
+  const worker = await spawnServer({ ENSEMBLE_ROLE: 'inference', ENSEMBLE_DISABLE_AI: 'false', ENSEMBLE_API_KEYS: KEY, ENSEMBLE_DEVICE: 'cpu', ENSEMBLE_MAX_BATCH: '16', ...(threads ? { ENSEMBLE_THREADS: threads } : {}) }, { timeoutMs: 60_000 });
+  const local = await WorkerInferenceEngine.load({ modelsDir: `${REPO_ROOT}/models`, device: 'cpu', maxBatch: 16, maxQueue: 256, logger: quiet, ...(threads ? { threads: Number(threads) } : {}) });
+  const remote = await RemoteInference.connect({ text: { urls: [`${worker.url}/v1`], apiKey: KEY }, chat: 'auto', extendedSampling: true, stallMs: 30_000, healthMs: 60_000, logger: quiet });
+  try {
+    // Warm both (first prefill, JIT, connection pool).
+    await round(local, 1);
+    await round(remote, 1);
+    const results: Record<'in-process' | 'remote', Round[]> = { 'in-process': [], remote: [] };
+    for (let r = 0; r < rounds; r++) {
+      const order: Array<'in-process' | 'remote'> = r % 2 === 0 ? ['in-process', 'remote'] : ['remote', 'in-process'];
+      for (const side of order) results[side].push(await round(side === 'remote' ? remote : local, 100 * r));
+    }
+    const row = (side: 'in-process' | 'remote') => {
+      const ttft = results[side].flatMap((x) => x.ttftMs);
+      return { ttftP50: percentile(ttft, 50), ttftP95: percentile(ttft, 95), tps: median(results[side].map((x) => x.tokensPerSec)) };
+    };
+    const a = row('in-process');
+    const b = row('remote');
+    console.table({
+      'in-process (ENSEMBLE_ROLE=all)': { 'TTFT p50 (ms)': a.ttftP50.toFixed(1), 'TTFT p95 (ms)': a.ttftP95.toFixed(1), 'tokens/s (8 streams)': a.tps.toFixed(0) },
+      'sync → inference (loopback)': { 'TTFT p50 (ms)': b.ttftP50.toFixed(1), 'TTFT p95 (ms)': b.ttftP95.toFixed(1), 'tokens/s (8 streams)': b.tps.toFixed(0) },
+    });
+    console.log(`first-token overhead: p50 ${(b.ttftP50 - a.ttftP50).toFixed(1)} ms (goal ≤ 10), p95 ${(b.ttftP95 - a.ttftP95).toFixed(1)} ms`);
+    console.log(`throughput remote / in-process: ${(b.tps / a.tps).toFixed(3)} (goal ≥ 0.90)`);
+  } finally {
+    await remote.close();
+    await local.close();
+    worker.child.kill('SIGTERM');
+    await worker.exited;
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
