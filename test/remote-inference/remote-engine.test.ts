@@ -5,7 +5,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../server/src/config';
 import { InferenceError } from '../../server/src/inference/index';
 import { RemoteInference, type RemoteInferenceOptions } from '../../server/src/remote-inference/index';
 import { KEY, startApiServer, waitFor, type ApiServer } from '../openai/server';
@@ -106,6 +108,26 @@ describe('RemoteInference over a real Ensemble worker', () => {
       await slow.close();
     }
   }, 30_000);
+});
+
+describe('an instruct model on the worker', () => {
+  it('is served through chat completions (the worker says instruct), with the text the engine gives', async () => {
+    const qwen = await startApiServer({ textModel: path.join(REPO_ROOT, 'models/fixtures/hf/qwen2-gqa') });
+    try {
+      const remote = await connect([qwen.baseURL]);
+      const info = remote.models().find((m) => m.task === 'text-generation')!;
+      expect(info.instruct).toBe(true);
+      const req = { prompt: '', messages: [{ role: 'user' as const, content: 'Write one line about rain.' }], roomId: 'r', maxTokens: 12, temperature: 0 };
+      const [viaApi, local] = await Promise.all([remote.generate(req).result, qwen.engine.generate(req).result]);
+      expect(viaApi.text).toBe(local.text);
+      expect(viaApi.promptTokens).toBe(local.promptTokens);
+      // A base-model request shape is still allowed (completions); a chat request to a base model is refused before any HTTP.
+      const base = await connect([worker.baseURL]);
+      expect(() => base.generate(req)).toThrow(/served through \/v1\/completions/);
+    } finally {
+      await qwen.close();
+    }
+  }, 60_000);
 });
 
 describe('failover and bad engines', () => {
