@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { createApp } from './http/app';
 import { WorkerInferenceEngine, type Inference } from './inference';
+import { engineOptions } from './inference-options';
 import { Metrics } from './metrics';
 import { createOpenAiRouter } from './openai';
 
@@ -20,19 +21,7 @@ export interface InferenceServer {
 
 export async function createInferenceServer(config: Config, logger: Logger): Promise<InferenceServer> {
   const metrics = new Metrics({ defaultMetrics: true });
-  const engine = await WorkerInferenceEngine.load({
-    modelsDir: config.ENSEMBLE_MODELS_DIR,
-    textModel: config.ENSEMBLE_TEXT_MODEL,
-    textDtype: config.ENSEMBLE_TEXT_DTYPE,
-    embedModel: config.ENSEMBLE_EMBED_MODEL,
-    device: config.ENSEMBLE_DEVICE,
-    maxBatch: config.ENSEMBLE_MAX_BATCH,
-    maxQueue: config.ENSEMBLE_MAX_QUEUE,
-    threads: config.ENSEMBLE_THREADS,
-    stepDelayMs: config.ENSEMBLE_FAULT_STEP_DELAY_MS,
-    logger: logger.child({ component: 'inference' }),
-    metrics: metrics.registry,
-  });
+  const engine = await WorkerInferenceEngine.load({ ...engineOptions(config), logger: logger.child({ component: 'inference' }), metrics: metrics.registry });
   const { app } = createApp({
     metrics: metrics.registry,
     health: () => ({ role: 'inference', device: engine.device, models: engine.models().map((m) => ({ id: m.id, task: m.task })) }),

@@ -86,10 +86,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
   // Handlers first: whoever reads the line below may signal at once.
-  const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
-  const url = `http://${host}:${port}`;
-  logger.info({ port, url, store: store.kind }, 'Ensemble is listening');
-  process.stdout.write(`ENSEMBLE_LISTENING port=${port} url=${url}\n`);
+  announce(config, port, logger, { store: store.kind, role: config.ENSEMBLE_ROLE }, 'Ensemble is listening');
 }
 
 /** ENSEMBLE_ROLE=inference: only the models and /v1; a signal closes open streams and exits. */
@@ -108,9 +105,14 @@ async function runInferenceWorker(config: Config, logger: Logger): Promise<void>
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+  announce(config, port, logger, { role: 'inference', models: server.engine.models().map((m) => m.id) }, 'Ensemble inference worker is listening');
+}
+
+/** Logs where the server listens and prints the one parseable line `ENSEMBLE_LISTENING port=<port> url=<url>`. */
+function announce(config: Config, port: number, logger: Logger, fields: object, msg: string): void {
   const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
   const url = `http://${host}:${port}`;
-  logger.info({ port, url, role: 'inference', models: server.engine.models().map((m) => m.id) }, 'Ensemble inference worker is listening');
+  logger.info({ port, url, ...fields }, msg);
   process.stdout.write(`ENSEMBLE_LISTENING port=${port} url=${url}\n`);
 }
 

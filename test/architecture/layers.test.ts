@@ -30,12 +30,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   images: ['ports', 'storage', 'auth', 'http'],
   exports: ['ports', 'storage', 'auth', 'http', 'sync', 'provenance'],
   'remote-inference': ['config', 'inference'],
+  'inference-options': ['config', 'inference'],
   openai: ['inference', 'ports', 'http', 'auth', 'limits', 'errors', 'config'],
   recommendation: ['ports', 'storage', 'limits', 'inference'],
-  agent: ['ids', 'config', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],
+  agent: ['ids', 'config', 'inference-options', 'errors', 'limits', 'ports', 'storage', 'auth', 'http', 'sync', 'inference', 'recommendation'],
   // the composition root wires everything
   server: ['*'],
-  'inference-server': ['config', 'http', 'inference', 'metrics', 'openai'],
+  'inference-server': ['config', 'http', 'inference', 'inference-options', 'metrics', 'openai'],
   main: ['*'],
   index: ['*'],
 };

@@ -1,6 +1,7 @@
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, draftDocName, storyOf, storyText, type RoomResponse } from '../../shared/src/index';
+import { typeParagraph } from '../agent/harness';
 import { api, connectClient, createRoom, joinRoom, startServer, waitFor, WebSocket, type TestClient, type TestServer } from '../helpers/index';
 
 /** A raw socket to the sync endpoint, recording how it ended and whether any frame came first. */
@@ -17,15 +18,6 @@ function rawDraftSocket(url: string): Promise<{ opened: boolean; code: number; r
   });
 }
 
-function write(doc: Y.Doc, text: string): void {
-  const p = new Y.XmlElement('paragraph');
-  const t = new Y.XmlText();
-  doc.transact(() => {
-    storyOf(doc).push([p]);
-    p.insert(0, [t]);
-    t.insert(0, text);
-  });
-}
 
 /** Assignment mode over real websockets: a student's draft is theirs and the teacher's, no one else's. */
 describe('student drafts: access control in the sync endpoint', () => {
@@ -58,17 +50,17 @@ describe('student drafts: access control in the sync endpoint', () => {
   it('the student and the teacher share the draft live; it is a document apart from the shared story', async () => {
     const adaDraft = client(draftDocName(teacher.room.id, ada.member.id), ada.token);
     await adaDraft.synced;
-    write(adaDraft.doc, 'Ada drafts alone.');
+    typeParagraph(adaDraft.doc, 'Ada drafts alone.');
     const teacherView = client(draftDocName(teacher.room.id, ada.member.id), teacher.token);
     await teacherView.synced;
     await waitFor(() => storyText(teacherView.doc).includes('Ada drafts alone.'), { message: 'teacher sees the draft' });
-    write(teacherView.doc, 'Teacher: good start.');
+    typeParagraph(teacherView.doc, 'Teacher: good start.');
     await waitFor(() => storyText(adaDraft.doc).includes('Teacher: good start.'), { message: 'student sees the teacher’s note' });
 
     const shared = client(teacher.room.id, ada.token);
     await shared.synced;
     expect(storyText(shared.doc)).not.toContain('Ada drafts');
-    write(shared.doc, 'The shared story.');
+    typeParagraph(shared.doc, 'The shared story.');
     await waitFor(() => server.server.registry.peek(teacher.room.id)?.doc !== undefined && storyText(server.server.registry.peek(teacher.room.id)!.doc).includes('shared story'));
     expect(storyText(adaDraft.doc)).not.toContain('shared story');
   });
@@ -98,7 +90,7 @@ describe('student drafts: access control in the sync endpoint', () => {
     const name = draftDocName(teacher.room.id, ben.member.id);
     const first = client(name, ben.token);
     await first.synced;
-    write(first.doc, 'Ben keeps this.');
+    typeParagraph(first.doc, 'Ben keeps this.');
     await waitFor(() => storyText(server.server.registry.peek(name)?.doc ?? new Y.Doc()).includes('Ben keeps this.'));
     for (const c of clients.splice(0)) c.destroy();
     await waitFor(() => server.server.registry.peek(name) === undefined, { timeoutMs: 10_000, message: 'draft unloaded' });

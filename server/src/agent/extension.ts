@@ -1,5 +1,6 @@
 import { parseDocName, type RoomSettings } from '@ensemble/shared';
 import type { Config } from '../config';
+import { engineOptions } from '../inference-options';
 import type { Extension, LoadedRoom, ServerContext } from '../ports';
 import { WorkerInferenceEngine, type Inference } from '../inference';
 import { FallbackEmbedder, RecommendationService, type Embedder } from '../recommendation';
@@ -207,18 +208,5 @@ export function createAiCollaborator(config: Config, loadEngine: EngineLoader = 
 
 /** The built-in or configured models, in this process on a worker thread. */
 export function workerEngine(config: Config): EngineLoader {
-  return (ctx) =>
-    WorkerInferenceEngine.load({
-      modelsDir: config.ENSEMBLE_MODELS_DIR,
-      textModel: config.ENSEMBLE_TEXT_MODEL,
-      textDtype: config.ENSEMBLE_TEXT_DTYPE,
-      embedModel: config.ENSEMBLE_EMBED_MODEL,
-      device: config.ENSEMBLE_DEVICE,
-      maxBatch: config.ENSEMBLE_MAX_BATCH,
-      maxQueue: config.ENSEMBLE_MAX_QUEUE,
-      threads: config.ENSEMBLE_THREADS,
-    stepDelayMs: config.ENSEMBLE_FAULT_STEP_DELAY_MS,
-      logger: ctx.logger,
-      metrics: ctx.metricsRegistry,
-    });
+  return (ctx) => WorkerInferenceEngine.load({ ...engineOptions(config), logger: ctx.logger, metrics: ctx.metricsRegistry });
 }
