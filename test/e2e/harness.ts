@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
-import { createAgentExtension } from '../../server/src/agent/index';
+import { createAgentExtension, type AgentOptions } from '../../server/src/agent/index';
 import type { Inference } from '../../server/src/inference/index';
 import { loadConfig } from '../../server/src/config';
 import { createEnsembleServer, type EnsembleServer } from '../../server/src/server';
@@ -74,7 +74,7 @@ export interface E2EServer {
  * The real server in-process (port 0 unless given) with the AI collaborator, serving the built
  * client. Pass `dataDir` and `port` to restart on the same data and address.
  */
-export async function startE2EServer(opts: { dataDir?: string; port?: number; engine?: Inference } = {}): Promise<E2EServer> {
+export async function startE2EServer(opts: { dataDir?: string; port?: number; engine?: Inference; agent?: Partial<AgentOptions> } = {}): Promise<E2EServer> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-e2e-'));
   const config = loadConfig({
     PORT: String(opts.port ?? 0),
@@ -87,7 +87,7 @@ export async function startE2EServer(opts: { dataDir?: string; port?: number; en
     ENSEMBLE_DEVICE: 'cpu',
   } as NodeJS.ProcessEnv);
   const engine = opts.engine ?? (await loadEngine());
-  const agent = createAgentExtension({ engine });
+  const agent = createAgentExtension({ engine, ...opts.agent });
   const server = await createEnsembleServer(config, { extensions: [agent] });
   const { port } = await server.listen();
   return {

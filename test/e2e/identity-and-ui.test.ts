@@ -4,7 +4,8 @@ import { artifact, watchConsole, type ConsoleLog, useE2ESuite } from './harness'
 
 /** Issue 13, item 8 (identity, room URLs, my rooms), item 9's small items, toolbar and word count. */
 describe('web client: identity, room URLs and first-use details', () => {
-  const e2e = useE2ESuite();
+  // Nine AI requests in a row (the bounded-list check): a request budget that does not run out mid-test.
+  const e2e = useE2ESuite(() => ({ agent: { rate: { burst: 20, perMinute: 60 } } }));
   const contexts: BrowserContext[] = [];
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
@@ -159,9 +160,10 @@ describe('web client: identity, room URLs and first-use details', () => {
     await expect(editor.locator('ul').count()).resolves.toBe(0);
     await a.getByRole('button', { name: 'Quote' }).click();
     await editor.locator('blockquote', { hasText: 'strong words' }).waitFor();
-    await expect(a.getByTestId('word-count').innerText()).resolves.toBe('4 words');
+    // The count follows the editor's state a render later: poll, do not read once.
+    await expect.poll(() => a.getByTestId('word-count').innerText()).toBe('4 words');
     await a.keyboard.press('Shift+Home');
-    await expect(a.getByTestId('word-count').innerText()).resolves.toBe('2 of 4 words selected');
+    await expect.poll(() => a.getByTestId('word-count').innerText()).toBe('2 of 4 words selected');
     await a.getByRole('button', { name: 'Undo' }).click();
     await expect(editor.locator('blockquote').count()).resolves.toBe(0);
     await a.getByRole('button', { name: 'Redo' }).click();

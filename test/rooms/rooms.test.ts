@@ -152,7 +152,7 @@ describe('rooms REST API', () => {
 
   it('health, metrics and the placeholder page', async () => {
     const health = await api<{ ok: boolean; store: string }>(server.url, 'GET', '/healthz');
-    expect(health.body).toEqual({ ok: true, store: 'sqlite' });
+    expect(health.body).toEqual({ ok: true, store: 'sqlite', role: 'all' });
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     for (const name of ['ensemble_connections', 'ensemble_rooms_loaded', 'ensemble_updates_total', 'ensemble_store_latency_seconds', 'ensemble_store_errors_total']) {
       expect(metrics).toContain(name);
