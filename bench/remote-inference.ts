@@ -1,7 +1,7 @@
 /**
  * In-process engine vs a remote inference worker over loopback (prints figures; not a timed test).
  *
- *   node --import tsx bench/remote-inference.ts [--streams 8] [--tokens 64] [--rounds 6] [--threads N]
+ *   node --import tsx bench/remote-inference.ts [--streams 8] [--tokens 64] [--rounds 6] [--threads N] [--interval MS]
  *
  * Both sides are what a process of each role runs: `all` loads the models on a worker thread
  * (WorkerInferenceEngine); `sync` talks to an `ENSEMBLE_ROLE=inference` process through
@@ -10,7 +10,9 @@
  * side goes first; the table gives time to first token p50/p95 over every stream of every round
  * and the aggregate tokens/s (median of rounds), with the remote/in-process differences.
  * The worker is a separate process on the same 2 cores: it competes with the bench process for
- * CPU exactly as an `all` process's engine thread competes with its event loop.
+ * CPU exactly as an `all` process's engine thread competes with its event loop. Wall-clock figures
+ * swing with other load on a shared machine; CPU time per generated token (this process, plus the
+ * worker process for the remote side) does not, and shows what serving over HTTP costs.
  */
 import os from 'node:os';
 import { REPO_ROOT } from '../server/src/config';
@@ -18,6 +20,7 @@ import { WorkerInferenceEngine, type Inference } from '../server/src/inference/i
 import { RemoteInference } from '../server/src/remote-inference/index';
 import { spawnServer } from '../test/helpers/process';
 import { PROMPTS } from './generation';
+import { cpuSeconds } from './proc';
 
 const args = process.argv.slice(2);
 const arg = (name: string, def: string): string => {
@@ -29,6 +32,8 @@ const maxTokens = Number(arg('tokens', '64'));
 const rounds = Number(arg('rounds', '6'));
 /** ORT intra-op threads of both engines (default: ORT's choice, every core). */
 const threads = arg('threads', '');
+/** The worker's ENSEMBLE_API_STREAM_INTERVAL_MS (0: one SSE event per token). */
+const interval = arg('interval', '0');
 const quiet = { info() {}, warn() {} };
 const KEY = 'sk-bench';
 
@@ -41,9 +46,12 @@ const median = (xs: number[]) => percentile(xs, 50);
 interface Round {
   ttftMs: number[];
   tokensPerSec: number;
+  cpuUsPerToken: number;
 }
 
-async function round(engine: Inference, seedBase: number): Promise<Round> {
+async function round(engine: Inference, seedBase: number, pids: number[]): Promise<Round> {
+  const cpu = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpuBefore = cpu();
   const started = performance.now();
   let tokens = 0;
   const ttftMs: number[] = [];
@@ -59,36 +67,38 @@ async function round(engine: Inference, seedBase: number): Promise<Round> {
       tokens += (await stream.result).tokens;
     }),
   );
-  return { ttftMs, tokensPerSec: tokens / ((performance.now() - started) / 1000) };
+  return { ttftMs, tokensPerSec: tokens / ((performance.now() - started) / 1000), cpuUsPerToken: ((cpu() - cpuBefore) * 1e6) / tokens };
 }
 
 async function main(): Promise<void> {
   console.log(`# remote inference bench — ${os.cpus().length} CPUs, load avg ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`${streams} concurrent streams × ${maxTokens} tokens (ignoreEos, fixed seeds), ${rounds} rounds per side, alternating\n`);
-  const worker = await spawnServer({ ENSEMBLE_ROLE: 'inference', ENSEMBLE_DISABLE_AI: 'false', ENSEMBLE_API_KEYS: KEY, ENSEMBLE_DEVICE: 'cpu', ENSEMBLE_MAX_BATCH: '16', ...(threads ? { ENSEMBLE_THREADS: threads } : {}) }, { timeoutMs: 60_000 });
+  console.log(`${streams} concurrent streams × ${maxTokens} tokens (ignoreEos, fixed seeds), ${rounds} rounds per side, alternating; worker stream interval ${interval} ms\n`);
+  const worker = await spawnServer({ ENSEMBLE_ROLE: 'inference', ENSEMBLE_DISABLE_AI: 'false', ENSEMBLE_API_KEYS: KEY, ENSEMBLE_DEVICE: 'cpu', ENSEMBLE_MAX_BATCH: '16', ENSEMBLE_API_STREAM_INTERVAL_MS: interval, ...(threads ? { ENSEMBLE_THREADS: threads } : {}) }, { timeoutMs: 60_000 });
   const local = await WorkerInferenceEngine.load({ modelsDir: `${REPO_ROOT}/models`, device: 'cpu', maxBatch: 16, maxQueue: 256, logger: quiet, ...(threads ? { threads: Number(threads) } : {}) });
   const remote = await RemoteInference.connect({ text: { urls: [`${worker.url}/v1`], apiKey: KEY }, chat: 'auto', extendedSampling: true, stallMs: 30_000, healthMs: 60_000, logger: quiet });
   try {
     // Warm both (first prefill, JIT, connection pool).
-    await round(local, 1);
-    await round(remote, 1);
+    const pids = { 'in-process': [process.pid], remote: [process.pid, worker.child.pid!] };
+    await round(local, 1, pids['in-process']);
+    await round(remote, 1, pids.remote);
     const results: Record<'in-process' | 'remote', Round[]> = { 'in-process': [], remote: [] };
     for (let r = 0; r < rounds; r++) {
       const order: Array<'in-process' | 'remote'> = r % 2 === 0 ? ['in-process', 'remote'] : ['remote', 'in-process'];
-      for (const side of order) results[side].push(await round(side === 'remote' ? remote : local, 100 * r));
+      for (const side of order) results[side].push(await round(side === 'remote' ? remote : local, 100 * r, pids[side]));
     }
     const row = (side: 'in-process' | 'remote') => {
       const ttft = results[side].flatMap((x) => x.ttftMs);
-      return { ttftP50: percentile(ttft, 50), ttftP95: percentile(ttft, 95), tps: median(results[side].map((x) => x.tokensPerSec)) };
+      return { ttftP50: percentile(ttft, 50), ttftP95: percentile(ttft, 95), tps: median(results[side].map((x) => x.tokensPerSec)), cpu: median(results[side].map((x) => x.cpuUsPerToken)) };
     };
     const a = row('in-process');
     const b = row('remote');
     console.table({
-      'in-process (ENSEMBLE_ROLE=all)': { 'TTFT p50 (ms)': a.ttftP50.toFixed(1), 'TTFT p95 (ms)': a.ttftP95.toFixed(1), 'tokens/s (8 streams)': a.tps.toFixed(0) },
-      'sync → inference (loopback)': { 'TTFT p50 (ms)': b.ttftP50.toFixed(1), 'TTFT p95 (ms)': b.ttftP95.toFixed(1), 'tokens/s (8 streams)': b.tps.toFixed(0) },
+      'in-process (ENSEMBLE_ROLE=all)': { 'TTFT p50 (ms)': a.ttftP50.toFixed(1), 'TTFT p95 (ms)': a.ttftP95.toFixed(1), [`tokens/s (${streams} streams)`]: a.tps.toFixed(0), 'CPU µs/token': a.cpu.toFixed(0) },
+      'sync → inference (loopback)': { 'TTFT p50 (ms)': b.ttftP50.toFixed(1), 'TTFT p95 (ms)': b.ttftP95.toFixed(1), [`tokens/s (${streams} streams)`]: b.tps.toFixed(0), 'CPU µs/token': b.cpu.toFixed(0) },
     });
     console.log(`first-token overhead: p50 ${(b.ttftP50 - a.ttftP50).toFixed(1)} ms (goal ≤ 10), p95 ${(b.ttftP95 - a.ttftP95).toFixed(1)} ms`);
     console.log(`throughput remote / in-process: ${(b.tps / a.tps).toFixed(3)} (goal ≥ 0.90)`);
+    console.log(`CPU per token remote / in-process: ${(b.cpu / a.cpu).toFixed(2)} (both processes; the HTTP path's own cost is the difference, ${(b.cpu - a.cpu).toFixed(0)} µs)`);
   } finally {
     await remote.close();
     await local.close();

@@ -16,6 +16,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { cpuSeconds } from './proc';
 import path from 'node:path';
 import { createRoom, printTable, REPO_ROOT, sleep, startBare, startEnsemble, type ChildServer } from './sync-common';
 
@@ -34,7 +35,6 @@ const RATE = arg('rate', 2);
 const PROCS = arg('procs', 2);
 const FANOUT_READERS = arg('fanout-readers', 100);
 const FANOUT_RATE = arg('fanout-rate', 5);
-const CLK_TCK = 100; // Linux USER_HZ
 
 interface RoomSpec {
   room: string;
@@ -49,12 +49,6 @@ interface ClientResult {
   lagMaxMs: number;
 }
 
-/** CPU seconds (user + system) the process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // fields 14 and 15 of stat(5)
-}
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 

@@ -28,7 +28,7 @@ export async function createInferenceServer(config: Config, logger: Logger): Pro
     logger: logger.child({ component: 'http' }),
     clientDir: null,
     routers: {
-      '/v1': createOpenAiRouter({ engine: () => engine, keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST }),
+      '/v1': createOpenAiRouter({ engine: () => engine, keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST, streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS }),
     },
   });
   const server = http.createServer(app);

@@ -95,6 +95,25 @@ describe('models and completions', () => {
     expect(text).toBe(plain.choices[0]!.text);
   });
 
+  it('ENSEMBLE_API_STREAM_INTERVAL_MS merges later deltas into fewer events: the first at once, the same text', async () => {
+    const paced = await startApiServer({ stepDelayMs: 5 }, { ENSEMBLE_API_STREAM_INTERVAL_MS: '40' });
+    try {
+      const c = new OpenAI({ baseURL: paced.baseURL, apiKey: KEY, maxRetries: 0 });
+      const body = { model: textModel(), prompt: 'Once upon a time', max_tokens: 40, temperature: 0, ignore_eos: true };
+      const whole = await c.completions.create(body as unknown as OpenAI.CompletionCreateParamsNonStreaming);
+      const stream = await c.completions.create({ ...body, stream: true } as unknown as OpenAI.CompletionCreateParamsStreaming);
+      const texts: string[] = [];
+      for await (const chunk of stream) if (chunk.choices[0]?.text) texts.push(chunk.choices[0].text);
+      expect(texts.join('')).toBe(whole.choices[0]!.text);
+      expect(whole.usage!.completion_tokens).toBe(40);
+      // 40 tokens at >= 5 ms a step, sent at most every 40 ms after the first: far fewer than 40 events.
+      expect(texts.length).toBeGreaterThan(1);
+      expect(texts.length).toBeLessThan(20);
+    } finally {
+      await paced.close();
+    }
+  });
+
   it('embeddings as floats and as base64 (the client default)', async () => {
     const embed = base.engine.models().find((m) => m.task === 'embedding')!;
     const r = await client.embeddings.create({ model: embed.id, input: ['a cat', 'a dog'] });

@@ -20,6 +20,44 @@ export interface GenerationJob {
   includeUsage: boolean;
   /** Per choice, where the engine's result does not say (GenerationResult.promptTokens). */
   promptTokens: number;
+  /** Streaming: after a choice's first text, deltas are sent at most this often (0: every token). */
+  streamIntervalMs?: number;
+}
+
+/**
+ * A choice's streamed text: the first delta goes out at once (time to first token), later ones
+ * are merged and sent at most every `intervalMs`, so a client reads a few events per stream and
+ * frame instead of one per token — the per-event cost (JSON, a write, SSE parsing on the other
+ * side) is what a remote sync process pays per token otherwise.
+ */
+class DeltaCoalescer {
+  private pending = '';
+  private timer: NodeJS.Timeout | null = null;
+  private sentAny = false;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly emit: (text: string) => void,
+  ) {}
+
+  push(text: string): void {
+    if (this.intervalMs <= 0 || !this.sentAny) {
+      this.sentAny = true;
+      this.emit(text);
+      return;
+    }
+    this.pending += text;
+    this.timer ??= setTimeout(() => this.flush(), this.intervalMs);
+  }
+
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.pending === '') return;
+    const text = this.pending;
+    this.pending = '';
+    this.emit(text);
+  }
 }
 
 type Finish = 'stop' | 'length';
@@ -127,12 +165,15 @@ async function streamChoices(
   const results = await Promise.all(
     streams.map(async (stream, index) => {
       if (job.kind === 'chat') send([choice(index, '', null, true)]);
+      const deltas = new DeltaCoalescer(job.streamIntervalMs ?? 0, (text) => send([choice(index, text, null)]));
       try {
-        for await (const chunk of stream) send([choice(index, chunk.text, null)]);
+        for await (const chunk of stream) deltas.push(chunk.text);
+        deltas.flush();
         const result = await stream.result;
         send([choice(index, '', finishOf(result))]);
         return result;
       } catch (err) {
+        deltas.flush();
         if (!abort.signal.aborted) {
           const e = engineError(err, 1);
           res.write(`data: ${JSON.stringify({ error: { message: e.message, type: e.type, param: e.param, code: e.code } })}\n\n`);

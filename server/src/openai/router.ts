@@ -20,6 +20,8 @@ export interface OpenAiRouterOptions {
   burst: number;
   /** Seconds a client is told to wait when the engine's queue is full. */
   busyRetryAfterSec?: number;
+  /** See GenerationJob.streamIntervalMs (ENSEMBLE_API_STREAM_INTERVAL_MS). */
+  streamIntervalMs?: number;
 }
 
 /** Prompt tokens, where the engine can count them (the in-process engine has the tokenizer). */
@@ -118,7 +120,7 @@ export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
     const { n, seed, stream, includeUsage, ...s } = sampling(body);
     const count = promptTokenCounter(engine);
     const request = { prompt: body.prompt, model: info.id, roomId: res.locals.room as string, maxTokens: body.max_tokens ?? 16, ...s };
-    await runGeneration(engine, { kind: 'completion', model: info.id, request, seed, n, stream, includeUsage, promptTokens: count ? count(info.id, body.prompt) : 0 }, req, res, busyRetry);
+    await runGeneration(engine, { kind: 'completion', model: info.id, request, seed, n, stream, includeUsage, promptTokens: count ? count(info.id, body.prompt) : 0, streamIntervalMs: options.streamIntervalMs }, req, res, busyRetry);
   }));
 
   router.post('/chat/completions', handle(async (req, res) => {
@@ -132,7 +134,7 @@ export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
     const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? info.contextLength ?? 256;
     // The engine reports the rendered template's count with each result (GenerationResult.promptTokens).
     const request = { prompt: '', messages, model: info.id, roomId: res.locals.room as string, maxTokens, ...s };
-    await runGeneration(engine, { kind: 'chat', model: info.id, request, seed, n, stream, includeUsage, promptTokens: 0 }, req, res, busyRetry);
+    await runGeneration(engine, { kind: 'chat', model: info.id, request, seed, n, stream, includeUsage, promptTokens: 0, streamIntervalMs: options.streamIntervalMs }, req, res, busyRetry);
   }));
 
   router.post('/embeddings', handle(async (req, res) => {
