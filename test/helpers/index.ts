@@ -4,3 +4,4 @@ export * from './clients';
 export * from './wait';
 export * from './process';
 export * from './collab';
+export * from './redis';
