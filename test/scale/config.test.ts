@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '../../server/src/exit-codes';
+import { loadConfig } from '../../server/src/config';
+import { spawnServer } from '../helpers/process';
+import { tempDataDir } from '../helpers/server';
+
+describe('ENSEMBLE_REDIS_URL', () => {
+  it('is refused without MONGODB_URI: the process exits with the bad-config code and says why', async () => {
+    const started = spawnServer({ ENSEMBLE_DATA_DIR: tempDataDir(), ENSEMBLE_REDIS_URL: 'redis://127.0.0.1:6379' });
+    const err = (await started.then(
+      () => null,
+      (e: unknown) => e as Error,
+    ))!;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain(`server exited (${EXIT_CODES.badConfig})`);
+    expect(err.message).toContain('ENSEMBLE_REDIS_URL needs MONGODB_URI');
+  });
+
+  it('accepts a redis URL together with MONGODB_URI, and refuses other schemes', () => {
+    const config = loadConfig({ ENSEMBLE_REDIS_URL: 'redis://127.0.0.1:6379', MONGODB_URI: 'mongodb://127.0.0.1:27017' });
+    expect(config.ENSEMBLE_REDIS_URL).toBe('redis://127.0.0.1:6379');
+    expect(config.ENSEMBLE_REDIS_PREFIX).toBe('ensemble:');
+    expect(() => loadConfig({ ENSEMBLE_REDIS_URL: 'http://127.0.0.1:6379', MONGODB_URI: 'mongodb://127.0.0.1:27017' })).toThrow(/redis:\/\/ or rediss:\/\//);
+  });
+
+  it('is optional: without it the single-process configuration loads as before', () => {
+    expect(loadConfig({}).ENSEMBLE_REDIS_URL).toBeUndefined();
+  });
+});
