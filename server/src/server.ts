@@ -16,6 +16,7 @@ import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
 import { provenanceRoutes } from './provenance/route';
 import { RoomService } from './rooms/room-service';
+import { connectRedisScale, type RedisScale } from './scale';
 import { roomRoutes } from './rooms/routes';
 import type { Stores } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
@@ -81,6 +82,8 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     await rawStore.init();
   }
   const store = instrumentStore(rawStore, metrics);
+  // Several processes serving the same rooms (config refuses this without a shared MongoDB).
+  const scale: RedisScale | null = config.ENSEMBLE_REDIS_URL ? await connectRedisScale(config, logger.child({ component: 'scale' })) : null;
   const tokens = createTokenService(config);
   const registry = new DocumentRegistry({
     log: store.documents,
@@ -89,6 +92,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     flushMs: config.ENSEMBLE_FLUSH_MS,
     compactEvery: config.ENSEMBLE_COMPACT_EVERY,
     pending: { maxBytes: config.ENSEMBLE_PENDING_BYTES, ttlMs: config.ENSEMBLE_PENDING_TTL_MS },
+    ...(scale ? { bus: scale.bus } : {}),
   });
   const requireToken = createRequireToken(tokens, store.rooms);
   const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
@@ -129,7 +133,10 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   sync.attach(httpServer);
   rooms.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
 
-  const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metricsRegistry: metrics.registry };
+  const context: ServerContext = {
+    config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metricsRegistry: metrics.registry,
+    ...(scale ? { collabAdapter: scale.collabAdapter } : {}),
+  };
   const extensions = options.extensions ?? [];
   let started = false;
   let closing: Promise<ShutdownOutcome> | null = null;
@@ -172,6 +179,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     await sync.drain();
     const unflushed = await registry.closeAll(grace.signal);
     clearTimeout(graceTimer);
+    await scale?.close().catch((err: unknown) => logger.error({ err }, 'closing the Redis connections failed'));
     const outcome: ShutdownOutcome = { unflushedRooms: unflushed.map((r) => r.roomId), recoveryFile: null, recoveryError: null };
     if (unflushed.length > 0) {
       try {

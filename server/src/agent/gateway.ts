@@ -80,7 +80,14 @@ export class AgentGateway {
     this.eventRates = new EventRateLimits(deps.eventRates);
     this.sockets = new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
     const engineCap = new EngineConnectionCap(config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
-    this.io = new Server(ctx.httpServer, { serveClient: false, maxHttpBufferSize: 256 * 1024, cors: { origin: true }, allowRequest: engineCap.allowRequest });
+    this.io = new Server(ctx.httpServer, {
+      serveClient: false,
+      maxHttpBufferSize: 256 * 1024,
+      cors: { origin: true },
+      allowRequest: engineCap.allowRequest,
+      // With several processes: room emits reach the members connected to the others.
+      ...(ctx.collabAdapter ? { adapter: ctx.collabAdapter } : {}),
+    });
     engineCap.track(this.io.engine);
     this.nsp = this.io.of(COLLAB_NAMESPACE) as unknown as CollabNamespace;
     this.nsp.use((socket, next) => {

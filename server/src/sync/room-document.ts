@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
-import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import { authorsOf, type AuthorEntry } from '@ensemble/shared';
-import { ORIGINS, originConnection, type LoadedRoom, type TransactionOrigin } from '../ports';
+import { ORIGINS, originConnection, type LoadedRoom, type RoomChannel, type TransactionOrigin } from '../ports';
 import { PendingUpdates, type PendingLimits } from './pending-updates';
 import { encodeAwareness, encodeSyncStep1, encodeUpdate } from './protocol';
 import type { ClientOwner } from './update-guard';
@@ -60,6 +60,8 @@ export class RoomDocument implements LoadedRoom {
   readonly pending: PendingUpdates<Peer>;
   /** Awareness client id → the peer that controls it; ids set by the server itself map to null. */
   private readonly awarenessOwners = new Map<number, Peer | null>();
+  /** The room's copies in other processes (null when this process is the only one). */
+  private channel: RoomChannel | null = null;
   /** Updates emitted while a client update is applied: published only if the whole apply succeeds. */
   private captured: Array<[Uint8Array, unknown]> | null = null;
 
@@ -90,6 +92,11 @@ export class RoomDocument implements LoadedRoom {
     this.log = log;
   }
 
+  /** From now on what this process accepts goes to the other processes too (see `publish`). */
+  attachChannel(channel: RoomChannel): void {
+    this.channel = channel;
+  }
+
   broadcast(message: Uint8Array, except?: object | null): void {
     for (const peer of this.connections) if (peer !== except) peer.send(message);
   }
@@ -102,8 +109,25 @@ export class RoomDocument implements LoadedRoom {
 
   private publish(update: Uint8Array, origin: unknown): void {
     this.broadcast(encodeUpdate(update), originConnection(origin));
-    this.log.push(update);
+    // Another process's update was validated and is stored there: it only has to reach our clients.
+    if (origin !== ORIGINS.remote) {
+      this.log.push(update);
+      this.channel?.publishUpdate(update);
+    }
     this.onUpdate(update, origin);
+  }
+
+  /**
+   * An update another process accepted: applied and sent to this process's clients, neither
+   * stored nor published again. Throws DocumentPoisonedError when Yjs throws (reload the room).
+   */
+  applyRemoteUpdate(update: Uint8Array): void {
+    this.atomically(() => Y.applyUpdate(this.doc, update, ORIGINS.remote));
+  }
+
+  /** Awareness of another process's clients: shown to ours, never controllable by them (`mayControlAwareness`). */
+  applyRemoteAwareness(update: Uint8Array): void {
+    applyAwarenessUpdate(this.awareness, update, ORIGINS.remote);
   }
 
   /**
@@ -188,7 +212,10 @@ export class RoomDocument implements LoadedRoom {
       this.awarenessOwners.delete(id);
     }
     const changed = added.concat(updated, removed);
-    if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness, changed));
+    if (changed.length === 0) return;
+    this.broadcast(encodeAwareness(this.awareness, changed));
+    // Every process times out stale states itself ('timeout'), and remote changes came from the bus.
+    if (origin !== ORIGINS.remote && origin !== 'timeout') this.channel?.publishAwareness(encodeAwarenessUpdate(this.awareness, changed));
   };
 
   /** Whether `peer` may set the awareness state of `clientId` (its own, or one nobody holds). */
@@ -222,6 +249,7 @@ export class RoomDocument implements LoadedRoom {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.channel?.close();
     this.doc.off('update', this.handleUpdate);
     this.pending.clear();
     this.awareness.off('update', this.handleAwareness);

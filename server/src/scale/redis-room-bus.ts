@@ -1,0 +1,240 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { RoomBus, RoomChannel, RoomChannelListener } from '../ports';
+
+export interface RedisRoomBusOptions {
+  /** Commands (XADD, XREVRANGE, CLIENT UNBLOCK). */
+  command: Redis;
+  /** A connection of its own: it spends its time blocked in XREAD. */
+  reader: Redis;
+  /** Key prefix; a room's stream is `<prefix>room:<roomId>`. */
+  prefix: string;
+  /** Entries a stream keeps (trimmed approximately, `MAXLEN ~`). */
+  maxLen: number;
+  logger: Logger;
+}
+
+/**
+ * A loading process replays this much of the stream before the last entry it saw when it opened
+ * the room: the process that accepted an update publishes it at once but stores it within
+ * ENSEMBLE_FLUSH_MS (longer while its store retries), so the newest entries may be in neither
+ * the storage just read nor the part of the stream after the recorded id.
+ */
+export const CATCH_UP_MARGIN_MS = 30_000;
+/** An idle room's stream expires (every publish renews it): rooms no one edits leave no keys behind. */
+const STREAM_TTL_MS = 24 * 3600 * 1000;
+const BLOCK_MS = 5000;
+const READ_COUNT = 512;
+const READ_RETRY_MS = 500;
+/** Stream entry fields: who published it, what it is, its bytes. */
+const FIELD_ORIGIN = 'o';
+const FIELD_KIND = 't';
+const FIELD_DATA = 'd';
+const KIND_UPDATE = 'u';
+const KIND_AWARENESS = 'a';
+
+type StreamEntry = [id: Buffer, fields: Buffer[]];
+type XReadReply = Array<[key: Buffer, entries: StreamEntry[]]> | null;
+
+interface Subscription {
+  key: string;
+  /** Id of the last entry read (XREAD returns what comes after it). */
+  cursor: string;
+  deliver: RoomChannelListener;
+}
+
+/** Where the catch-up starts: CATCH_UP_MARGIN_MS before the stream's last entry (Redis's clock), or its beginning. */
+export function catchUpCursor(lastId: string | undefined): string {
+  if (!lastId) return '0-0';
+  const ms = Number(lastId.split('-')[0]) - CATCH_UP_MARGIN_MS;
+  return ms > 0 ? `${ms}-0` : '0-0';
+}
+
+/**
+ * The room bus over Redis streams (the y-redis design): one stream per room; every update and
+ * awareness change a process accepts is XADDed, tagged with the process's id; one XREAD BLOCK
+ * per process reads the streams of every room it has loaded and delivers the entries other
+ * processes added, in stream order. A room opened or started while the read blocks interrupts
+ * it (CLIENT UNBLOCK), so a new room never waits for the block to time out.
+ */
+export class RedisRoomBus implements RoomBus {
+  /** This process's tag on what it publishes (it skips its own entries when reading). */
+  readonly processId = randomUUID();
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readerId: string | null = null;
+  private blocking = false;
+  private readSeq = 0;
+  private idle: (() => void) | null = null;
+  private closed = false;
+  private readonly loop: Promise<void>;
+
+  constructor(private readonly options: RedisRoomBusOptions) {
+    const rememberId = () => {
+      // The id changes with every reconnect, and CLIENT UNBLOCK needs the current one.
+      options.reader.client('ID').then(
+        (id) => (this.readerId = String(id)),
+        (err: unknown) => options.logger.warn({ err }, 'reading the Redis reader connection id failed'),
+      );
+    };
+    options.reader.on('ready', rememberId);
+    if (options.reader.status === 'ready') rememberId();
+    this.loop = this.read();
+  }
+
+  keyOf(roomId: string): string {
+    return `${this.options.prefix}room:${roomId}`;
+  }
+
+  async open(roomId: string): Promise<RoomChannel> {
+    const key = this.keyOf(roomId);
+    const last = (await this.options.command.xrevrange(key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+    return new RedisRoomChannel(this, key, catchUpCursor(last[0]?.[0]));
+  }
+
+  /** Stops reading; the connections are the caller's to close. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.subscriptions.clear();
+    this.idle?.();
+    this.wake();
+  }
+
+  /** Resolves when the read loop has ended (after `close` and the connections closing). */
+  async stopped(): Promise<void> {
+    await this.loop;
+  }
+
+  subscribe(subscription: Subscription): void {
+    if (this.closed) return;
+    this.subscriptions.set(subscription.key, subscription);
+    this.wake();
+  }
+
+  unsubscribe(subscription: Subscription): void {
+    if (this.subscriptions.get(subscription.key) === subscription) this.subscriptions.delete(subscription.key);
+  }
+
+  publish(key: string, kind: typeof KIND_UPDATE | typeof KIND_AWARENESS, data: Uint8Array): void {
+    if (this.closed) return;
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.options.command
+      .pipeline()
+      .xadd(key, 'MAXLEN', '~', String(this.options.maxLen), '*', FIELD_ORIGIN, this.processId, FIELD_KIND, kind, FIELD_DATA, bytes)
+      .pexpire(key, STREAM_TTL_MS)
+      .exec()
+      .then((results) => {
+        const failed = results?.find(([err]) => err !== null);
+        if (failed) throw failed[0];
+      })
+      .catch((err: unknown) => this.options.logger.error({ err, key, kind }, 'publishing to the room stream failed; other processes miss this change'));
+  }
+
+  /** Makes the loop rebuild its XREAD: wakes it when idle, interrupts it when blocked. */
+  private wake(): void {
+    if (this.idle) {
+      const resume = this.idle;
+      this.idle = null;
+      resume();
+      return;
+    }
+    if (!this.blocking) return; // between reads: the next one already includes the change
+    const read = this.readSeq;
+    void (async () => {
+      // CLIENT UNBLOCK may reach Redis before the XREAD it is meant for: try again until that read ends.
+      for (let attempt = 0; attempt < 50 && this.blocking && this.readSeq === read; attempt++) {
+        if (this.readerId !== null && (await this.options.command.client('UNBLOCK', this.readerId)) === 1) return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })().catch((err: unknown) => this.options.logger.warn({ err }, 'interrupting the stream read failed; the new room waits for the next read'));
+  }
+
+  private async read(): Promise<void> {
+    while (!this.closed) {
+      const subscriptions = [...this.subscriptions.values()];
+      if (subscriptions.length === 0) {
+        await new Promise<void>((resolve) => (this.idle = resolve));
+        continue;
+      }
+      let reply: XReadReply;
+      this.readSeq++;
+      this.blocking = true;
+      try {
+        reply = (await this.options.reader.xreadBuffer(
+          'COUNT',
+          READ_COUNT,
+          'BLOCK',
+          BLOCK_MS,
+          'STREAMS',
+          ...subscriptions.map((s) => s.key),
+          ...subscriptions.map((s) => s.cursor),
+        )) as XReadReply;
+      } catch (err) {
+        if (this.closed) return;
+        this.options.logger.warn({ err }, 'reading the room streams failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+        continue;
+      } finally {
+        this.blocking = false;
+      }
+      for (const [key, entries] of reply ?? []) {
+        const subscription = this.subscriptions.get(key.toString());
+        if (!subscription) continue;
+        for (const [id, fields] of entries) {
+          subscription.cursor = id.toString();
+          this.deliver(subscription, fields);
+        }
+      }
+    }
+  }
+
+  private deliver(subscription: Subscription, fields: Buffer[]): void {
+    const entry = new Map<string, Buffer>();
+    for (let i = 0; i + 1 < fields.length; i += 2) entry.set(fields[i]!.toString(), fields[i + 1]!);
+    if (entry.get(FIELD_ORIGIN)?.toString() === this.processId) return;
+    const data = entry.get(FIELD_DATA);
+    const kind = entry.get(FIELD_KIND)?.toString();
+    if (!data || (kind !== KIND_UPDATE && kind !== KIND_AWARENESS)) {
+      this.options.logger.warn({ key: subscription.key }, 'skipping a malformed room stream entry');
+      return;
+    }
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    try {
+      if (kind === KIND_UPDATE) subscription.deliver.update(bytes);
+      else subscription.deliver.awareness(bytes);
+    } catch (err) {
+      this.options.logger.error({ err, key: subscription.key }, 'applying a room stream entry threw');
+    }
+  }
+}
+
+/** One loaded room's end of the bus. */
+class RedisRoomChannel implements RoomChannel {
+  private subscription: Subscription | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly bus: RedisRoomBus,
+    private readonly key: string,
+    private readonly cursor: string,
+  ) {}
+
+  publishUpdate(update: Uint8Array): void {
+    if (!this.closed) this.bus.publish(this.key, KIND_UPDATE, update);
+  }
+
+  publishAwareness(update: Uint8Array): void {
+    if (!this.closed) this.bus.publish(this.key, KIND_AWARENESS, update);
+  }
+
+  start(deliver: RoomChannelListener): void {
+    if (this.closed || this.subscription) return;
+    this.subscription = { key: this.key, cursor: this.cursor, deliver };
+    this.bus.subscribe(this.subscription);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.subscription) this.bus.unsubscribe(this.subscription);
+  }
+}

@@ -1,0 +1,170 @@
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import type * as Y from 'yjs';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createStore } from '../../server/src/storage/index';
+import { loadStoredDocument } from '../../server/src/sync/stored-document';
+import {
+  connectClient,
+  createRoom,
+  joinRoom,
+  rng,
+  sleep,
+  spawnServer,
+  tempDataDir,
+  waitConverged,
+  waitFor,
+  type ServerProcess,
+  type TestClient,
+} from '../helpers/index';
+import { useTestRedis, type TestRedis } from '../helpers/redis';
+
+const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const read = (doc: Y.Doc) => doc.getText('t').toString();
+/** The text, then which clients finished editing (a map: concurrent appends to the text would interleave). */
+const readAll = (doc: Y.Doc) => `${read(doc)}|${[...doc.getMap('done').keys()].sort().join(',')}`;
+
+/**
+ * Three real Ensemble processes sharing one MongoDB and one Redis (ENSEMBLE_REDIS_URL), stock
+ * y-websocket clients of one room spread over them.
+ */
+describe('one room served by several processes over Redis', () => {
+  let redis: TestRedis;
+  const cleanup: Array<() => void | Promise<unknown>> = [];
+  beforeAll(async () => {
+    redis = await useTestRedis();
+  });
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  /** The environment every process of one deployment shares (its own database and key prefix). */
+  function deployment(): Record<string, string> {
+    return {
+      MONGODB_URI: mongoUri,
+      MONGODB_DB: `scale_${randomBytes(4).toString('hex')}`,
+      ENSEMBLE_REDIS_URL: redis.url,
+      ENSEMBLE_REDIS_PREFIX: redis.prefix('multi-process'),
+      ENSEMBLE_TOKEN_SECRET: randomBytes(32).toString('hex'),
+      ENSEMBLE_FLUSH_MS: '20',
+    };
+  }
+
+  async function start(env: Record<string, string>): Promise<ServerProcess> {
+    const dataDir = tempDataDir('ensemble-scale-');
+    const proc = await spawnServer({ ...env, ENSEMBLE_DATA_DIR: dataDir });
+    cleanup.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+    cleanup.push(() => {
+      proc.child.kill('SIGKILL');
+    });
+    return proc;
+  }
+
+  function client(proc: ServerProcess, roomId: string, token: string): TestClient {
+    const c = connectClient(proc.syncUrl, roomId, token);
+    cleanup.push(() => c.destroy());
+    return c;
+  }
+
+  async function stop(proc: ServerProcess): Promise<void> {
+    proc.child.kill('SIGTERM');
+    const code = await proc.exited;
+    expect(code, proc.output()).toBe(0);
+  }
+
+  it('clients on different processes converge, a fresh client on any process loads the same state, and the store holds it after all restart', async () => {
+    const env = deployment();
+    const procs = await Promise.all([start(env), start(env), start(env)]);
+    const room = await createRoom(procs[0]!.url);
+    const roomId = room.room.id;
+    // Two members per process, each with a token from a different process (they share the rooms store).
+    const tokens = [room.token];
+    for (let i = 1; i < 6; i++) tokens.push((await joinRoom(procs[i % 3]!.url, room.room.joinCode, `member ${i}`)).token);
+    const clients = tokens.map((token, i) => client(procs[i % 3]!, roomId, token));
+    await Promise.all(clients.map((c) => c.synced));
+
+    // Random edits, concurrently on every client: inserts at random places, some deletions.
+    await Promise.all(
+      clients.map(async (c, index) => {
+        const random = rng(index + 1);
+        const text = c.doc.getText('t');
+        for (let i = 0; i < 40; i++) {
+          if (text.length > 10 && random() < 0.25) text.delete(Math.floor(random() * (text.length - 3)), 3);
+          else text.insert(Math.floor(random() * (text.length + 1)), `<${index}.${i}>`);
+          await sleep(Math.floor(random() * 8));
+        }
+        c.doc.getMap('done').set(String(index), true);
+      }),
+    );
+    const converged = await waitConverged(
+      clients.map((c) => c.doc),
+      readAll,
+      20_000,
+    );
+    expect(converged).toMatch(/\|0,1,2,3,4,5$/);
+    expect(converged.length).toBeGreaterThan(100);
+
+    // Awareness crosses processes too: a client on process 2 sees the state of one on process 0.
+    clients[0]!.provider.awareness.setLocalStateField('user', { color: '#123abc' });
+    await waitFor(() => clients[2]!.provider.awareness.getStates().get(clients[0]!.doc.clientID)?.user?.color === '#123abc', {
+      message: 'awareness of a client on process 0 did not reach process 2',
+    });
+
+    // A fresh client on each process loads exactly the converged state.
+    for (const proc of procs) {
+      const fresh = client(proc, roomId, room.token);
+      await fresh.synced;
+      expect(readAll(fresh.doc)).toBe(converged);
+    }
+
+    for (const c of clients) c.provider.disconnect();
+    await Promise.all(procs.map(stop));
+
+    // Every process has stopped: the shared store alone holds the whole document.
+    const store = createStore({ ENSEMBLE_DATA_DIR: tempDataDir(), MONGODB_URI: env.MONGODB_URI!, MONGODB_DB: env.MONGODB_DB! });
+    await store.init();
+    try {
+      const { doc } = await loadStoredDocument(store.documents, roomId);
+      expect(readAll(doc)).toBe(converged);
+      doc.destroy();
+    } finally {
+      await store.close();
+    }
+
+    // And restarted processes serve it.
+    const restarted = await Promise.all([start(env), start(env)]);
+    for (const proc of restarted) {
+      const fresh = client(proc, roomId, room.token);
+      await fresh.synced;
+      expect(readAll(fresh.doc)).toBe(converged);
+    }
+  });
+
+  it('a process loading a room while another edits it catches up, including updates published but not stored yet', async () => {
+    const env = deployment();
+    const [first, second] = await Promise.all([start(env), start(env)]);
+    const room = await createRoom(first.url);
+    const writer = client(first, room.room.id, room.token);
+    await writer.synced;
+    const text = writer.doc.getText('t');
+    let i = 0;
+    const writing = (async () => {
+      for (; i < 300; i++) {
+        text.insert(text.length, `${i};`);
+        await sleep(2);
+      }
+    })();
+    // Joiners load the room on the second process while the writer keeps typing on the first.
+    await sleep(100);
+    const joiners = [client(second, room.room.id, room.token)];
+    await sleep(150);
+    joiners.push(client(second, room.room.id, room.token));
+    await writing;
+    await Promise.all(joiners.map((j) => j.synced));
+    const all = await waitConverged([writer.doc, ...joiners.map((j) => j.doc)], read, 20_000);
+    expect(all).toBe(Array.from({ length: 300 }, (_, k) => `${k};`).join(''));
+  });
+});
