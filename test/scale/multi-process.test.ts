@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import type * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createStore } from '../../server/src/storage/index';
@@ -17,7 +16,7 @@ import {
   type ServerProcess,
   type TestClient,
 } from '../helpers/index';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, useTestRedis, type TestRedis } from '../helpers/redis';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
@@ -41,17 +40,8 @@ describe('one room served by several processes over Redis', () => {
     await redis?.stop();
   });
 
-  /** The environment every process of one deployment shares (its own database and key prefix). */
-  function deployment(): Record<string, string> {
-    return {
-      MONGODB_URI: mongoUri,
-      MONGODB_DB: `scale_${randomBytes(4).toString('hex')}`,
-      ENSEMBLE_REDIS_URL: redis.url,
-      ENSEMBLE_REDIS_PREFIX: redis.prefix('multi-process'),
-      ENSEMBLE_TOKEN_SECRET: randomBytes(32).toString('hex'),
-      ENSEMBLE_FLUSH_MS: '20',
-    };
-  }
+  /** One deployment's shared environment; a short group commit so stops are quick. */
+  const deployment = () => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20' });
 
   async function start(env: Record<string, string>): Promise<ServerProcess> {
     const dataDir = tempDataDir('ensemble-scale-');
