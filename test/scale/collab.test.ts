@@ -31,7 +31,9 @@ describe('/collab across processes (socket.io Redis adapter)', () => {
   async function collab(proc: ServerProcess, token: string): Promise<CollabSocket> {
     const outcome = await openCollab(proc.url, token);
     if (outcome.kind !== 'open') throw new Error(`/collab refused: ${outcome.message}`);
-    cleanup.push(() => outcome.socket.close());
+    cleanup.push(() => {
+      outcome.socket.close();
+    });
     return outcome.socket;
   }
 

@@ -41,7 +41,7 @@ describe('one room served by several processes over Redis', () => {
   });
 
   /** One deployment's shared environment; a short group commit so stops are quick. */
-  const deployment = () => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20' });
+  const deployment = (): Record<string, string> => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20' });
 
   async function start(env: Record<string, string>): Promise<ServerProcess> {
     const dataDir = tempDataDir('ensemble-scale-');
