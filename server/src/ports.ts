@@ -118,14 +118,18 @@ export interface RoomDocuments {
   off<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void;
 }
 
+/**
+ * `relayed` (ENSEMBLE_REDIS_URL only): another process raised the event, and its listeners have
+ * already told every process's /collab sockets through the socket.io adapter.
+ */
 export interface RoomEvents {
   /** An owner changed the room's settings (PATCH /api/rooms/:id/settings); `settings` is the whole new set. */
-  settingsChanged: (roomId: string, settings: RoomSettings) => void;
+  settingsChanged: (roomId: string, settings: RoomSettings, relayed?: boolean) => void;
   /**
    * The owner removed a member (DELETE /api/rooms/:id/members/:memberId); the row is already gone,
    * so new requests are refused. Listeners close that member's open sockets.
    */
-  memberRemoved: (roomId: string, memberId: string) => void;
+  memberRemoved: (roomId: string, memberId: string, relayed?: boolean) => void;
 }
 
 export interface RoomEventSource {

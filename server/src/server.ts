@@ -131,10 +131,12 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     sockets: new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS),
   });
   sync.attach(httpServer);
-  rooms.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
+  // Every process's listeners hear every process's room events (scale/room-event-relay.ts).
+  const roomEvents = scale ? await scale.relayRoomEvents(rooms) : rooms;
+  roomEvents.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
 
   const context: ServerContext = {
-    config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metricsRegistry: metrics.registry,
+    config, logger, store, tokens, documents: registry, rooms: roomEvents, httpServer, api, requireToken, metricsRegistry: metrics.registry,
     ...(scale ? { collabAdapter: scale.collabAdapter } : {}),
   };
   const extensions = options.extensions ?? [];

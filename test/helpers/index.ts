@@ -5,3 +5,4 @@ export * from './wait';
 export * from './process';
 export * from './collab';
 export * from './redis';
+export * from './deployment';

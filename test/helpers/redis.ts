@@ -94,17 +94,3 @@ export async function useTestRedis(options: { timeoutMs?: number } = {}): Promis
   if (await redisAnswers('127.0.0.1', 6379)) return { url: DEFAULT_URL, prefix: prefixer(), stop: async () => {} };
   return startRedisServer(options.timeoutMs ?? 10_000);
 }
-
-/**
- * The environment every process of one multi-process deployment shares: one MongoDB database and
- * one Redis key prefix of its own, one token secret.
- */
-export function sharedDeploymentEnv(redis: TestRedis, mongoUri: string): Record<string, string> {
-  return {
-    MONGODB_URI: mongoUri,
-    MONGODB_DB: `scale_${randomUUID().slice(0, 8)}`,
-    ENSEMBLE_REDIS_URL: redis.url,
-    ENSEMBLE_REDIS_PREFIX: redis.prefix('deployment'),
-    ENSEMBLE_TOKEN_SECRET: randomUUID() + randomUUID(),
-  };
-}

@@ -1,11 +1,12 @@
-import fs from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { api, createRoom, joinRoom, openCollab, spawnServer, tempDataDir, waitFor, type CollabSocket, type ServerProcess } from '../helpers/index';
-import { sharedDeploymentEnv, useTestRedis, type TestRedis } from '../helpers/redis';
+import { CLOSE_CODES } from '../../shared/src/index';
+import { api, closeCode, createRoom, joinRoom, openCollab, openRaw, waitFor, type CollabSocket, type ServerProcess } from '../helpers/index';
+import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
+import { useTestRedis, type TestRedis } from '../helpers/redis';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 
-describe('/collab across processes (socket.io Redis adapter)', () => {
+describe('room events and /collab across processes', () => {
   let redis: TestRedis;
   const cleanup: Array<() => void | Promise<unknown>> = [];
   beforeAll(async () => {
@@ -18,15 +19,7 @@ describe('/collab across processes (socket.io Redis adapter)', () => {
     await redis?.stop();
   });
 
-  async function start(env: Record<string, string>): Promise<ServerProcess> {
-    const dataDir = tempDataDir('ensemble-scale-');
-    const proc = await spawnServer({ ...env, ENSEMBLE_DATA_DIR: dataDir });
-    cleanup.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    cleanup.push(() => {
-      proc.child.kill('SIGKILL');
-    });
-    return proc;
-  }
+  const start = (env: Record<string, string>) => startDeploymentProcess(env, cleanup);
 
   async function collab(proc: ServerProcess, token: string): Promise<CollabSocket> {
     const outcome = await openCollab(proc.url, token);
@@ -53,5 +46,22 @@ describe('/collab across processes (socket.io Redis adapter)', () => {
     await waitFor(() => heard.here !== null && heard.there !== null, { message: `settings:changed not heard on both processes: ${JSON.stringify(heard)}` });
     expect(heard.here).toMatchObject({ aiMode: 'off' });
     expect(heard.there).toMatchObject({ aiMode: 'off' });
+  });
+
+  it('a member removed through one process loses its sync and /collab sockets on another at once', async () => {
+    const env = sharedDeploymentEnv(redis, mongoUri);
+    const [first, second] = await Promise.all([start(env), start(env)]);
+    const owner = await createRoom(first.url);
+    const student = await joinRoom(second.url, owner.room.joinCode, 'Sam');
+    const opened = await openRaw(`${second.syncUrl}/${owner.room.id}?token=${student.token}`);
+    if (opened.kind !== 'open') throw new Error(`sync refused: ${opened.status} ${opened.body}`);
+    cleanup.push(() => opened.socket.terminate());
+    const syncClosed = closeCode(opened.socket);
+    const there = await collab(second, student.token);
+    const collabClosed = new Promise((resolve) => there.once('collab:closed', resolve));
+    const removed = await api(first.url, 'DELETE', `/api/rooms/${owner.room.id}/members/${student.member.id}`, { token: owner.token });
+    expect(removed.status).toBe(200);
+    expect(await syncClosed).toBe(CLOSE_CODES.memberRemoved);
+    expect(await collabClosed).toMatchObject({ code: CLOSE_CODES.memberRemoved });
   });
 });

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createStore } from '../../server/src/storage/index';
@@ -16,7 +15,8 @@ import {
   type ServerProcess,
   type TestClient,
 } from '../helpers/index';
-import { sharedDeploymentEnv, useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
+import { useTestRedis, type TestRedis } from '../helpers/redis';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
@@ -43,15 +43,7 @@ describe('one room served by several processes over Redis', () => {
   /** One deployment's shared environment; a short group commit so stops are quick. */
   const deployment = (): Record<string, string> => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20' });
 
-  async function start(env: Record<string, string>): Promise<ServerProcess> {
-    const dataDir = tempDataDir('ensemble-scale-');
-    const proc = await spawnServer({ ...env, ENSEMBLE_DATA_DIR: dataDir });
-    cleanup.push(() => fs.rmSync(dataDir, { recursive: true, force: true }));
-    cleanup.push(() => {
-      proc.child.kill('SIGKILL');
-    });
-    return proc;
-  }
+  const start = (env: Record<string, string>) => startDeploymentProcess(env, cleanup);
 
   function client(proc: ServerProcess, roomId: string, token: string): TestClient {
     const c = connectClient(proc.syncUrl, roomId, token);

@@ -102,7 +102,8 @@ export class AgentGateway {
       );
     });
     this.nsp.on('connection', (socket) => this.onConnection(socket as CollabSocket));
-    const onMemberRemoved = (roomId: string, memberId: string): void => {
+    const onMemberRemoved = (roomId: string, memberId: string, relayed?: boolean): void => {
+      if (relayed) return; // the process it happened on closed them on every process
       this.closeSockets(memberChannel(roomId, memberId), CLOSE_CODES.memberRemoved, 'removed from the room by its owner');
     };
     ctx.rooms.on('memberRemoved', onMemberRemoved);

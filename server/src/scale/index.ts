@@ -2,8 +2,9 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
-import type { RoomBus, ServerContext } from '../ports';
+import type { RoomBus, RoomEventSource, ServerContext } from '../ports';
 import { RedisRoomBus } from './redis-room-bus';
+import { RoomEventRelay } from './room-event-relay';
 
 /** How long starting waits for Redis to answer before refusing to start. */
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -14,6 +15,8 @@ export interface RedisScale {
   bus: RoomBus;
   /** The /collab socket.io adapter: events reach the room's sockets on every process. */
   collabAdapter: NonNullable<ServerContext['collabAdapter']>;
+  /** `local`'s events, relayed to the other processes, plus theirs (with `relayed` true). */
+  relayRoomEvents(local: RoomEventSource): Promise<RoomEventSource>;
   /** Stops reading and closes the Redis connections (after the documents were flushed). */
   close(): Promise<void>;
 }
@@ -42,7 +45,8 @@ export async function connectRedisScale(config: Config, logger: Logger): Promise
   const command = open('command');
   const reader = open('reader');
   const subscriber = open('subscriber');
-  const connections = [command, reader, subscriber];
+  const eventSubscriber = open('room-events');
+  const connections = [command, reader, subscriber, eventSubscriber];
   for (const connection of connections) connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection error'));
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -57,15 +61,22 @@ export async function connectRedisScale(config: Config, logger: Logger): Promise
     clearTimeout(timer);
   }
   const bus = new RedisRoomBus({ command, reader, prefix: config.ENSEMBLE_REDIS_PREFIX, maxLen: config.ENSEMBLE_REDIS_STREAM_MAXLEN, logger });
+  let relay: RoomEventRelay | null = null;
   logger.info({ processId: bus.processId, prefix: config.ENSEMBLE_REDIS_PREFIX }, 'sharing rooms with other processes over Redis');
   return {
     bus,
     collabAdapter: createAdapter(command, subscriber, { key: `${config.ENSEMBLE_REDIS_PREFIX}socket.io` }),
+    async relayRoomEvents(local) {
+      relay = new RoomEventRelay({ local, publisher: command, subscriber: eventSubscriber, channel: `${config.ENSEMBLE_REDIS_PREFIX}room-events`, processId: bus.processId, logger });
+      await relay.start();
+      return relay;
+    },
     async close() {
+      relay?.stop();
       await bus.close();
       reader.disconnect();
       await bus.stopped();
-      await Promise.allSettled([command.quit(), subscriber.quit()]);
+      await Promise.allSettled([command.quit(), subscriber.quit(), eventSubscriber.quit()]);
     },
   };
 }
