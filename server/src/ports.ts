@@ -157,8 +157,17 @@ export interface RoomChannel {
   /** An awareness update (y-protocols encoding) of this process's clients or agent. */
   publishAwareness(update: Uint8Array): void;
   start(deliver: RoomChannelListener): void;
-  /** Stops delivering and publishing (the room unloaded). */
+  /** Stops delivering and publishing (the room unloaded), and gives up the compaction lease. */
   close(): void;
+  /**
+   * Resolves once everything published so far is in the bus. A process stores an update only
+   * after that, so every stored update was on the bus before its seq was allocated.
+   */
+  published(): Promise<void>;
+  /** Takes or renews the room's compaction lease: false while another process holds it. */
+  claimCompaction(): Promise<boolean>;
+  /** Resolves true once this process has applied everything the bus held when called; false if that took too long. */
+  caughtUp(): Promise<boolean>;
 }
 
 export interface RoomChannelListener {

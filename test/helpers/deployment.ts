@@ -8,7 +8,9 @@ import { tempDataDir } from './server';
  * The environment every process of one multi-process deployment shares: one MongoDB database and
  * one Redis key prefix of its own, one token secret.
  */
-export function sharedDeploymentEnv(redis: TestRedis, mongoUri: string): Record<string, string> {
+export type DeploymentEnv = Record<'MONGODB_URI' | 'MONGODB_DB' | 'ENSEMBLE_REDIS_URL' | 'ENSEMBLE_REDIS_PREFIX' | 'ENSEMBLE_TOKEN_SECRET', string>;
+
+export function sharedDeploymentEnv(redis: TestRedis, mongoUri: string): DeploymentEnv {
   return {
     MONGODB_URI: mongoUri,
     MONGODB_DB: `scale_${randomUUID().slice(0, 8)}`,

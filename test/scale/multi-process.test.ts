@@ -40,8 +40,8 @@ describe('one room served by several processes over Redis', () => {
     await redis?.stop();
   });
 
-  /** One deployment's shared environment; a short group commit so stops are quick. */
-  const deployment = (): Record<string, string> => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20' });
+  /** One deployment's shared environment; a short group commit, and compaction every few updates. */
+  const deployment = (): Record<string, string> => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20', ENSEMBLE_COMPACT_EVERY: '10' });
 
   const start = (env: Record<string, string>) => startDeploymentProcess(env, cleanup);
 
@@ -112,6 +112,8 @@ describe('one room served by several processes over Redis', () => {
       const { doc } = await loadStoredDocument(store.documents, roomId);
       expect(readAll(doc)).toBe(converged);
       doc.destroy();
+      // While three processes appended to the log, one of them compacted it, and lost nothing.
+      expect((await store.documents.loadDocument(roomId)).snapshotSeq).toBeGreaterThan(0);
     } finally {
       await store.close();
     }

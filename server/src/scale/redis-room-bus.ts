@@ -24,7 +24,17 @@ export interface RedisRoomBusOptions {
 export const CATCH_UP_MARGIN_MS = 30_000;
 /** An idle room's stream expires (every publish renews it): rooms no one edits leave no keys behind. */
 const STREAM_TTL_MS = 24 * 3600 * 1000;
+/** The compaction lease outlives a compaction by far; a holder that vanished is replaced after it. */
+const LEASE_MS = 60_000;
+/** How long a compaction waits for this process to read what the stream holds. */
+const CATCH_UP_TIMEOUT_MS = 5000;
 const BLOCK_MS = 5000;
+/** Take the lease when it is free or ours (then renew it). */
+const CLAIM_LEASE = `local v = redis.call('GET', KEYS[1])
+if v == false or v == ARGV[1] then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0`;
+const RELEASE_LEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
 const READ_COUNT = 512;
 const READ_RETRY_MS = 500;
 /** Stream entry fields: who published it, what it is, its bytes. */
@@ -88,8 +98,21 @@ export class RedisRoomBus implements RoomBus {
 
   async open(roomId: string): Promise<RoomChannel> {
     const key = this.keyOf(roomId);
+    return new RedisRoomChannel(this, key, `${this.options.prefix}compaction:${roomId}`, catchUpCursor(await this.lastId(key)));
+  }
+
+  /** Id of the stream's newest entry (none for an empty stream). */
+  async lastId(key: string): Promise<string | undefined> {
     const last = (await this.options.command.xrevrange(key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-    return new RedisRoomChannel(this, key, catchUpCursor(last[0]?.[0]));
+    return last[0]?.[0];
+  }
+
+  async claimLease(key: string): Promise<boolean> {
+    return (await this.options.command.eval(CLAIM_LEASE, 1, key, this.processId, String(LEASE_MS))) === 1;
+  }
+
+  releaseLease(key: string): void {
+    this.options.command.eval(RELEASE_LEASE, 1, key, this.processId).catch((err: unknown) => this.options.logger.warn({ err, key }, 'releasing a compaction lease failed; it expires'));
   }
 
   /** Stops reading; the connections are the caller's to close. */
@@ -115,10 +138,11 @@ export class RedisRoomBus implements RoomBus {
     if (this.subscriptions.get(subscription.key) === subscription) this.subscriptions.delete(subscription.key);
   }
 
-  publish(key: string, kind: typeof KIND_UPDATE | typeof KIND_AWARENESS, data: Uint8Array): void {
-    if (this.closed) return;
+  /** Resolves (never rejects) once the entry is in the stream or adding it failed (which is logged). */
+  publish(key: string, kind: typeof KIND_UPDATE | typeof KIND_AWARENESS, data: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.resolve();
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    this.options.command
+    return this.options.command
       .pipeline()
       .xadd(key, 'MAXLEN', '~', String(this.options.maxLen), '*', FIELD_ORIGIN, this.processId, FIELD_KIND, kind, FIELD_DATA, bytes)
       .pexpire(key, STREAM_TTL_MS)
@@ -208,23 +232,55 @@ export class RedisRoomBus implements RoomBus {
   }
 }
 
+/** `a` is after `b` (stream ids are `<ms>-<seq>`). */
+function idAfterOrAt(a: string, b: string): boolean {
+  const [am, as] = a.split('-').map(Number) as [number, number];
+  const [bm, bs] = b.split('-').map(Number) as [number, number];
+  return am > bm || (am === bm && as >= bs);
+}
+
 /** One loaded room's end of the bus. */
 class RedisRoomChannel implements RoomChannel {
   private subscription: Subscription | null = null;
   private closed = false;
+  /** The last publish: the connection keeps order, so once it is in, every earlier one is too. */
+  private lastPublish: Promise<void> = Promise.resolve();
+  private leased = false;
 
   constructor(
     private readonly bus: RedisRoomBus,
     private readonly key: string,
+    private readonly leaseKey: string,
     private readonly cursor: string,
   ) {}
 
   publishUpdate(update: Uint8Array): void {
-    if (!this.closed) this.bus.publish(this.key, KIND_UPDATE, update);
+    if (!this.closed) this.lastPublish = this.bus.publish(this.key, KIND_UPDATE, update);
   }
 
   publishAwareness(update: Uint8Array): void {
-    if (!this.closed) this.bus.publish(this.key, KIND_AWARENESS, update);
+    if (!this.closed) this.lastPublish = this.bus.publish(this.key, KIND_AWARENESS, update);
+  }
+
+  published(): Promise<void> {
+    return this.lastPublish;
+  }
+
+  async claimCompaction(): Promise<boolean> {
+    if (this.closed) return false;
+    this.leased = await this.bus.claimLease(this.leaseKey);
+    return this.leased;
+  }
+
+  async caughtUp(): Promise<boolean> {
+    const last = await this.bus.lastId(this.key);
+    const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
+    for (;;) {
+      if (last === undefined) return true;
+      if (this.subscription && idAfterOrAt(this.subscription.cursor, last)) return true;
+      if (this.closed || Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   start(deliver: RoomChannelListener): void {
@@ -236,5 +292,6 @@ class RedisRoomChannel implements RoomChannel {
   close(): void {
     this.closed = true;
     if (this.subscription) this.bus.unsubscribe(this.subscription);
+    if (this.leased) this.bus.releaseLease(this.leaseKey);
   }
 }

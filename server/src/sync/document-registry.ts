@@ -228,12 +228,10 @@ export class DocumentRegistry implements RoomDocuments {
     room.attachLog(
       new UpdateLog(roomId, doc, log, {
         flushMs: this.options.flushMs,
-        // With other processes appending to the same log, a snapshot "through" this process's last
-        // seq could claim to cover their updates it has not received yet, and delete them: no
-        // compaction until one process owns a room's persistence (server/README.md).
-        compactEvery: this.options.bus ? Number.POSITIVE_INFINITY : this.options.compactEvery,
+        compactEvery: this.options.compactEvery,
         logger,
         onRetry: (op) => metrics.storeRetries.inc({ op }),
+        ...(channel ? { shared: channel } : {}),
       }, lastSeq, tail),
     );
     if (channel) this.connectChannel(room, channel);

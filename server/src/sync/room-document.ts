@@ -111,8 +111,10 @@ export class RoomDocument implements LoadedRoom {
     this.broadcast(encodeUpdate(update), originConnection(origin));
     // Another process's update was validated and is stored there: it only has to reach our clients.
     if (origin !== ORIGINS.remote) {
-      this.log.push(update);
       this.channel?.publishUpdate(update);
+      this.log.push(update);
+    } else {
+      this.log.noteRemote();
     }
     this.onUpdate(update, origin);
   }
