@@ -151,4 +151,21 @@ describe('one room served by several processes over Redis', () => {
     const all = await waitConverged([writer.doc, ...joiners.map((j) => j.doc)], read, 20_000);
     expect(all).toBe(Array.from({ length: 300 }, (_, k) => `${k};`).join(''));
   });
+
+  it("a process that loads a room shows its clients the others' awareness at once (the catch-up replays their last renewals)", async () => {
+    const env = deployment();
+    const [first, second] = await Promise.all([start(env), start(env)]);
+    const room = await createRoom(first.url);
+    const here = client(first, room.room.id, room.token);
+    await here.synced;
+    here.provider.awareness.setLocalStateField('user', { color: '#00aa00' });
+    await sleep(200);
+    // The room loads on the second process now; the first client renews its state only every 15 s.
+    const there = client(second, room.room.id, room.token);
+    await there.synced;
+    await waitFor(() => there.provider.awareness.getStates().get(here.doc.clientID)?.user?.color === '#00aa00', {
+      timeoutMs: 5000,
+      message: 'the awareness of a client on the first process did not reach a newcomer on the second',
+    });
+  });
 });
