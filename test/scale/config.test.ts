@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { EXIT_CODES } from '../../server/src/exit-codes';
 import { loadConfig } from '../../server/src/config';
 import { spawnServer } from '../helpers/process';
@@ -25,5 +25,20 @@ describe('ENSEMBLE_REDIS_URL', () => {
 
   it('is optional: without it the single-process configuration loads as before', () => {
     expect(loadConfig({}).ENSEMBLE_REDIS_URL).toBeUndefined();
+  });
+});
+
+describe('Redis unreachable at startup', () => {
+  it('the process refuses to start and says which Redis did not answer', async () => {
+    const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+    const started = spawnServer({ ENSEMBLE_DATA_DIR: tempDataDir(), MONGODB_URI: mongoUri, MONGODB_DB: 'scale_unreachable', ENSEMBLE_REDIS_URL: 'redis://:secret@127.0.0.1:1' });
+    const err = (await started.then(
+      () => null,
+      (e: unknown) => e as Error,
+    ))!;
+    expect(err).toBeInstanceOf(Error);
+    expect(err.message).toContain(`server exited (${EXIT_CODES.failed})`);
+    expect(err.message).toContain('Redis at redis://:***@127.0.0.1:1 did not answer');
+    expect(err.message).not.toContain('secret');
   });
 });
