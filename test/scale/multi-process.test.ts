@@ -1,4 +1,4 @@
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createStore } from '../../server/src/storage/index';
 import { loadStoredDocument } from '../../server/src/sync/stored-document';
@@ -14,6 +14,7 @@ import {
   waitFor,
   type ServerProcess,
   type TestClient,
+  type WebSocket,
 } from '../helpers/index';
 import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
 import { useTestRedis, type TestRedis } from '../helpers/redis';
@@ -167,5 +168,67 @@ describe('one room served by several processes over Redis', () => {
       timeoutMs: 5000,
       message: 'the awareness of a client on the first process did not reach a newcomer on the second',
     });
+  });
+
+  it('a client that moves to another process after its first one died speaks for its awareness there at once', async () => {
+    const env = deployment();
+    const [first, second] = await Promise.all([start(env), start(env)]);
+    const room = await createRoom(first.url);
+    const observerToken = (await joinRoom(second.url, room.room.joinCode, 'Observer')).token;
+    const observer = client(second, room.room.id, observerToken);
+    const mover = client(first, room.room.id, room.token);
+    await Promise.all([observer.synced, mover.synced]);
+    const colorSeen = () => observer.provider.awareness.getStates().get(mover.doc.clientID)?.user?.color;
+    mover.provider.awareness.setLocalStateField('user', { color: '#111111' });
+    await waitFor(() => colorSeen() === '#111111', { message: 'the first color did not reach the observer' });
+
+    // The first process dies without closing anything: the second still holds the mover's state
+    // as one of the first's, for up to 30 s. The mover's provider reconnects to the second.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    mover.provider.serverUrl = second.syncUrl;
+    mover.provider.awareness.setLocalStateField('user', { color: '#222222' });
+    await waitFor(() => colorSeen() === '#222222', {
+      timeoutMs: 8000,
+      message: "the observer kept the dead process's state of the mover",
+    });
+    expect(mover.provider.wsconnected).toBe(true);
+  });
+
+  it('the process a client left lets go of its awareness once the client speaks through another, so closing the old socket removes nothing', async () => {
+    const env = deployment();
+    const [first, second] = await Promise.all([start(env), start(env)]);
+    const room = await createRoom(first.url);
+    const observerToken = (await joinRoom(first.url, room.room.joinCode, 'Observer')).token;
+    const observer = client(first, room.room.id, observerToken);
+    const before = client(first, room.room.id, room.token);
+    await Promise.all([observer.synced, before.synced]);
+    const id = before.doc.clientID;
+    const colorSeen = () => observer.provider.awareness.getStates().get(id)?.user?.color;
+    before.provider.awareness.setLocalStateField('user', { color: '#111111' });
+    await waitFor(() => colorSeen() === '#111111');
+
+    // The same client (same Yjs client id, same member) now speaks through the second process,
+    // while the first has not noticed its old socket is gone.
+    const movedDoc = new Y.Doc();
+    movedDoc.clientID = id;
+    const after = connectClient(second.syncUrl, room.room.id, room.token, { doc: movedDoc });
+    cleanup.push(() => after.destroy());
+    await after.synced;
+    for (const color of ['#222222', '#333333', '#444444']) after.provider.awareness.setLocalStateField('user', { color });
+    await waitFor(() => colorSeen() === '#444444', { message: 'the moved client’s state did not reach the first process' });
+
+    // (the moved client would put a removed state back, after a flicker every member sees: watch for one.)
+    let removals = 0;
+    observer.provider.awareness.on('change', ({ removed }: { removed: number[] }) => {
+      if (removed.includes(id)) removals++;
+    });
+    // The old socket dies without a word (a dropped network), and the first process closes it.
+    before.provider.shouldConnect = false;
+    (before.provider.ws as unknown as WebSocket).terminate();
+    await waitFor(() => !before.provider.wsconnected);
+    await sleep(1000);
+    expect(colorSeen()).toBe('#444444');
+    expect(removals).toBe(0);
   });
 });

@@ -60,6 +60,8 @@ export class RoomDocument implements LoadedRoom {
   readonly pending: PendingUpdates<Peer>;
   /** Awareness client id → the peer that controls it; ids set by the server itself map to null. */
   private readonly awarenessOwners = new Map<number, Peer | null>();
+  /** Awareness client ids another process's client speaks for (their owner here is null). */
+  private readonly remoteAwareness = new Set<number>();
   /** The room's copies in other processes (null when this process is the only one). */
   private channel: RoomChannel | null = null;
   /** Updates emitted while a client update is applied: published only if the whole apply succeeds. */
@@ -201,7 +203,14 @@ export class RoomDocument implements LoadedRoom {
     const owner = peer && this.connections.has(peer) ? peer : null;
     for (const id of added.concat(updated)) {
       const previous = this.awarenessOwners.get(id);
-      if (owner && previous !== owner) {
+      if (origin === ORIGINS.remote) {
+        // The client now speaks through another process (it reconnected there): ours lets go,
+        // so closing our old connection does not remove the state it has there.
+        previous?.awarenessIds.delete(id);
+        this.awarenessOwners.set(id, null);
+        this.remoteAwareness.add(id);
+      } else if (owner && previous !== owner) {
+        this.remoteAwareness.delete(id);
         previous?.awarenessIds.delete(id); // taken over by the member's newer connection
         owner.awarenessIds.add(id);
         this.awarenessOwners.set(id, owner);
@@ -212,6 +221,7 @@ export class RoomDocument implements LoadedRoom {
     for (const id of removed) {
       owner?.awarenessIds.delete(id);
       this.awarenessOwners.delete(id);
+      this.remoteAwareness.delete(id);
     }
     const changed = added.concat(updated, removed);
     if (changed.length === 0) return;
@@ -220,10 +230,18 @@ export class RoomDocument implements LoadedRoom {
     if (origin !== ORIGINS.remote && origin !== 'timeout') this.channel?.publishAwareness(encodeAwarenessUpdate(this.awareness, changed));
   };
 
-  /** Whether `peer` may set the awareness state of `clientId` (its own, or one nobody holds). */
+  /**
+   * Whether `peer` may set the awareness state of `clientId`: its own, one nobody holds, one its
+   * member's older connection holds here, or one its member holds through another process (the
+   * member moved; that process set `user.memberId` from the token).
+   */
   mayControlAwareness(peer: Peer, clientId: number): boolean {
     if (clientId === this.doc.clientID) return false;
     const owner = this.awarenessOwners.get(clientId);
+    if (owner === null && this.remoteAwareness.has(clientId)) {
+      const state = this.awareness.getStates().get(clientId) as { user?: { memberId?: unknown } } | undefined;
+      return peer.memberId !== undefined && state?.user?.memberId === peer.memberId;
+    }
     return owner === undefined || owner === peer || (owner !== null && owner.memberId !== undefined && owner.memberId === peer.memberId);
   }
 
