@@ -4,9 +4,15 @@ import { authorsOf, type AuthorEntry } from '@ensemble/shared';
 import { ORIGINS, originConnection, type LoadedRoom, type RoomChannel, type TransactionOrigin } from '../ports';
 import { PendingUpdates, type PendingLimits } from './pending-updates';
 import { encodeAwareness, encodeSyncStep1, encodeUpdate } from './protocol';
+import { keepAwarenessEntries } from './awareness-guard';
 import type { ClientOwner } from './update-guard';
 import type { UpdateLog } from './update-log';
 import { replaceContent } from './restore';
+
+/** The member an awareness state speaks for (`user.memberId`, which the accepting process set from the token). */
+function memberIdOf(state: unknown): unknown {
+  return (state as { user?: { memberId?: unknown } } | null | undefined)?.user?.memberId;
+}
 
 /** What a RoomDocument needs from a connection: something to send frames to. */
 export interface Peer {
@@ -129,9 +135,17 @@ export class RoomDocument implements LoadedRoom {
     this.atomically(() => Y.applyUpdate(this.doc, update, ORIGINS.remote));
   }
 
-  /** Awareness of another process's clients: shown to ours, never controllable by them (`mayControlAwareness`). */
+  /**
+   * Awareness of another process's clients, shown to ours. A client id one of our connections
+   * speaks for changes hands only to the same member (the client moved there): another member
+   * claiming it over there, before that process learnt whose it is, is refused here.
+   */
   applyRemoteAwareness(update: Uint8Array): void {
-    applyAwarenessUpdate(this.awareness, update, ORIGINS.remote);
+    const kept = keepAwarenessEntries(update, (clientId, state) => {
+      const owner = this.awarenessOwners.get(clientId);
+      return !owner || (owner.memberId !== undefined && memberIdOf(state) === owner.memberId);
+    });
+    if (kept) applyAwarenessUpdate(this.awareness, kept, ORIGINS.remote);
   }
 
   /**
@@ -239,8 +253,7 @@ export class RoomDocument implements LoadedRoom {
     if (clientId === this.doc.clientID) return false;
     const owner = this.awarenessOwners.get(clientId);
     if (owner === null && this.remoteAwareness.has(clientId)) {
-      const state = this.awareness.getStates().get(clientId) as { user?: { memberId?: unknown } } | undefined;
-      return peer.memberId !== undefined && state?.user?.memberId === peer.memberId;
+      return peer.memberId !== undefined && memberIdOf(this.awareness.getStates().get(clientId)) === peer.memberId;
     }
     return owner === undefined || owner === peer || (owner !== null && owner.memberId !== undefined && owner.memberId === peer.memberId);
   }
