@@ -98,7 +98,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
     metrics: metrics.registry,
-    health: () => ({ store: store.kind }),
+    health: () => ({ store: store.kind, ...(scale ? { redis: scale.status() } : {}) }),
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { createStore } from '../../server/src/storage/index';
 import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import {
+  api,
   connectClient,
   createRoom,
   joinRoom,
@@ -61,6 +62,7 @@ describe('one room served by several processes over Redis', () => {
   it('clients on different processes converge, a fresh client on any process loads the same state, and the store holds it after all restart', async () => {
     const env = deployment();
     const procs = await Promise.all([start(env), start(env), start(env)]);
+    for (const proc of procs) expect((await api<{ redis?: string }>(proc.url, 'GET', '/healthz')).body.redis).toBe('ready');
     const room = await createRoom(procs[0]!.url);
     const roomId = room.room.id;
     // Two members per process, each with a token from a different process (they share the rooms store).

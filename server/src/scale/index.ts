@@ -17,6 +17,8 @@ export interface RedisScale {
   collabAdapter: NonNullable<ServerContext['collabAdapter']>;
   /** `local`'s events, relayed to the other processes, plus theirs (with `relayed` true). */
   relayRoomEvents(local: RoomEventSource): Promise<RoomEventSource>;
+  /** The Redis connections' state for /healthz: 'ready' when all answer, else the first other ioredis status. */
+  status(): string;
   /** Stops reading and closes the Redis connections (after the documents were flushed). */
   close(): Promise<void>;
 }
@@ -66,6 +68,7 @@ export async function connectRedisScale(config: Config, logger: Logger): Promise
   return {
     bus,
     collabAdapter: createAdapter(command, subscriber, { key: `${config.ENSEMBLE_REDIS_PREFIX}socket.io` }),
+    status: () => connections.find((c) => c.status !== 'ready')?.status ?? 'ready',
     async relayRoomEvents(local) {
       relay = new RoomEventRelay({ local, publisher: command, subscriber: eventSubscriber, channel: `${config.ENSEMBLE_REDIS_PREFIX}room-events`, processId: bus.processId, logger });
       await relay.start();
