@@ -173,4 +173,6 @@ export interface RoomChannel {
 export interface RoomChannelListener {
   update(update: Uint8Array): void;
   awareness(update: Uint8Array): void;
+  /** Entries this process had not read yet were trimmed from the bus: the room must reload from storage. */
+  lost(): void;
 }

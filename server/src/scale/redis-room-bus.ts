@@ -51,7 +51,19 @@ interface Subscription {
   key: string;
   /** Id of the last entry read (XREAD returns what comes after it). */
   cursor: string;
+  /** Where the stream stood when the room was opened: nothing after that may be missing (see `readBatch`). */
+  opened: StreamPosition;
+  /** Entries after `opened` read so far. */
+  readSinceOpened: number;
+  /** Whether the first read was checked for trimming. */
+  checked: boolean;
   deliver: RoomChannelListener;
+}
+
+/** A stream's last entry id and how many entries were ever added (null: Redis before 7 does not say). */
+interface StreamPosition {
+  lastId: string | undefined;
+  added: number | null;
 }
 
 /** Where the catch-up starts: CATCH_UP_MARGIN_MS before the stream's last entry (Redis's clock), or its beginning. */
@@ -98,7 +110,32 @@ export class RedisRoomBus implements RoomBus {
 
   async open(roomId: string): Promise<RoomChannel> {
     const key = this.keyOf(roomId);
-    return new RedisRoomChannel(this, key, `${this.options.prefix}compaction:${roomId}`, catchUpCursor(await this.lastId(key)));
+    const position = await this.position(key);
+    return new RedisRoomChannel(this, key, `${this.options.prefix}compaction:${roomId}`, position, catchUpCursor(position.lastId));
+  }
+
+  /** XINFO STREAM: the stream's last entry and entries ever added; how many are gone (trimmed). */
+  private async info(key: string): Promise<{ lastId: string | undefined; added: number | null; trimmed: number | null }> {
+    let info: unknown[];
+    try {
+      info = (await this.options.command.call('XINFO', 'STREAM', key)) as unknown[];
+    } catch (err) {
+      if (/no such key/i.test((err as Error).message)) return { lastId: undefined, added: 0, trimmed: 0 };
+      throw err;
+    }
+    const field = (name: string) => {
+      const at = info.indexOf(name);
+      return at < 0 ? undefined : info[at + 1];
+    };
+    const added = field('entries-added');
+    const length = Number(field('length'));
+    const lastEntry = field('last-entry') as [string, unknown] | null | undefined;
+    return { lastId: lastEntry?.[0], added: added === undefined ? null : Number(added), trimmed: added === undefined ? null : Number(added) - length };
+  }
+
+  private async position(key: string): Promise<StreamPosition> {
+    const { lastId, added } = await this.info(key);
+    return { lastId, added };
   }
 
   /** Id of the stream's newest entry (none for an empty stream). */
@@ -203,12 +240,40 @@ export class RedisRoomBus implements RoomBus {
       }
       for (const [key, entries] of reply ?? []) {
         const subscription = this.subscriptions.get(key.toString());
-        if (!subscription) continue;
-        for (const [id, fields] of entries) {
-          subscription.cursor = id.toString();
-          this.deliver(subscription, fields);
-        }
+        if (subscription) await this.readBatch(subscription, entries);
       }
+    }
+  }
+
+  /**
+   * Delivers one batch. On a room's first read, and whenever the reader is behind (a full batch),
+   * it first asks Redis whether trimming removed an entry it still had to read, i.e. one after
+   * where the stream stood when the room was opened (older ones are stored; the catch-up margin
+   * is only a safety net) and after what it has read since. Trimming takes the oldest entries,
+   * so that is the case when more entries are gone than existed at the opening plus those read
+   * since (Redis 7's XINFO counts; with an older Redis nothing is checked).
+   */
+  private async readBatch(subscription: Subscription, entries: StreamEntry[]): Promise<void> {
+    const { opened } = subscription;
+    if (opened.added !== null && (!subscription.checked || entries.length >= READ_COUNT)) {
+      subscription.checked = true;
+      const trimmed = await this.info(subscription.key).then(
+        (info) => info.trimmed,
+        (err: unknown) => {
+          this.options.logger.warn({ err, key: subscription.key }, 'checking the room stream for trimming failed');
+          return null;
+        },
+      );
+      if (trimmed !== null && trimmed > opened.added + subscription.readSinceOpened) {
+        this.options.logger.warn({ key: subscription.key, trimmed }, 'the room stream was trimmed past what this process had read; reloading the room');
+        subscription.deliver.lost();
+      }
+    }
+    for (const [idBytes, fields] of entries) {
+      const id = idBytes.toString();
+      subscription.cursor = id;
+      if (opened.lastId === undefined || idAfter(id, opened.lastId)) subscription.readSinceOpened++;
+      this.deliver(subscription, fields);
     }
   }
 
@@ -232,12 +297,14 @@ export class RedisRoomBus implements RoomBus {
   }
 }
 
-/** `a` is after `b` (stream ids are `<ms>-<seq>`). */
-function idAfterOrAt(a: string, b: string): boolean {
+/** Compares stream ids (`<ms>-<seq>`): negative, zero or positive. */
+function compareIds(a: string, b: string): number {
   const [am, as] = a.split('-').map(Number) as [number, number];
   const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am > bm || (am === bm && as >= bs);
+  return am !== bm ? am - bm : as - bs;
 }
+const idAfter = (a: string, b: string) => compareIds(a, b) > 0;
+const idAfterOrAt = (a: string, b: string) => compareIds(a, b) >= 0;
 
 /** One loaded room's end of the bus. */
 class RedisRoomChannel implements RoomChannel {
@@ -251,6 +318,8 @@ class RedisRoomChannel implements RoomChannel {
     private readonly bus: RedisRoomBus,
     private readonly key: string,
     private readonly leaseKey: string,
+    /** Where the stream stood when the room was opened. */
+    private readonly opened: StreamPosition,
     private readonly cursor: string,
   ) {}
 
@@ -285,7 +354,7 @@ class RedisRoomChannel implements RoomChannel {
 
   start(deliver: RoomChannelListener): void {
     if (this.closed || this.subscription) return;
-    this.subscription = { key: this.key, cursor: this.cursor, deliver };
+    this.subscription = { key: this.key, cursor: this.cursor, opened: this.opened, readSinceOpened: 0, checked: false, deliver };
     this.bus.subscribe(this.subscription);
   }
 

@@ -257,6 +257,8 @@ export class DocumentRegistry implements RoomDocuments {
       awareness: (update) => {
         if (!room.destroyed) room.applyRemoteAwareness(update);
       },
+      // Updates of other processes never reached this document: reload it (they are stored).
+      lost: () => this.reset(room, new Error('the room stream was trimmed past what this process had read')),
     });
   }
 
