@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/install-chromium.sh
+bash scripts/install-redis.sh
 npx tsc -p tsconfig.json --noEmit
 npx --yes pnpm@9.15.9 --filter @ensemble/client build
 mkdir -p test-artifacts

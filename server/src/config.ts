@@ -41,6 +41,19 @@ export const ConfigSchema = z.object({
   /** When set, rooms are stored in MongoDB instead of the embedded SQLite file. */
   MONGODB_URI: z.string().url().optional(),
   MONGODB_DB: z.string().default('ensemble'),
+  /**
+   * When set, several Ensemble processes serve the same rooms: each room's updates and awareness
+   * fan out between them through Redis (scale/), and /collab events through the socket.io Redis adapter.
+   */
+  ENSEMBLE_REDIS_URL: z
+    .string()
+    .url()
+    .refine((v) => /^rediss?:\/\//.test(v), 'ENSEMBLE_REDIS_URL must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Prefix of every Redis key and channel this deployment uses (several deployments may share one Redis). */
+  ENSEMBLE_REDIS_PREFIX: z.string().min(1).max(100).default('ensemble:'),
+  /** Entries a room's Redis stream keeps (approximately): how far a process loading the room can catch up. */
+  ENSEMBLE_REDIS_STREAM_MAXLEN: z.coerce.number().int().min(100).default(10_000),
   /** HMAC secret for room tokens; generated and kept in the data directory when absent. */
   ENSEMBLE_TOKEN_SECRET: z.string().min(32, 'ENSEMBLE_TOKEN_SECRET must be at least 32 characters').optional(),
   ENSEMBLE_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),
@@ -163,6 +176,15 @@ export const ConfigSchema = z.object({
   /** Fault injection for tests, off unless set: the text models wait this many ms before each decode step (slow engines, mid-stream stops and kills). */
   ENSEMBLE_FAULT_STEP_DELAY_MS: z.coerce.number().int().min(1).max(10_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).superRefine((config, ctx) => {
+  // The processes must share the rooms' storage; SQLite is one process's file.
+  if (config.ENSEMBLE_REDIS_URL && !config.MONGODB_URI) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ENSEMBLE_REDIS_URL'],
+      message: 'ENSEMBLE_REDIS_URL needs MONGODB_URI: processes sharing rooms over Redis must share one MongoDB (SQLite serves a single process)',
+    });
+  }
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
 import type { RoomSettings, TokenClaims } from '@ensemble/shared';
+import type { ServerOptions as SocketIoServerOptions } from 'socket.io';
 import type { Config } from './config';
 import type { Stores } from './storage/store';
 
@@ -28,6 +29,8 @@ export type TransactionOrigin =
   | { readonly source: 'authors' }
   /** The AI collaborator's edits and presence. */
   | { readonly source: 'agent' }
+  /** Another process's change to the room, arriving over the room bus (already validated and stored there). */
+  | { readonly source: 'remote' }
   /** A member's update or awareness over a sync connection. */
   | { readonly source: 'connection'; readonly connection: object };
 
@@ -37,6 +40,7 @@ export const ORIGINS = {
   restore: Object.freeze({ source: 'restore' }),
   authors: Object.freeze({ source: 'authors' }),
   agent: Object.freeze({ source: 'agent' }),
+  remote: Object.freeze({ source: 'remote' }),
 } as const satisfies Record<string, TransactionOrigin>;
 
 /** The connection a transaction or awareness change came from, if it came from one. */
@@ -64,6 +68,8 @@ export interface ServerContext {
   requireToken: import('express').RequestHandler;
   /** The prom-client registry extensions add their metrics to (served at /metrics). */
   metricsRegistry: Registry;
+  /** The socket.io adapter that reaches sockets on the other processes (set with ENSEMBLE_REDIS_URL). */
+  collabAdapter?: SocketIoServerOptions['adapter'];
 }
 
 export interface Extension {
@@ -112,17 +118,61 @@ export interface RoomDocuments {
   off<E extends keyof DocumentEvents>(event: E, listener: DocumentEvents[E]): void;
 }
 
+/**
+ * `relayed` (ENSEMBLE_REDIS_URL only): another process raised the event, and its listeners have
+ * already told every process's /collab sockets through the socket.io adapter.
+ */
 export interface RoomEvents {
   /** An owner changed the room's settings (PATCH /api/rooms/:id/settings); `settings` is the whole new set. */
-  settingsChanged: (roomId: string, settings: RoomSettings) => void;
+  settingsChanged: (roomId: string, settings: RoomSettings, relayed?: boolean) => void;
   /**
    * The owner removed a member (DELETE /api/rooms/:id/members/:memberId); the row is already gone,
    * so new requests are refused. Listeners close that member's open sockets.
    */
-  memberRemoved: (roomId: string, memberId: string) => void;
+  memberRemoved: (roomId: string, memberId: string, relayed?: boolean) => void;
 }
 
 export interface RoomEventSource {
   on<E extends keyof RoomEvents>(event: E, listener: RoomEvents[E]): void;
   off<E extends keyof RoomEvents>(event: E, listener: RoomEvents[E]): void;
+}
+
+/**
+ * The room's copies in other processes (scale/; absent when one process serves every room).
+ * Every change a process accepts is published; every change another process published is
+ * delivered, in the order the bus received them, never the process's own.
+ */
+export interface RoomBus {
+  /**
+   * Call BEFORE reading the room from storage: the channel remembers where the bus stands, and
+   * `start` delivers everything published since, so no change between that read and the first
+   * delivery is lost (changes already stored arrive again; Yjs applies them idempotently).
+   */
+  open(roomId: string): Promise<RoomChannel>;
+}
+
+export interface RoomChannel {
+  /** A document update this process accepted (validated, and stored by this process). */
+  publishUpdate(update: Uint8Array): void;
+  /** An awareness update (y-protocols encoding) of this process's clients or agent. */
+  publishAwareness(update: Uint8Array): void;
+  start(deliver: RoomChannelListener): void;
+  /** Stops delivering and publishing (the room unloaded), and gives up the compaction lease. */
+  close(): void;
+  /**
+   * Resolves once everything published so far is in the bus. A process stores an update only
+   * after that, so every stored update was on the bus before its seq was allocated.
+   */
+  published(): Promise<void>;
+  /** Takes or renews the room's compaction lease: false while another process holds it. */
+  claimCompaction(): Promise<boolean>;
+  /** Resolves true once this process has applied everything the bus held when called; false if that took too long. */
+  caughtUp(): Promise<boolean>;
+}
+
+export interface RoomChannelListener {
+  update(update: Uint8Array): void;
+  awareness(update: Uint8Array): void;
+  /** Entries this process had not read yet were trimmed from the bus: the room must reload from storage. */
+  lost(): void;
 }

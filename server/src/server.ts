@@ -16,6 +16,7 @@ import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
 import { provenanceRoutes } from './provenance/route';
 import { RoomService } from './rooms/room-service';
+import { connectRedisScale, type RedisScale } from './scale';
 import { roomRoutes } from './rooms/routes';
 import type { Stores } from './storage/store';
 import { DocumentRegistry } from './sync/document-registry';
@@ -83,6 +84,8 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     await rawStore.init();
   }
   const store = instrumentStore(rawStore, metrics);
+  // Several processes serving the same rooms (config refuses this without a shared MongoDB).
+  const scale: RedisScale | null = config.ENSEMBLE_REDIS_URL ? await connectRedisScale(config, logger.child({ component: 'scale' })) : null;
   const tokens = createTokenService(config);
   const registry = new DocumentRegistry({
     log: store.documents,
@@ -91,12 +94,13 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     flushMs: config.ENSEMBLE_FLUSH_MS,
     compactEvery: config.ENSEMBLE_COMPACT_EVERY,
     pending: { maxBytes: config.ENSEMBLE_PENDING_BYTES, ttlMs: config.ENSEMBLE_PENDING_TTL_MS },
+    ...(scale ? { bus: scale.bus } : {}),
   });
   const requireToken = createRequireToken(tokens, store.rooms);
   const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
     metrics: metrics.registry,
-    health: () => ({ store: store.kind, role: config.ENSEMBLE_ROLE }),
+    health: () => ({ store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status() } : {}) }),
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0
@@ -132,12 +136,17 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     sockets: new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS),
   });
   sync.attach(httpServer);
-  rooms.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
-  rooms.on('settingsChanged', (roomId, settings) => {
+  // Every process's listeners hear every process's room events (scale/room-event-relay.ts).
+  const roomEvents = scale ? await scale.relayRoomEvents(rooms) : rooms;
+  roomEvents.on('memberRemoved', (roomId, memberId) => sync.closeMember(roomId, memberId, CLOSE_CODES.memberRemoved, 'removed from the room by its owner'));
+  roomEvents.on('settingsChanged', (roomId, settings) => {
     if (!settings.assignmentMode) sync.closeStudentDrafts(roomId);
   });
 
-  const context: ServerContext = { config, logger, store, tokens, documents: registry, rooms, httpServer, api, requireToken, metricsRegistry: metrics.registry };
+  const context: ServerContext = {
+    config, logger, store, tokens, documents: registry, rooms: roomEvents, httpServer, api, requireToken, metricsRegistry: metrics.registry,
+    ...(scale ? { collabAdapter: scale.collabAdapter } : {}),
+  };
   const extensions = options.extensions ?? [];
   let started = false;
   let closing: Promise<ShutdownOutcome> | null = null;
@@ -183,6 +192,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     await sync.drain();
     const unflushed = await registry.closeAll(grace.signal);
     clearTimeout(graceTimer);
+    await scale?.close().catch((err: unknown) => logger.error({ err }, 'closing the Redis connections failed'));
     const outcome: ShutdownOutcome = { unflushedRooms: unflushed.map((r) => r.roomId), recoveryFile: null, recoveryError: null };
     if (unflushed.length > 0) {
       try {

@@ -23,6 +23,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   http: ['errors', 'storage'],
   auth: ['config', 'errors', 'http', 'limits', 'ports', 'storage'],
   sync: ['errors', 'limits', 'metrics', 'ports', 'storage', 'auth'],
+  // several processes on the same rooms: the room bus and the /collab adapter over Redis
+  scale: ['config', 'ports'],
   // features
   rooms: ['ids', 'errors', 'ports', 'storage', 'auth', 'http'],
   versions: ['ids', 'errors', 'ports', 'storage', 'auth', 'http', 'rooms'],

@@ -4,3 +4,5 @@ export * from './clients';
 export * from './wait';
 export * from './process';
 export * from './collab';
+export * from './redis';
+export * from './deployment';

@@ -139,8 +139,9 @@ export class AgentExtension implements Extension {
         }
       });
     };
-    const onSettings = (roomId: string, settings: RoomSettings): void => {
+    const onSettings = (roomId: string, settings: RoomSettings, relayed?: boolean): void => {
       this.rooms.get(roomId)?.settingsChanged();
+      if (relayed) return; // the process it happened on told every socket
       // The owner's word list is theirs: members get the settings without it.
       const { blockedWords, ...shared } = settings;
       gateway.emit(roomId, 'settings:changed', shared);

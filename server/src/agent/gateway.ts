@@ -87,7 +87,14 @@ export class AgentGateway {
       onError: (err) => ctx.logger.warn({ err }, 'ai allowance not sent'),
     });
     const engineCap = new EngineConnectionCap(config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
-    this.io = new Server(ctx.httpServer, { serveClient: false, maxHttpBufferSize: 256 * 1024, cors: { origin: true }, allowRequest: engineCap.allowRequest });
+    this.io = new Server(ctx.httpServer, {
+      serveClient: false,
+      maxHttpBufferSize: 256 * 1024,
+      cors: { origin: true },
+      allowRequest: engineCap.allowRequest,
+      // With several processes: room emits reach the members connected to the others.
+      ...(ctx.collabAdapter ? { adapter: ctx.collabAdapter } : {}),
+    });
     engineCap.track(this.io.engine);
     this.nsp = this.io.of(COLLAB_NAMESPACE) as unknown as CollabNamespace;
     this.nsp.use((socket, next) => {
@@ -102,7 +109,8 @@ export class AgentGateway {
       );
     });
     this.nsp.on('connection', (socket) => this.onConnection(socket as CollabSocket));
-    const onMemberRemoved = (roomId: string, memberId: string): void => {
+    const onMemberRemoved = (roomId: string, memberId: string, relayed?: boolean): void => {
+      if (relayed) return; // the process it happened on closed them on every process
       this.closeSockets(memberChannel(roomId, memberId), CLOSE_CODES.memberRemoved, 'removed from the room by its owner');
     };
     ctx.rooms.on('memberRemoved', onMemberRemoved);

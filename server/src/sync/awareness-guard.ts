@@ -181,3 +181,20 @@ function encodeEntries(entries: Array<{ clientId: number; clock: number; state: 
   }
   return encoding.toUint8Array(encoder);
 }
+
+/**
+ * The entries of an awareness update (y-protocols encoding) that `keep` accepts, re-encoded; null
+ * when none is left. `keep` sees the parsed state (null for a removal). Throws on a malformed update.
+ */
+export function keepAwarenessEntries(update: Uint8Array, keep: (clientId: number, state: unknown) => boolean): Uint8Array | null {
+  const decoder = decoding.createDecoder(update);
+  const count = decoding.readVarUint(decoder);
+  const kept: Array<{ clientId: number; clock: number; state: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const clientId = decoding.readVarUint(decoder);
+    const clock = decoding.readVarUint(decoder);
+    const state = decoding.readVarString(decoder);
+    if (keep(clientId, JSON.parse(state))) kept.push({ clientId, clock, state });
+  }
+  return kept.length > 0 ? encodeEntries(kept) : null;
+}

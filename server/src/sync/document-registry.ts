@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { ORIGINS, type DocumentEvents, type RoomDocuments, type TransactionOrigin } from '../ports';
+import { ORIGINS, type DocumentEvents, type RoomBus, type RoomChannel, type RoomDocuments, type TransactionOrigin } from '../ports';
 import type { Metrics } from '../metrics';
 import type { DocumentLog } from '../storage/store';
 import { CLOSE_CODES } from '@ensemble/shared';
@@ -17,6 +17,8 @@ export interface DocumentRegistryOptions {
   flushMs: number;
   compactEvery: number;
   pending?: PendingLimits;
+  /** Other processes serving the same rooms (ENSEMBLE_REDIS_URL); absent: this process is the only one. */
+  bus?: RoomBus;
 }
 
 /** Raised when a room's stored document cannot be loaded; its clients are closed with 4500. */
@@ -31,9 +33,10 @@ export class DocumentLoadError extends Error {
 }
 
 /** The `source` label of the updates counter: the server's own, a member's, or an extension's. */
-function updateSource(origin: unknown): 'server' | 'client' | 'extension' {
+function updateSource(origin: unknown): 'server' | 'client' | 'extension' | 'remote' {
   const source = (origin as Partial<TransactionOrigin> | null)?.source;
   if (source === 'connection') return 'client';
+  if (source === 'remote') return 'remote';
   return source === 'load' || source === 'restore' || source === 'authors' ? 'server' : 'extension';
 }
 
@@ -203,9 +206,13 @@ export class DocumentRegistry implements RoomDocuments {
     const { log, logger, metrics } = this.options;
     await this.resets.get(roomId)?.written;
     let loaded: LoadedDocument;
+    let channel: RoomChannel | null = null;
     try {
+      // Opened before storage is read: what other processes publish meanwhile is delivered after.
+      channel = (await this.options.bus?.open(roomId)) ?? null;
       loaded = await loadStoredDocument(log, roomId, { origin: ORIGINS.load });
     } catch (err) {
+      channel?.close();
       logger.error({ err, roomId }, 'loading document failed');
       throw new DocumentLoadError(roomId, err);
     }
@@ -224,12 +231,35 @@ export class DocumentRegistry implements RoomDocuments {
         compactEvery: this.options.compactEvery,
         logger,
         onRetry: (op) => metrics.storeRetries.inc({ op }),
+        ...(channel ? { shared: channel } : {}),
       }, lastSeq, tail),
     );
+    if (channel) this.connectChannel(room, channel);
     this.rooms.set(roomId, room);
     metrics.roomsLoaded.set(this.rooms.size);
     this.emit('loaded', room);
     return room;
+  }
+
+  /** The room takes what other processes accept, and publishes what this one does. */
+  private connectChannel(room: RoomDocument, channel: RoomChannel): void {
+    room.attachChannel(channel);
+    channel.start({
+      update: (update) => {
+        if (room.destroyed || room.poisoned) return;
+        try {
+          room.applyRemoteUpdate(update);
+        } catch (err) {
+          if (!(err instanceof DocumentPoisonedError)) throw err;
+          this.reset(room, err);
+        }
+      },
+      awareness: (update) => {
+        if (!room.destroyed) room.applyRemoteAwareness(update);
+      },
+      // Updates of other processes never reached this document: reload it (they are stored).
+      lost: () => this.reset(room, new Error('the room stream was trimmed past what this process had read')),
+    });
   }
 
   private maybeUnload(room: RoomDocument): void {

@@ -1,12 +1,18 @@
 import * as Y from 'yjs';
-import { Awareness, removeAwarenessStates } from 'y-protocols/awareness';
+import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from 'y-protocols/awareness';
 import { authorsOf, type AuthorEntry } from '@ensemble/shared';
-import { ORIGINS, originConnection, type LoadedRoom, type TransactionOrigin } from '../ports';
+import { ORIGINS, originConnection, type LoadedRoom, type RoomChannel, type TransactionOrigin } from '../ports';
 import { PendingUpdates, type PendingLimits } from './pending-updates';
 import { encodeAwareness, encodeSyncStep1, encodeUpdate } from './protocol';
+import { keepAwarenessEntries } from './awareness-guard';
 import type { ClientOwner } from './update-guard';
 import type { UpdateLog } from './update-log';
 import { replaceContent } from './restore';
+
+/** The member an awareness state speaks for (`user.memberId`, which the accepting process set from the token). */
+function memberIdOf(state: unknown): unknown {
+  return (state as { user?: { memberId?: unknown } } | null | undefined)?.user?.memberId;
+}
 
 /** What a RoomDocument needs from a connection: something to send frames to. */
 export interface Peer {
@@ -60,6 +66,10 @@ export class RoomDocument implements LoadedRoom {
   readonly pending: PendingUpdates<Peer>;
   /** Awareness client id → the peer that controls it; ids set by the server itself map to null. */
   private readonly awarenessOwners = new Map<number, Peer | null>();
+  /** Awareness client ids another process's client speaks for (their owner here is null). */
+  private readonly remoteAwareness = new Set<number>();
+  /** The room's copies in other processes (null when this process is the only one). */
+  private channel: RoomChannel | null = null;
   /** Updates emitted while a client update is applied: published only if the whole apply succeeds. */
   private captured: Array<[Uint8Array, unknown]> | null = null;
 
@@ -90,6 +100,11 @@ export class RoomDocument implements LoadedRoom {
     this.log = log;
   }
 
+  /** From now on what this process accepts goes to the other processes too (see `publish`). */
+  attachChannel(channel: RoomChannel): void {
+    this.channel = channel;
+  }
+
   broadcast(message: Uint8Array, except?: object | null): void {
     for (const peer of this.connections) if (peer !== except) peer.send(message);
   }
@@ -102,8 +117,35 @@ export class RoomDocument implements LoadedRoom {
 
   private publish(update: Uint8Array, origin: unknown): void {
     this.broadcast(encodeUpdate(update), originConnection(origin));
-    this.log.push(update);
+    // Another process's update was validated and is stored there: it only has to reach our clients.
+    if (origin !== ORIGINS.remote) {
+      this.channel?.publishUpdate(update);
+      this.log.push(update);
+    } else {
+      this.log.noteRemote();
+    }
     this.onUpdate(update, origin);
+  }
+
+  /**
+   * An update another process accepted: applied and sent to this process's clients, neither
+   * stored nor published again. Throws DocumentPoisonedError when Yjs throws (reload the room).
+   */
+  applyRemoteUpdate(update: Uint8Array): void {
+    this.atomically(() => Y.applyUpdate(this.doc, update, ORIGINS.remote));
+  }
+
+  /**
+   * Awareness of another process's clients, shown to ours. A client id one of our connections
+   * speaks for changes hands only to the same member (the client moved there): another member
+   * claiming it over there, before that process learnt whose it is, is refused here.
+   */
+  applyRemoteAwareness(update: Uint8Array): void {
+    const kept = keepAwarenessEntries(update, (clientId, state) => {
+      const owner = this.awarenessOwners.get(clientId);
+      return !owner || (owner.memberId !== undefined && memberIdOf(state) === owner.memberId);
+    });
+    if (kept) applyAwarenessUpdate(this.awareness, kept, ORIGINS.remote);
   }
 
   /**
@@ -175,7 +217,14 @@ export class RoomDocument implements LoadedRoom {
     const owner = peer && this.connections.has(peer) ? peer : null;
     for (const id of added.concat(updated)) {
       const previous = this.awarenessOwners.get(id);
-      if (owner && previous !== owner) {
+      if (origin === ORIGINS.remote) {
+        // The client now speaks through another process (it reconnected there): ours lets go,
+        // so closing our old connection does not remove the state it has there.
+        previous?.awarenessIds.delete(id);
+        this.awarenessOwners.set(id, null);
+        this.remoteAwareness.add(id);
+      } else if (owner && previous !== owner) {
+        this.remoteAwareness.delete(id);
         previous?.awarenessIds.delete(id); // taken over by the member's newer connection
         owner.awarenessIds.add(id);
         this.awarenessOwners.set(id, owner);
@@ -186,15 +235,26 @@ export class RoomDocument implements LoadedRoom {
     for (const id of removed) {
       owner?.awarenessIds.delete(id);
       this.awarenessOwners.delete(id);
+      this.remoteAwareness.delete(id);
     }
     const changed = added.concat(updated, removed);
-    if (changed.length > 0) this.broadcast(encodeAwareness(this.awareness, changed));
+    if (changed.length === 0) return;
+    this.broadcast(encodeAwareness(this.awareness, changed));
+    // Every process times out stale states itself ('timeout'), and remote changes came from the bus.
+    if (origin !== ORIGINS.remote && origin !== 'timeout') this.channel?.publishAwareness(encodeAwarenessUpdate(this.awareness, changed));
   };
 
-  /** Whether `peer` may set the awareness state of `clientId` (its own, or one nobody holds). */
+  /**
+   * Whether `peer` may set the awareness state of `clientId`: its own, one nobody holds, one its
+   * member's older connection holds here, or one its member holds through another process (the
+   * member moved; that process set `user.memberId` from the token).
+   */
   mayControlAwareness(peer: Peer, clientId: number): boolean {
     if (clientId === this.doc.clientID) return false;
     const owner = this.awarenessOwners.get(clientId);
+    if (owner === null && this.remoteAwareness.has(clientId)) {
+      return peer.memberId !== undefined && memberIdOf(this.awareness.getStates().get(clientId)) === peer.memberId;
+    }
     return owner === undefined || owner === peer || (owner !== null && owner.memberId !== undefined && owner.memberId === peer.memberId);
   }
 
@@ -222,6 +282,7 @@ export class RoomDocument implements LoadedRoom {
   destroy(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    this.channel?.close();
     this.doc.off('update', this.handleUpdate);
     this.pending.clear();
     this.awareness.off('update', this.handleAwareness);

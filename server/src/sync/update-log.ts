@@ -1,5 +1,6 @@
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
+import type { RoomChannel } from '../ports';
 import type { DocumentLog } from '../storage/store';
 
 export interface UpdateLogOptions {
@@ -8,6 +9,8 @@ export interface UpdateLogOptions {
   logger: Logger;
   /** Called for every failed store write (the store wrapper counts errors; this counts retries). */
   onRetry?: (op: 'appendUpdates' | 'writeSnapshot') => void;
+  /** Other processes append to the same log (ENSEMBLE_REDIS_URL): see `compactShared`. */
+  shared?: Pick<RoomChannel, 'published' | 'claimCompaction' | 'caughtUp'>;
 }
 
 /**
@@ -64,13 +67,30 @@ export class UpdateLog {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.running === null) {
-      if (this.pending.length === 0) return Promise.resolve();
-      this.running = this.drain().finally(() => {
-        this.running = null;
-      });
+    if (this.running === null && this.pending.length === 0) return Promise.resolve();
+    return this.run();
+  }
+
+  /**
+   * Another process's update was applied (that process stores it): it counts towards compaction,
+   * which this process may do once it holds the room's compaction lease.
+   */
+  noteRemote(): void {
+    this.sinceSnapshot++;
+    if (this.compactionDue() && this.running === null && this.timer === null) {
+      this.run().catch((err: unknown) => this.options.logger.error({ err, roomId: this.roomId }, 'compaction failed'));
     }
+  }
+
+  private run(): Promise<void> {
+    this.running ??= this.drain().finally(() => {
+      this.running = null;
+    });
     return this.running;
+  }
+
+  private compactionDue(): boolean {
+    return this.sinceSnapshot >= this.options.compactEvery && !this.compactionFrozen;
   }
 
   freezeCompaction(): void {
@@ -92,6 +112,8 @@ export class UpdateLog {
   }
 
   private async drain(): Promise<void> {
+    // Only remote updates arrived: nothing to append, maybe a compaction.
+    if (this.pending.length === 0 && this.compactionDue()) await this.compact();
     while (this.pending.length > 0) {
       const batch = this.pending;
       this.pending = [];
@@ -99,6 +121,7 @@ export class UpdateLog {
       let seq = 0;
       for (let attempt = 1; ; attempt++) {
         try {
+          await this.options.shared?.published();
           seq = await this.store.appendUpdates(this.roomId, batch);
           break;
         } catch (err) {
@@ -115,7 +138,7 @@ export class UpdateLog {
       this.inFlight = [];
       this.lastSeq = seq;
       this.sinceSnapshot += batch.length;
-      if (this.sinceSnapshot >= this.options.compactEvery && !this.compactionFrozen) await this.compact();
+      if (this.compactionDue()) await this.compact();
     }
   }
 
@@ -140,6 +163,7 @@ export class UpdateLog {
    * hold updates still buffered (seq > lastSeq); replaying those over the snapshot is harmless.
    */
   private async compact(): Promise<void> {
+    if (this.options.shared) return this.compactShared(this.options.shared);
     const snapshot = Y.encodeStateAsUpdate(this.doc);
     try {
       await this.store.writeSnapshot(this.roomId, snapshot, this.lastSeq);
@@ -147,6 +171,41 @@ export class UpdateLog {
     } catch (err) {
       this.options.onRetry?.('writeSnapshot');
       this.options.logger.warn({ err, roomId: this.roomId }, 'compaction failed; will retry after the next append');
+    }
+  }
+
+  /**
+   * Compaction while other processes append to the log too. A snapshot through seq H must hold
+   * every update with seq <= H, including theirs. Every process puts an update on the bus before
+   * it stores it (`published` in `drain`), so each seq <= H (read first) belonged to an update
+   * already on the bus: once this process has applied everything the bus holds (`caughtUp`), its
+   * document has them all. The stored document is merged in as well, for updates stored without
+   * the bus (recovery files). Concurrent compactions are therefore each safe; the lease only
+   * keeps the processes from doing the same work. Another process holding it: try again after
+   * another `compactEvery` updates (it may be gone by then).
+   */
+  private async compactShared(shared: NonNullable<UpdateLogOptions['shared']>): Promise<void> {
+    const merged = new Y.Doc();
+    try {
+      if (!(await shared.claimCompaction())) {
+        this.sinceSnapshot = 0;
+        return;
+      }
+      const head = await this.store.appendUpdates(this.roomId, []);
+      if (!(await shared.caughtUp())) return;
+      const stored = await this.store.loadDocument(this.roomId);
+      merged.transact(() => {
+        Y.applyUpdate(merged, Y.encodeStateAsUpdate(this.doc));
+        if (stored.snapshot) Y.applyUpdate(merged, stored.snapshot);
+        for (const { data } of stored.updates) Y.applyUpdate(merged, data);
+      });
+      await this.store.writeSnapshot(this.roomId, Y.encodeStateAsUpdate(merged), head);
+      this.sinceSnapshot = 0;
+    } catch (err) {
+      this.options.onRetry?.('writeSnapshot');
+      this.options.logger.warn({ err, roomId: this.roomId }, 'compaction failed; will retry after the next append');
+    } finally {
+      merged.destroy();
     }
   }
 }

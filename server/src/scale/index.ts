@@ -1,0 +1,85 @@
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { RoomBus, RoomEventSource, ServerContext } from '../ports';
+import { RedisRoomBus } from './redis-room-bus';
+import { RoomEventRelay } from './room-event-relay';
+
+/** How long starting waits for Redis to answer before refusing to start. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** What several processes serving the same rooms share through Redis. */
+export interface RedisScale {
+  /** Room updates and awareness between the processes (the document registry's bus). */
+  bus: RoomBus;
+  /** The /collab socket.io adapter: events reach the room's sockets on every process. */
+  collabAdapter: NonNullable<ServerContext['collabAdapter']>;
+  /** `local`'s events, relayed to the other processes, plus theirs (with `relayed` true). */
+  relayRoomEvents(local: RoomEventSource): Promise<RoomEventSource>;
+  /** The Redis connections' state for /healthz: 'ready' when all answer, else the first other ioredis status. */
+  status(): string;
+  /** Stops reading and closes the Redis connections (after the documents were flushed). */
+  close(): Promise<void>;
+}
+
+/** Redis did not answer at startup: the process refuses to start rather than serve one process's view. */
+export class RedisUnavailableError extends Error {
+  constructor(url: string, cause: unknown) {
+    super(`Redis at ${redactedUrl(url)} did not answer within ${CONNECT_TIMEOUT_MS} ms: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'RedisUnavailableError';
+  }
+}
+
+/** The URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  const parsed = new URL(url);
+  if (parsed.password) parsed.password = '***';
+  return parsed.toString();
+}
+
+/** Connects to ENSEMBLE_REDIS_URL (command, stream reader, and the adapter's subscriber connections). */
+export async function connectRedisScale(config: Config, logger: Logger): Promise<RedisScale> {
+  const url = config.ENSEMBLE_REDIS_URL;
+  if (!url) throw new Error('connectRedisScale needs ENSEMBLE_REDIS_URL');
+  // maxRetriesPerRequest null: while Redis is away commands wait for the reconnect instead of failing after 20 tries.
+  const open = (name: string) => new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: `ensemble-${name}` });
+  const command = open('command');
+  const reader = open('reader');
+  const subscriber = open('subscriber');
+  const eventSubscriber = open('room-events');
+  const connections = [command, reader, subscriber, eventSubscriber];
+  for (const connection of connections) connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection error'));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.all(connections.map((c) => c.connect())),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timed out')), CONNECT_TIMEOUT_MS))),
+    ]);
+  } catch (err) {
+    for (const connection of connections) connection.disconnect();
+    throw new RedisUnavailableError(url, err);
+  } finally {
+    clearTimeout(timer);
+  }
+  const bus = new RedisRoomBus({ command, reader, prefix: config.ENSEMBLE_REDIS_PREFIX, maxLen: config.ENSEMBLE_REDIS_STREAM_MAXLEN, logger });
+  let relay: RoomEventRelay | null = null;
+  logger.info({ processId: bus.processId, prefix: config.ENSEMBLE_REDIS_PREFIX }, 'sharing rooms with other processes over Redis');
+  return {
+    bus,
+    collabAdapter: createAdapter(command, subscriber, { key: `${config.ENSEMBLE_REDIS_PREFIX}socket.io` }),
+    status: () => connections.find((c) => c.status !== 'ready')?.status ?? 'ready',
+    async relayRoomEvents(local) {
+      relay = new RoomEventRelay({ local, publisher: command, subscriber: eventSubscriber, channel: `${config.ENSEMBLE_REDIS_PREFIX}room-events`, processId: bus.processId, logger });
+      await relay.start();
+      return relay;
+    },
+    async close() {
+      relay?.stop();
+      await bus.close();
+      reader.disconnect();
+      await bus.stopped();
+      await Promise.allSettled([command.quit(), subscriber.quit(), eventSubscriber.quit()]);
+    },
+  };
+}

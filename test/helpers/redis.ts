@@ -1,0 +1,96 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+
+/** A Redis for tests: REDIS_URL, else one answering on 127.0.0.1:6379, else a redis-server started for the caller. */
+export interface TestRedis {
+  url: string;
+  /** A key prefix no other test uses, so tests sharing one Redis never see each other's keys. */
+  prefix(label?: string): string;
+  /** Stops the redis-server this helper started (no-op for an external one). */
+  stop(): Promise<void>;
+}
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/** Sends PING and resolves true on +PONG within `timeoutMs` (a raw socket: no client library's reconnect loop). */
+export function redisAnswers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    let reply = '';
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function prefixer(): TestRedis['prefix'] {
+  return (label = 'test') => `ensemble-test:${label}:${randomUUID().slice(0, 8)}:`;
+}
+
+/**
+ * Debian's redis-server on a free port of 127.0.0.1, with no persistence (`--save '' --appendonly no`);
+ * scripts/install-redis.sh installs it. Rejects when it is missing or does not answer in time.
+ */
+export async function startRedisServer(timeoutMs: number): Promise<TestRedis> {
+  const port = await freePort();
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  child.stderr!.on('data', (c: Buffer) => (output = (output + c.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let failure: string | null = null;
+  child.once('error', (err) => (failure = `${err.message} (run scripts/install-redis.sh)`));
+  void exited.then(() => (failure ??= 'exited early'));
+  const deadline = Date.now() + timeoutMs;
+  while (!(await redisAnswers('127.0.0.1', port, 200))) {
+    if (failure || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      process.off('exit', killOnExit);
+      throw new Error(`redis-server failed to start on port ${port}: ${failure ?? 'no PONG in time'}\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    prefix: prefixer(),
+    async stop() {
+      process.off('exit', killOnExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** The Redis a test suite uses; call `stop()` in afterAll. */
+export async function useTestRedis(options: { timeoutMs?: number } = {}): Promise<TestRedis> {
+  const external = process.env.REDIS_URL;
+  if (external) return { url: external, prefix: prefixer(), stop: async () => {} };
+  if (await redisAnswers('127.0.0.1', 6379)) return { url: DEFAULT_URL, prefix: prefixer(), stop: async () => {} };
+  return startRedisServer(options.timeoutMs ?? 10_000);
+}
