@@ -100,7 +100,10 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
     metrics: metrics.registry,
-    health: () => ({ store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status() } : {}) }),
+    health: () => {
+      const engine = options.inference?.();
+      return { store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status() } : {}), ...(engine?.status ? { inference: engine.status() } : {}) };
+    },
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0

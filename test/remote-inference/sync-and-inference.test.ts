@@ -125,6 +125,10 @@ describe('a sync process over two inference workers', () => {
     expect(Date.now() - killedAt).toBeLessThan(5000);
     expect(of(1, 'proposal:failed', p.id)[0]!.payload.message).toMatch(/AI engine stopped answering/);
     expect(of(0, 'proposal:done', p.id)).toHaveLength(0);
+    // The sync process's health check names the dead engine.
+    const health = (await (await fetch(`${sync.url}/healthz`)).json()) as { inference: { endpoints: Array<{ url: string; up: boolean }> } };
+    expect(health.inference.endpoints.find((e) => e.url === `${victim.url}/v1`)).toMatchObject({ up: false });
+    expect(health.inference.endpoints.find((e) => e.url === `${survivor.url}/v1`)).toMatchObject({ up: true });
 
     const next = await request();
     await waitFor(() => of(0, 'proposal:done', next.id).length === 1 && of(1, 'proposal:done', next.id).length === 1, 60_000, 'the next proposal done');

@@ -120,6 +120,8 @@ export interface Inference {
   embed(texts: string[], opts?: { model?: string }): Promise<Float32Array[]>;
   generateImage(req: ImageRequest): Promise<Uint8Array>;
   models(): ModelInfo[];
+  /** What /healthz shows about the engine beyond the models (remote engines: each URL up or down). */
+  status?(): Record<string, unknown>;
   close(): Promise<void>;
 }
 

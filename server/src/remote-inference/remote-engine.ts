@@ -143,6 +143,12 @@ export class RemoteInference implements Inference {
     );
   }
 
+  /** Each engine as the last health check or request saw it. */
+  status(): Record<string, unknown> {
+    const endpoints = this.distinctPools().flatMap((p) => p.endpoints.map((e) => ({ url: e.url, up: e.up, inFlight: e.inFlight, models: e.models.map((m) => m.id), ...(e.up ? {} : { lastError: e.lastError }) })));
+    return { remote: true, endpoints };
+  }
+
   async close(): Promise<void> {
     for (const p of this.distinctPools()) p.close();
   }
