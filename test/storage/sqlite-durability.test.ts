@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,13 +8,19 @@ import { SqliteStorage } from '../../server/src/storage/sqlite/index';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ensemble-sigkill-'));
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+const children: ChildProcess[] = [];
+// A test that times out must not leave its child appending forever.
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
 
 it('keeps every append that resolved when the process is SIGKILLed (WAL, synchronous=NORMAL)', async () => {
   const roomId = 'room_sigkill_1';
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'fixtures/append-until-killed.ts'), dataDir, roomId], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  children.push(child);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let lastAcknowledged = 0;
