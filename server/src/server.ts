@@ -100,7 +100,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
     metrics: metrics.registry,
-    health: () => ({ store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status() } : {}) }),
+    health: () => ({ store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status(), processId: scale.agentLeases.processId } : {}) }),
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0
@@ -145,7 +145,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
 
   const context: ServerContext = {
     config, logger, store, tokens, documents: registry, rooms: roomEvents, httpServer, api, requireToken, metricsRegistry: metrics.registry,
-    ...(scale ? { collabAdapter: scale.collabAdapter } : {}),
+    ...(scale ? { collabAdapter: scale.collabAdapter, agentLeases: scale.agentLeases, agentRelay: scale.agentRelay } : {}),
   };
   const extensions = options.extensions ?? [];
   let started = false;

@@ -10,6 +10,7 @@ import { AgentGateway } from './gateway';
 import { createLibraryLoader } from './library';
 import { registerAgentMetrics } from './metrics';
 import { Moderation } from './moderation';
+import { AgentOwnership } from './ownership';
 import { PromptBuilder, type PromptOptions } from './prompt';
 import { DEFAULT_GENERATION, ProposalService, type GenerationParams } from './proposal-service';
 import { RateLimiter } from './rate-limit';
@@ -47,6 +48,7 @@ export function createAgentExtension(options: AgentOptions): AgentExtension {
 export class AgentExtension implements Extension {
   readonly name = 'agent';
   private gateway: AgentGateway | null = null;
+  private ownership!: AgentOwnership;
   private deps!: RoomAgentDeps;
   private readonly rooms = new Map<string, RoomAgent>();
   private readonly listeners: Array<() => void> = [];
@@ -79,10 +81,19 @@ export class AgentExtension implements Extension {
     const recommendations = new RecommendationService(ctx.store.records, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
     const metrics = registerAgentMetrics(ctx.metricsRegistry);
 
+    const ownership = (this.ownership = new AgentOwnership({
+      ...(ctx.agentLeases ? { leases: ctx.agentLeases } : {}),
+      ...(ctx.agentRelay ? { relay: ctx.agentRelay } : {}),
+      existing: (roomId) => this.rooms.get(roomId),
+      library: createLibraryLoader(ctx),
+      // The dead owner's lease expires, then a renewal period passes before another takes it.
+      failoverMs: 2 * config.ENSEMBLE_AGENT_LEASE_MS,
+      logger: ctx.logger.child({ component: 'agent-ownership' }),
+    }));
     const gateway = (this.gateway = new AgentGateway({
       ctx,
       agentFor: (roomId) => this.agentFor(roomId),
-      library: createLibraryLoader(ctx),
+      dispatch: (agent, event, actor, req) => ownership.dispatch(agent, event, actor, req),
       metrics,
       eventRates: {
         vote: this.options.eventRates?.vote ?? { burst: config.ENSEMBLE_VOTE_BURST, perMinute: config.ENSEMBLE_VOTE_PER_MIN },
@@ -93,10 +104,7 @@ export class AgentExtension implements Extension {
         if (loaded && loaded.connectionCount > 0) return;
         const a = this.rooms.get(roomId);
         a?.cancelAll();
-        if (a && !loaded) {
-          a.dispose();
-          this.rooms.delete(roomId);
-        }
+        if (a && !loaded) this.drop(a);
       },
     }));
     this.deps = {
@@ -133,10 +141,7 @@ export class AgentExtension implements Extension {
       if (!agent) return;
       agent.detach();
       void gateway.socketCount(roomId).then((n) => {
-        if (n === 0 && agent.activeGenerations === 0 && !ctx.documents.peek(roomId)) {
-          agent.dispose();
-          if (this.rooms.get(roomId) === agent) this.rooms.delete(roomId);
-        }
+        if (n === 0 && agent.activeGenerations === 0 && !ctx.documents.peek(roomId)) this.drop(agent);
       });
     };
     const onSettings = (roomId: string, settings: RoomSettings, relayed?: boolean): void => {
@@ -162,8 +167,7 @@ export class AgentExtension implements Extension {
 
   async stop(): Promise<void> {
     for (const off of this.listeners.splice(0)) off();
-    for (const agent of this.rooms.values()) agent.dispose();
-    this.rooms.clear();
+    for (const agent of [...this.rooms.values()]) this.drop(agent);
     this.gateway?.close();
     this.gateway = null;
   }
@@ -173,8 +177,18 @@ export class AgentExtension implements Extension {
     if (!agent) {
       agent = new RoomAgent(roomId, this.deps);
       this.rooms.set(roomId, agent);
+      // With several processes, one of them runs the room's AI: this one competes for it.
+      this.ownership.join(agent);
     }
     return agent;
+  }
+
+  /** Disposes the room's agent and hands its AI lease to a process that still has the room. */
+  private drop(agent: RoomAgent): void {
+    agent.dispose();
+    if (this.rooms.get(agent.roomId) !== agent) return;
+    this.rooms.delete(agent.roomId);
+    this.ownership.leave(agent.roomId);
   }
 }
 
