@@ -94,3 +94,33 @@ export async function useTestRedis(options: { timeoutMs?: number } = {}): Promis
   if (await redisAnswers('127.0.0.1', 6379)) return { url: DEFAULT_URL, prefix: prefixer(), stop: async () => {} };
   return startRedisServer(options.timeoutMs ?? 10_000);
 }
+
+/** GET over a raw socket (tests run without a Redis client library): the value, or null when the key is absent. */
+export function redisGet(url: string, key: string, timeoutMs = 2000): Promise<string | null> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
+    let reply = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`redis GET ${key}: no answer in ${timeoutMs} ms`));
+    }, timeoutMs);
+    const done = (value: string | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    };
+    socket.once('connect', () => socket.write(`*2\r\n$3\r\nGET\r\n$${Buffer.byteLength(key)}\r\n${key}\r\n`));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      if (reply.startsWith('$-1\r\n')) return done(null);
+      const header = /^\$(\d+)\r\n/.exec(reply);
+      if (header && reply.length >= header[0].length + Number(header[1]) + 2) done(reply.slice(header[0].length, header[0].length + Number(header[1])));
+      else if (reply.startsWith('-')) done(null);
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
