@@ -86,6 +86,11 @@ describe('one AI collaborator per room across processes', () => {
     const text: string = r.of(2, 'proposal:done', proposal.id)[0]!.payload.text;
     expect(text.trim().length).toBeGreaterThan(0);
 
+    // The AI's presence comes from its owner alone: one entry at every member, whichever process it is on.
+    const aiPresences = (m: Member) => [...m.provider.awareness.getStates().values()].filter((state) => state.user?.memberId === AGENT_MEMBER_ID).length;
+    await waitFor(() => r.members.every((m) => aiPresences(m) >= 1), 10_000, 'the AI presence at every member');
+    expect(r.members.map(aiPresences)).toEqual([1, 1, 1]);
+
     const accepted = await call<Ack>(r.members[2]!.socket, 'proposal:accept', { proposalId: proposal.id, alternative: 0 });
     expect(accepted).toEqual({ ok: true });
     // A second accept through another process meets the same proposal state: already accepted.

@@ -210,7 +210,7 @@ export class RoomAgent {
 
   private async withDoc<T>(fn: (room: LoadedRoom) => T | Promise<T>): Promise<T> {
     // Fencing: every read-for-generation and write of the agent goes through here; a stale owner stops.
-    if (!(await this.fenceHolds())) throw new AgentError('busy', "another server runs this room's AI collaborator now; try again");
+    if (this.ownerToken !== 0 && !(await this.fenceHolds())) throw new AgentError('busy', "another server runs this room's AI collaborator now; try again");
     const loaded = this.deps.ctx.documents.peek(this.roomId);
     if (loaded) {
       if (this.room !== loaded) this.attach(loaded);

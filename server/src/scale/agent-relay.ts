@@ -65,7 +65,14 @@ export class RedisAgentRelay implements AgentCommandRelay {
       }, this.options.timeoutMs);
       this.pending.set(id, { resolve, timer });
     });
-    const receivers = await this.publish(to, { kind: 'request', id, from: this.options.processId, command });
+    let receivers: number;
+    try {
+      receivers = await this.publish(to, { kind: 'request', id, from: this.options.processId, command });
+    } catch (err) {
+      clearTimeout(this.pending.get(id)?.timer);
+      this.pending.delete(id);
+      throw err;
+    }
     if (receivers === 0) {
       this.settle(id, { ok: false, code: 'busy', message: 'the process running the room\'s AI is gone', notOwner: true });
     }
