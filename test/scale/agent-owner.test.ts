@@ -119,6 +119,20 @@ describe('one AI collaborator per room across processes', () => {
     for (const i of [0, 1, 2]) expect(r.of(i, 'proposal:done', proposal.id)[0]!.payload.finishReason).toBe('stopped');
   }, 90_000);
 
+  it("the AI owner keeps serving members on other processes after its own members left: their accept still lands", async () => {
+    const r = await roomAcross(procs);
+    const ownerAt = procs.indexOf(await aiOwner(r.roomId));
+    const others = [0, 1, 2].filter((i) => i !== ownerAt);
+    const proposal = await r.request(ownerAt);
+    await waitFor(() => others.every((i) => r.of(i, 'proposal:done', proposal.id).length === 1), 60_000, 'done on the other processes');
+    // The only member on the owner's process leaves (sync and /collab): its document unloads there.
+    r.members[ownerAt]!.close();
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await aiOwner(r.roomId)).toBe(procs[ownerAt]);
+    const accepted = await call<Ack>(r.members[others[0]!]!.socket, 'proposal:accept', { proposalId: proposal.id, alternative: 0 });
+    expect(accepted).toEqual({ ok: true });
+  }, 90_000);
+
   it('auto mode offers once for the room, not once per process', async () => {
     const r = await roomAcross(procs);
     const patched = await api(procs[0]!.url, 'PATCH', `/api/rooms/${r.roomId}/settings`, { body: { autoMode: true, autoPauseSec: 2 }, token: r.owner.token });
