@@ -54,6 +54,11 @@ export const ConfigSchema = z.object({
   ENSEMBLE_REDIS_PREFIX: z.string().min(1).max(100).default('ensemble:'),
   /** Entries a room's Redis stream keeps (approximately): how far a process loading the room can catch up. */
   ENSEMBLE_REDIS_STREAM_MAXLEN: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * How long a room's AI owner lease lives without renewal (renewed every third of it): how soon
+   * another process takes over the room's AI after its owner died.
+   */
+  ENSEMBLE_AGENT_LEASE_MS: z.coerce.number().int().min(500).max(60_000).default(5000),
   /** HMAC secret for room tokens; generated and kept in the data directory when absent. */
   ENSEMBLE_TOKEN_SECRET: z.string().min(32, 'ENSEMBLE_TOKEN_SECRET must be at least 32 characters').optional(),
   ENSEMBLE_TOKEN_TTL_SEC: z.coerce.number().int().min(60).default(7 * 24 * 3600),

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type * as Y from 'yjs';
 import type { Awareness } from 'y-protocols/awareness';
-import type { RoomSettings, TokenClaims } from '@ensemble/shared';
+import type { ErrorCode, Role, RoomSettings, TokenClaims } from '@ensemble/shared';
 import type { ServerOptions as SocketIoServerOptions } from 'socket.io';
 import type { Config } from './config';
 import type { Stores } from './storage/store';
@@ -70,6 +70,10 @@ export interface ServerContext {
   metricsRegistry: Registry;
   /** The socket.io adapter that reaches sockets on the other processes (set with ENSEMBLE_REDIS_URL). */
   collabAdapter?: SocketIoServerOptions['adapter'];
+  /** Which process runs each room's AI collaborator (set with ENSEMBLE_REDIS_URL; absent: this one always). */
+  agentLeases?: AgentLeases;
+  /** Carries a member's agent command to the process that runs the room's AI (set with ENSEMBLE_REDIS_URL). */
+  agentRelay?: AgentCommandRelay;
 }
 
 export interface Extension {
@@ -175,4 +179,44 @@ export interface RoomChannelListener {
   awareness(update: Uint8Array): void;
   /** Entries this process had not read yet were trimmed from the bus: the room must reload from storage. */
   lost(): void;
+}
+
+/**
+ * One AI owner per room across processes (scale/agent-leases.ts): a lease with a fencing token,
+ * which grows with every new holder, so a stale owner's late writes can be told from the current one's.
+ */
+export interface AgentLeases {
+  /** This process's id, as `holder` names it. */
+  readonly processId: string;
+  /**
+   * Competes for the room's lease until `release`: `gained` when this process takes it (with its
+   * fencing token), `lost` when it no longer holds it. Resolves after the first attempt.
+   */
+  hold(roomId: string, events: { gained(token: number): void; lost(): void }): Promise<void>;
+  /** Stops competing and gives the lease up if held. */
+  release(roomId: string): void;
+  /** The process holding the room's lease right now, or null. */
+  holder(roomId: string): Promise<string | null>;
+  /** Whether this process still holds the room's lease under `token` (a write's fencing check). */
+  isCurrent(roomId: string, token: number): Promise<boolean>;
+}
+
+/** A member's /collab agent command (already validated and rate-checked where it arrived), forwarded to the room's AI owner. */
+export interface ForwardedAgentCommand {
+  roomId: string;
+  event: string;
+  actor: { memberId: string; displayName: string; role: Role };
+  payload: unknown;
+}
+
+/** The owner's answer: the ack's fields, or its error; `notOwner` when it no longer runs the room's AI. */
+export type AgentCommandOutcome =
+  | { ok: true; result: Record<string, unknown> }
+  | { ok: false; code: ErrorCode; message: string; notOwner?: boolean };
+
+export interface AgentCommandRelay {
+  /** Sends to process `to` and resolves with its answer (`notOwner` when no process listens there; rejects on timeout). */
+  send(to: string, command: ForwardedAgentCommand): Promise<AgentCommandOutcome>;
+  /** Answers the commands other processes send this one. */
+  serve(handler: (command: ForwardedAgentCommand) => Promise<AgentCommandOutcome>): void;
 }

@@ -102,7 +102,12 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     metrics: metrics.registry,
     health: () => {
       const engine = options.inference?.();
-      return { store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status() } : {}), ...(engine?.status ? { inference: engine.status() } : {}) };
+      return {
+        store: store.kind,
+        role: config.ENSEMBLE_ROLE,
+        ...(scale ? { redis: scale.status(), processId: scale.agentLeases.processId } : {}),
+        ...(engine?.status ? { inference: engine.status() } : {}),
+      };
     },
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
@@ -148,7 +153,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
 
   const context: ServerContext = {
     config, logger, store, tokens, documents: registry, rooms: roomEvents, httpServer, api, requireToken, metricsRegistry: metrics.registry,
-    ...(scale ? { collabAdapter: scale.collabAdapter } : {}),
+    ...(scale ? { collabAdapter: scale.collabAdapter, agentLeases: scale.agentLeases, agentRelay: scale.agentRelay } : {}),
   };
   const extensions = options.extensions ?? [];
   let started = false;

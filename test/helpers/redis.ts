@@ -94,3 +94,43 @@ export async function useTestRedis(options: { timeoutMs?: number } = {}): Promis
   if (await redisAnswers('127.0.0.1', 6379)) return { url: DEFAULT_URL, prefix: prefixer(), stop: async () => {} };
   return startRedisServer(options.timeoutMs ?? 10_000);
 }
+
+/**
+ * One Redis command over a raw socket (tests run without a Redis client library): a bulk or
+ * simple string reply as a string, an integer as its digits, null for a nil reply; rejects on an error reply.
+ */
+export function redisCommand(url: string, args: string[], timeoutMs = 2000): Promise<string | null> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: hostname, port: Number(port || 6379) });
+    let reply = '';
+    const finish = (err: Error | null, value: string | null = null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const timer = setTimeout(() => finish(new Error(`redis ${args[0]}: no answer in ${timeoutMs} ms`)), timeoutMs);
+    socket.once('connect', () => socket.write(`*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`));
+    socket.on('data', (chunk) => {
+      reply += chunk.toString();
+      const line = reply.indexOf('\r\n');
+      if (line < 0) return;
+      const head = reply.slice(1, line);
+      if (reply[0] === '-') return finish(new Error(`redis ${args[0]}: ${head}`));
+      if (reply[0] === '+' || reply[0] === ':') return finish(null, head);
+      if (reply[0] === '$') {
+        const length = Number(head);
+        if (length < 0) return finish(null, null);
+        if (reply.length >= line + 2 + length + 2) finish(null, reply.slice(line + 2, line + 2 + length));
+        return;
+      }
+      finish(new Error(`redis ${args[0]}: unexpected reply ${JSON.stringify(reply.slice(0, 40))}`));
+    });
+    socket.once('error', (err) => finish(err));
+  });
+}
+
+export function redisGet(url: string, key: string): Promise<string | null> {
+  return redisCommand(url, ['GET', key]);
+}

@@ -10,6 +10,7 @@ import { AgentGateway } from './gateway';
 import { createLibraryLoader } from './library';
 import { registerAgentMetrics } from './metrics';
 import { Moderation } from './moderation';
+import { AgentOwnership } from './ownership';
 import { PromptBuilder, type PromptOptions } from './prompt';
 import { DEFAULT_GENERATION, ProposalService, type GenerationParams } from './proposal-service';
 import { RateLimiter } from './rate-limit';
@@ -35,6 +36,9 @@ export interface AgentOptions {
   embedder?: Embedder;
 }
 
+/** How often an AI owner with no member of its own checks whether other processes' members are still in the room. */
+const OWNER_RECHECK_MS = 5000;
+
 export function createAgentExtension(options: AgentOptions): AgentExtension {
   return new AgentExtension(options);
 }
@@ -47,9 +51,12 @@ export function createAgentExtension(options: AgentOptions): AgentExtension {
 export class AgentExtension implements Extension {
   readonly name = 'agent';
   private gateway: AgentGateway | null = null;
+  private ownership!: AgentOwnership;
   private deps!: RoomAgentDeps;
   private readonly rooms = new Map<string, RoomAgent>();
   private readonly listeners: Array<() => void> = [];
+  /** Rooms whose AI owner kept its agent for members on other processes, looked at again soon. */
+  private readonly rechecks = new Map<string, NodeJS.Timeout>();
 
   constructor(private readonly options: AgentOptions) {}
 
@@ -79,25 +86,25 @@ export class AgentExtension implements Extension {
     const recommendations = new RecommendationService(ctx.store.records, embedder, { maxFeedbackPerMember: config.ENSEMBLE_MAX_FEEDBACK_PER_MEMBER });
     const metrics = registerAgentMetrics(ctx.metricsRegistry);
 
+    const ownership = (this.ownership = new AgentOwnership({
+      ...(ctx.agentLeases ? { leases: ctx.agentLeases } : {}),
+      ...(ctx.agentRelay ? { relay: ctx.agentRelay } : {}),
+      existing: (roomId) => this.rooms.get(roomId),
+      library: createLibraryLoader(ctx),
+      // The dead owner's lease expires, then a renewal period passes before another takes it.
+      failoverMs: 2 * config.ENSEMBLE_AGENT_LEASE_MS,
+      logger: ctx.logger.child({ component: 'agent-ownership' }),
+    }));
     const gateway = (this.gateway = new AgentGateway({
       ctx,
       agentFor: (roomId) => this.agentFor(roomId),
-      library: createLibraryLoader(ctx),
+      dispatch: (agent, event, actor, req) => ownership.dispatch(agent, event, actor, req),
       metrics,
       eventRates: {
         vote: this.options.eventRates?.vote ?? { burst: config.ENSEMBLE_VOTE_BURST, perMinute: config.ENSEMBLE_VOTE_PER_MIN },
         recommend: this.options.eventRates?.recommend ?? { burst: config.ENSEMBLE_RECOMMEND_BURST, perMinute: config.ENSEMBLE_RECOMMEND_PER_MIN },
       },
-      onLastSocketLeft: (roomId) => {
-        const loaded = ctx.documents.peek(roomId);
-        if (loaded && loaded.connectionCount > 0) return;
-        const a = this.rooms.get(roomId);
-        a?.cancelAll();
-        if (a && !loaded) {
-          a.dispose();
-          this.rooms.delete(roomId);
-        }
-      },
+      onLastSocketLeft: (roomId) => void this.leaveIfUnused(roomId),
     }));
     this.deps = {
       ctx,
@@ -123,8 +130,9 @@ export class AgentExtension implements Extension {
     };
     const onEmpty = (room: LoadedRoom): void => {
       if (!isRoom(room.roomId)) return;
-      void gateway.socketCount(room.roomId).then((n) => {
-        if (n === 0) this.rooms.get(room.roomId)?.cancelAll();
+      void gateway.socketCount(room.roomId).then(async (n) => {
+        const agent = this.rooms.get(room.roomId);
+        if (n === 0 && agent && !(await this.keptForOthers(agent))) agent.cancelAll();
       });
     };
     const onUnloaded = (roomId: string): void => {
@@ -132,11 +140,8 @@ export class AgentExtension implements Extension {
       const agent = this.rooms.get(roomId);
       if (!agent) return;
       agent.detach();
-      void gateway.socketCount(roomId).then((n) => {
-        if (n === 0 && agent.activeGenerations === 0 && !ctx.documents.peek(roomId)) {
-          agent.dispose();
-          if (this.rooms.get(roomId) === agent) this.rooms.delete(roomId);
-        }
+      void gateway.socketCount(roomId).then(async (n) => {
+        if (n === 0 && agent.activeGenerations === 0 && !ctx.documents.peek(roomId) && !(await this.keptForOthers(agent))) this.drop(agent);
       });
     };
     const onSettings = (roomId: string, settings: RoomSettings, relayed?: boolean): void => {
@@ -162,8 +167,9 @@ export class AgentExtension implements Extension {
 
   async stop(): Promise<void> {
     for (const off of this.listeners.splice(0)) off();
-    for (const agent of this.rooms.values()) agent.dispose();
-    this.rooms.clear();
+    for (const timer of this.rechecks.values()) clearTimeout(timer);
+    this.rechecks.clear();
+    for (const agent of [...this.rooms.values()]) this.drop(agent);
     this.gateway?.close();
     this.gateway = null;
   }
@@ -173,8 +179,50 @@ export class AgentExtension implements Extension {
     if (!agent) {
       agent = new RoomAgent(roomId, this.deps);
       this.rooms.set(roomId, agent);
+      // With several processes, one of them runs the room's AI: this one competes for it.
+      this.ownership.join(agent);
     }
     return agent;
+  }
+
+  /** This process's last member of the room left: stop its generations, and drop the agent once the document is gone too. */
+  private async leaveIfUnused(roomId: string): Promise<void> {
+    const { ctx } = this.deps;
+    if (!this.gateway || (await this.gateway.socketCount(roomId)) > 0) return;
+    const loaded = ctx.documents.peek(roomId);
+    if (loaded && loaded.connectionCount > 0) return;
+    const a = this.rooms.get(roomId);
+    if (!a || (await this.keptForOthers(a))) return;
+    a.cancelAll();
+    if (!ctx.documents.peek(roomId)) this.drop(a);
+  }
+
+  /**
+   * Several processes: while members on other processes are in the room, its AI owner keeps its
+   * agent (their proposals live in its memory) even with no member of its own, and looks again
+   * later. Always false with one process.
+   */
+  private async keptForOthers(agent: RoomAgent): Promise<boolean> {
+    if (!this.deps.ctx.agentLeases || !agent.isOwner || !this.gateway) return false;
+    const members = await this.gateway.members(agent.roomId).catch(() => []);
+    if (members.length === 0) return false;
+    if (!this.rechecks.has(agent.roomId)) {
+      const timer = setTimeout(() => {
+        this.rechecks.delete(agent.roomId);
+        void this.leaveIfUnused(agent.roomId);
+      }, OWNER_RECHECK_MS);
+      timer.unref?.();
+      this.rechecks.set(agent.roomId, timer);
+    }
+    return true;
+  }
+
+  /** Disposes the room's agent and hands its AI lease to a process that still has the room. */
+  private drop(agent: RoomAgent): void {
+    agent.dispose();
+    if (this.rooms.get(agent.roomId) !== agent) return;
+    this.rooms.delete(agent.roomId);
+    this.ownership.leave(agent.roomId);
   }
 }
 

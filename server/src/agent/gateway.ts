@@ -1,20 +1,8 @@
 import { Server, type Namespace, type Socket } from 'socket.io';
 import type { z } from 'zod';
 import {
-  AcceptRequest,
   CLOSE_CODES,
   COLLAB_NAMESPACE,
-  DismissRequest,
-  FlagsRequest,
-  ImageRequest,
-  ListRequest,
-  NextRequest,
-  ProposalRequest,
-  RegenerateRequest,
-  RejectRequest,
-  RevertRequest,
-  StopRequest,
-  VoteRequest,
   type ClientToServerEvents,
   type ServerToClientEvents,
   type TokenClaims,
@@ -24,10 +12,10 @@ import { currentMember } from '../auth/current-member';
 import { whenExpired } from '../auth/expiry-timer';
 import { SocketLimiter, type SocketSlot } from '../auth/socket-limiter';
 import { AllowanceNotifier } from './allowance';
+import { AGENT_COMMANDS, type AgentCommandName, type AgentCommandSpec } from './commands';
 import { EngineConnectionCap } from './engine-connection-cap';
 import { AgentError, toErrorBody } from './errors';
 import { EventRateLimits, type Bucket, type CheapEvent } from './event-rate';
-import type { LibraryLoader } from './library';
 import type { AgentMetrics } from './metrics';
 import type { RoomAgent } from './room-agent';
 import type { Actor, RoomAgentDeps } from './types';
@@ -54,7 +42,8 @@ export interface GatewayDeps {
   ctx: ServerContext;
   /** The room's agent (created on first use). */
   agentFor(roomId: string): RoomAgent;
-  library: LibraryLoader;
+  /** Runs a member's validated agent command on the room's AI owner (this process or another: agent/ownership.ts). */
+  dispatch(agent: RoomAgent, event: AgentCommandName, actor: Actor, req: unknown): Promise<Record<string, unknown>>;
   metrics: AgentMetrics;
   /** Per-member buckets for votes and for what-next / dismiss. */
   eventRates: { vote: Bucket; recommend: Bucket };
@@ -213,46 +202,19 @@ export class AgentGateway {
       }
     };
 
-    this.handle(socket, 'proposal:request', ProposalRequest, async (req) => ({ proposal: await spending(() => agent().request(actor(), req)) }));
     const limited = (event: CheapEvent): void => {
       // Viewers are refused before they spend tokens: they only read.
       if (event !== 'recommend:next' && socket.data.role === 'viewer') return;
       this.eventRates.take(event, roomId, claims.memberId);
     };
-    this.handle(socket, 'proposal:vote', VoteRequest, async (req) => {
-      limited('proposal:vote');
-      return { tally: await agent().vote(actor(), req.proposalId, req.alternative, req.value) };
-    });
-    this.handle(socket, 'proposal:accept', AcceptRequest, async (req) => {
-      await agent().accept(actor(), req.proposalId, req.alternative);
-      return {};
-    });
-    this.handle(socket, 'proposal:reject', RejectRequest, async (req) => {
-      await agent().reject(actor(), req.proposalId, req.alternative);
-      return {};
-    });
-    this.handle(socket, 'proposal:revert', RevertRequest, async (req) => ({ ...(await agent().revert(actor(), req.proposalId)) }));
-    this.handle(socket, 'proposal:stop', StopRequest, async (req) => {
-      agent().stop(actor(), req.proposalId);
-      return {};
-    });
-    this.handle(socket, 'proposal:regenerate', RegenerateRequest, async (req) => ({ proposal: await spending(() => agent().regenerate(actor(), req.proposalId, req.alternatives)) }));
-    this.handle(socket, 'moderation:flags', FlagsRequest, async () => ({ flags: agent().flagsFor(actor()) }));
-    this.handle(socket, 'proposal:list', ListRequest, async () => ({ proposals: await agent().snapshots(claims.memberId) }));
-    this.handle(socket, 'image:request', ImageRequest, async (req) => ({ proposal: await spending(() => agent().requestImages(actor(), req.panelId, req.prompt, req.count)) }));
-    this.handle(socket, 'image:accept', AcceptRequest, async (req) => {
-      await agent().acceptImage(actor(), req.proposalId, req.alternative);
-      return {};
-    });
-    this.handle(socket, 'recommend:next', NextRequest, async (req) => {
-      limited('recommend:next');
-      return { suggestions: await agent().next(actor(), req.anchor, await this.deps.library(roomId, req.libraryTokens ?? [])) };
-    });
-    this.handle(socket, 'recommend:dismiss', DismissRequest, async (req) => {
-      limited('recommend:dismiss');
-      await agent().dismiss(actor(), req.suggestionId);
-      return {};
-    });
+    // Validated and rate-checked here, run wherever the room's AI runs (agent/ownership.ts).
+    for (const [event, command] of Object.entries(AGENT_COMMANDS) as Array<[AgentCommandName, AgentCommandSpec]>) {
+      this.handle(socket, event, command.schema, async (req) => {
+        if (command.rate) limited(command.rate);
+        const run = () => this.deps.dispatch(agent(), event, actor(), req);
+        return command.spends ? spending(run) : run();
+      });
+    }
 
     socket.on('disconnect', () => {
       cancelExpiry();

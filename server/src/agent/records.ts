@@ -44,6 +44,8 @@ export class AgentRecords {
     private readonly records: Pick<AiRecordStore, 'listProposals' | 'saveProposal' | 'putImage'>,
     private readonly recommendations: RecommendationService,
     private readonly logger: Logger,
+    /** The fencing check: false when this process no longer runs the room's AI (its writes are refused). */
+    private readonly fence: () => Promise<boolean> = async () => true,
   ) {}
 
   room(): Promise<RoomRecord | null> {
@@ -58,6 +60,7 @@ export class AgentRecords {
   /** Saves the proposal's current state; a failure is logged, never thrown. */
   async save(p: Proposal): Promise<void> {
     try {
+      if (!(await this.fence())) return this.refused(p.info.id);
       await this.records.saveProposal(toProposalRecord(this.roomId, p));
     } catch (err) {
       this.logger.error({ err, roomId: this.roomId, proposalId: p.info.id }, 'saving proposal failed');
@@ -72,10 +75,30 @@ export class AgentRecords {
   /** Saves a stored record as changed (a revert of a proposal no longer in memory); logged, never thrown. */
   async saveRecord(record: ProposalRecord): Promise<void> {
     try {
+      if (!(await this.fence())) return this.refused(record.id);
       await this.records.saveProposal(record);
     } catch (err) {
       this.logger.error({ err, roomId: this.roomId, proposalId: record.id }, 'saving proposal failed');
     }
+  }
+
+  /**
+   * Marks the stored proposals still `streaming` (not `live` here) failed: a new AI owner's clean-up
+   * of what a dead one left half-written. Returns them, with how many alternatives each had.
+   */
+  async endOrphans(live: (id: string) => boolean): Promise<Array<{ id: string; alternatives: number }>> {
+    try {
+      const orphans = (await this.records.listProposals(this.roomId, 100_000)).filter((p) => p.status === 'streaming' && !live(p.id));
+      for (const p of orphans) await this.saveRecord({ ...p, status: 'failed' });
+      return orphans.map((p) => ({ id: p.id, alternatives: p.alternatives.length }));
+    } catch (err) {
+      this.logger.error({ err, roomId: this.roomId }, "ending a previous AI owner's proposals failed");
+      return [];
+    }
+  }
+
+  private refused(proposalId: string): void {
+    this.logger.warn({ roomId: this.roomId, proposalId }, "not saving the proposal: another server runs this room's AI now");
   }
 
   putImage(image: Omit<ImageRecord, 'roomId'>): Promise<void> {

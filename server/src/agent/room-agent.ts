@@ -29,6 +29,11 @@ export class RoomAgent {
   private presence: AgentPresence | null = null;
   private writer: AgentWriter | null = null;
   private settingsCache: { at: number; room: RoomRecord } | null = null;
+  /**
+   * The fencing token of this process's AI lease on the room: null while another process runs the
+   * room's AI, 0 with one process (no lease, always the owner).
+   */
+  private ownerToken: number | null;
   private readonly records: AgentRecords;
   private readonly live: LiveProposals;
   private readonly text: TextProposals;
@@ -38,7 +43,8 @@ export class RoomAgent {
   private readonly auto: AutoMode;
   private readonly flags: HumanTextFlags;
   private readonly onDocUpdate = (_u: Uint8Array, origin: unknown): void => {
-    if (origin === ORIGINS.agent) return;
+    // Auto offers and flags come from the room's AI owner only (every process sees every update).
+    if (origin === ORIGINS.agent || this.ownerToken === null) return;
     this.auto.schedule();
     if (this.room) this.flags.schedule(this.room.doc);
   };
@@ -47,6 +53,7 @@ export class RoomAgent {
     readonly roomId: string,
     private readonly deps: RoomAgentDeps,
   ) {
+    this.ownerToken = deps.ctx.agentLeases ? null : 0;
     const scope: RoomScope = {
       roomId,
       deps,
@@ -56,7 +63,7 @@ export class RoomAgent {
       writeAsAgent: (room, edit) => this.writeAsAgent(room, edit),
       updatePresence: () => this.presence?.set(this.live.state()),
     };
-    const records = (this.records = new AgentRecords(roomId, deps.ctx.store.rooms, deps.ctx.store.records, deps.recommendations, deps.ctx.logger));
+    const records = (this.records = new AgentRecords(roomId, deps.ctx.store.rooms, deps.ctx.store.records, deps.recommendations, deps.ctx.logger, () => this.fenceHolds()));
     this.live = new LiveProposals(deps.limits.maxProposalsKept);
     this.admission = new Admission({
       roomId,
@@ -100,6 +107,51 @@ export class RoomAgent {
     return this.text.activeGenerations;
   }
 
+  // ---------- ownership (several processes: agent/ownership.ts) ----------
+
+  /** Whether this process runs the room's AI (always, with one process). */
+  get isOwner(): boolean {
+    return this.ownerToken !== null;
+  }
+
+  /**
+   * This process took the room's AI lease: it shows the AI's presence, and ends the proposals a
+   * previous owner left streaming (its process died: nobody will finish them) as failed for everyone.
+   */
+  becomeOwner(token: number): void {
+    this.ownerToken = token;
+    if (this.room && !this.presence && this.writer) this.presence = new AgentPresence(this.room.awareness, this.writer.clientID, this.deps.textModel);
+    this.presence?.set(this.live.state());
+    void this.records.endOrphans((id) => this.live.has(id)).then((ended) => {
+      for (const p of ended) {
+        for (let alternative = 0; alternative < Math.max(1, p.alternatives); alternative++) {
+          this.deps.emit(this.roomId, 'proposal:failed', { proposalId: p.id, alternative, code: 'internal', message: 'the server writing this proposal stopped' });
+        }
+      }
+    });
+  }
+
+  /** Another process runs the room's AI now: stop generating, leave the presence to it. */
+  loseOwnership(): void {
+    if (this.ownerToken === null) return;
+    this.ownerToken = null;
+    this.auto.cancel();
+    this.flags.cancel();
+    this.cancelAll();
+    this.presence?.dispose();
+    this.presence = null;
+  }
+
+  /** The fencing check before the agent writes (document or records): false once another process runs the room's AI. */
+  private async fenceHolds(): Promise<boolean> {
+    const token = this.ownerToken;
+    if (token === null) return false;
+    if (token === 0 || !this.deps.ctx.agentLeases) return true;
+    if (await this.deps.ctx.agentLeases.isCurrent(this.roomId, token)) return true;
+    if (this.ownerToken === token) this.loseOwnership();
+    return false;
+  }
+
   // ---------- lifecycle ----------
 
   /** The room's document was loaded: join its awareness and get a Yjs client for writing. */
@@ -108,8 +160,11 @@ export class RoomAgent {
     this.detach();
     this.room = room;
     this.writer = new AgentWriter(room.doc);
-    this.presence = new AgentPresence(room.awareness, this.writer.clientID, this.deps.textModel);
-    this.presence.set(this.live.state());
+    // Only the room's AI owner shows the AI's presence (the others' agents are passive).
+    if (this.isOwner) {
+      this.presence = new AgentPresence(room.awareness, this.writer.clientID, this.deps.textModel);
+      this.presence.set(this.live.state());
+    }
     room.doc.on('update', this.onDocUpdate);
   }
 
@@ -154,6 +209,8 @@ export class RoomAgent {
   }
 
   private async withDoc<T>(fn: (room: LoadedRoom) => T | Promise<T>): Promise<T> {
+    // Fencing: every read-for-generation and write of the agent goes through here; a stale owner stops.
+    if (this.ownerToken !== 0 && !(await this.fenceHolds())) throw new AgentError('busy', "another server runs this room's AI collaborator now; try again");
     const loaded = this.deps.ctx.documents.peek(this.roomId);
     if (loaded) {
       if (this.room !== loaded) this.attach(loaded);

@@ -3,11 +3,15 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { RoomBus, RoomEventSource, ServerContext } from '../ports';
+import { RedisAgentLeases } from './agent-leases';
+import { RedisAgentRelay } from './agent-relay';
 import { RedisRoomBus } from './redis-room-bus';
 import { RoomEventRelay } from './room-event-relay';
 
 /** How long starting waits for Redis to answer before refusing to start. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a member's agent command forwarded to the room's AI owner waits for its answer. */
+const FORWARD_TIMEOUT_MS = 15_000;
 
 /** What several processes serving the same rooms share through Redis. */
 export interface RedisScale {
@@ -15,6 +19,10 @@ export interface RedisScale {
   bus: RoomBus;
   /** The /collab socket.io adapter: events reach the room's sockets on every process. */
   collabAdapter: NonNullable<ServerContext['collabAdapter']>;
+  /** One AI owner per room across the processes (scale/agent-leases.ts). */
+  agentLeases: NonNullable<ServerContext['agentLeases']>;
+  /** Members' agent commands carried to the room's AI owner (scale/agent-relay.ts). */
+  agentRelay: NonNullable<ServerContext['agentRelay']>;
   /** `local`'s events, relayed to the other processes, plus theirs (with `relayed` true). */
   relayRoomEvents(local: RoomEventSource): Promise<RoomEventSource>;
   /** The Redis connections' state for /healthz: 'ready' when all answer, else the first other ioredis status. */
@@ -48,7 +56,8 @@ export async function connectRedisScale(config: Config, logger: Logger): Promise
   const reader = open('reader');
   const subscriber = open('subscriber');
   const eventSubscriber = open('room-events');
-  const connections = [command, reader, subscriber, eventSubscriber];
+  const agentSubscriber = open('agent-rpc');
+  const connections = [command, reader, subscriber, eventSubscriber, agentSubscriber];
   for (const connection of connections) connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection error'));
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -64,9 +73,20 @@ export async function connectRedisScale(config: Config, logger: Logger): Promise
   }
   const bus = new RedisRoomBus({ command, reader, prefix: config.ENSEMBLE_REDIS_PREFIX, maxLen: config.ENSEMBLE_REDIS_STREAM_MAXLEN, logger });
   let relay: RoomEventRelay | null = null;
+  const prefix = config.ENSEMBLE_REDIS_PREFIX;
+  const agentLeases = new RedisAgentLeases({ command, prefix, processId: bus.processId, ttlMs: config.ENSEMBLE_AGENT_LEASE_MS, logger });
+  const agentRelay = new RedisAgentRelay({ publisher: command, subscriber: agentSubscriber, prefix, processId: bus.processId, timeoutMs: FORWARD_TIMEOUT_MS, logger });
+  try {
+    await agentRelay.start();
+  } catch (err) {
+    for (const connection of connections) connection.disconnect();
+    throw new RedisUnavailableError(url, err);
+  }
   logger.info({ processId: bus.processId, prefix: config.ENSEMBLE_REDIS_PREFIX }, 'sharing rooms with other processes over Redis');
   return {
     bus,
+    agentLeases,
+    agentRelay,
     collabAdapter: createAdapter(command, subscriber, { key: `${config.ENSEMBLE_REDIS_PREFIX}socket.io` }),
     status: () => connections.find((c) => c.status !== 'ready')?.status ?? 'ready',
     async relayRoomEvents(local) {
@@ -76,10 +96,12 @@ export async function connectRedisScale(config: Config, logger: Logger): Promise
     },
     async close() {
       relay?.stop();
+      agentRelay.stop();
+      agentLeases.releaseAll();
       await bus.close();
       reader.disconnect();
       await bus.stopped();
-      await Promise.allSettled([command.quit(), subscriber.quit(), eventSubscriber.quit()]);
+      await Promise.allSettled([command.quit(), subscriber.quit(), eventSubscriber.quit(), agentSubscriber.quit()]);
     },
   };
 }
