@@ -35,7 +35,8 @@ export function redisAnswers(host: string, port: number, timeoutMs = 1000): Prom
   });
 }
 
-function freePort(): Promise<number> {
+/** A TCP port of 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
