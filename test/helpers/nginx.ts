@@ -59,7 +59,7 @@ export async function startNginx(backends: string[], options: { timeoutMs?: numb
   const stop = async () => {
     process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGQUIT'); // graceful: nginx's own shutdown
+      child.kill('SIGTERM'); // fast shutdown: open websockets are closed, not waited for
       await exited;
     }
     fs.rmSync(dir, { recursive: true, force: true });

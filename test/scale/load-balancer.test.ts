@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   api,
   connectClient,
@@ -7,6 +7,7 @@ import {
   openCollab,
   openRaw,
   waitConverged,
+  waitFor,
   type ServerProcess,
   type TestClient,
   type WebSocket,
@@ -35,6 +36,8 @@ describe('the load balancer of docker-compose.yml (deploy/nginx.conf) in front o
   let lb: TestLoadBalancer;
   let procs: ServerProcess[];
   const cleanup: Array<() => void | Promise<unknown>> = [];
+  /** Sockets a test opened: closed after it, so the next one starts under nginx's per-address cap. */
+  const closeAfterTest: Array<() => void> = [];
   const lbSync = () => `${lb.url.replace('http', 'ws')}/sync`;
 
   beforeAll(async () => {
@@ -42,6 +45,11 @@ describe('the load balancer of docker-compose.yml (deploy/nginx.conf) in front o
     const env = { ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_MAX_SOCKETS_PER_ADDRESS: '1000000', ENSEMBLE_RATE_LIMIT_PER_MIN: '1000000' };
     procs = await Promise.all([startDeploymentProcess(env, cleanup), startDeploymentProcess(env, cleanup)]);
     lb = await startNginx(procs.map((p) => `127.0.0.1:${p.port}`));
+  });
+  afterEach(async () => {
+    for (const close of closeAfterTest.splice(0)) close();
+    const counts = () => Promise.all(procs.map(syncConnections));
+    await waitFor(async () => (await counts()).every((n) => n === 0), { message: 'sync sockets still open after the test' });
   });
   afterAll(async () => {
     await lb?.stop();
@@ -55,7 +63,7 @@ describe('the load balancer of docker-compose.yml (deploy/nginx.conf) in front o
     for (let i = 1; i < 4; i++) tokens.push((await joinRoom(lb.url, room.room.joinCode, `member ${i}`)).token);
     const before = await Promise.all(procs.map(syncConnections));
     const clients: TestClient[] = tokens.map((token) => connectClient(lbSync(), room.room.id, token));
-    cleanup.push(() => clients.forEach((c) => c.destroy()));
+    closeAfterTest.push(() => clients.forEach((c) => c.destroy()));
     await Promise.all(clients.map((c) => c.synced));
     const added = (await Promise.all(procs.map(syncConnections))).map((n, i) => n - before[i]!);
     expect(added).toEqual([2, 2]);
@@ -85,11 +93,11 @@ describe('the load balancer of docker-compose.yml (deploy/nginx.conf) in front o
     const members = [room.token];
     for (let i = 1; i < 9; i++) members.push((await joinRoom(lb.url, room.room.joinCode, `socket member ${i}`)).token);
     const open: WebSocket[] = [];
-    cleanup.push(() => open.forEach((s) => s.close()));
+    closeAfterTest.push(() => open.forEach((s) => s.close()));
     for (const token of members.slice(0, 8)) {
       for (let i = 0; i < 8; i++) {
         const outcome = await openRaw(`${lbSync()}/${room.room.id}?token=${token}`);
-        expect(outcome.kind).toBe('open');
+        expect(outcome.kind === 'open' ? 'open' : `${outcome.status} ${outcome.body}`).toBe('open');
         if (outcome.kind === 'open') open.push(outcome.socket);
       }
     }
