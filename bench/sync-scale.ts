@@ -10,8 +10,8 @@
  *
  * MongoDB: $MONGODB_URI, else jongodb (test/setup/mongo.ts). Redis: a redis-server of its own
  * (test/helpers/redis.ts; scripts/install-redis.sh installs it). Each deployment gets a fresh
- * database and key prefix. `--baseline` adds one process on SQLite without Redis (as
- * bench/sync-load.ts runs it). Server CPU is summed over the Ensemble processes; Redis's and
+ * database and key prefix. `--baseline` adds one process without Redis, on SQLite (as
+ * bench/sync-load.ts runs it) and on the same MongoDB. Server CPU is summed over the Ensemble processes; Redis's and
  * jongodb's own CPU are printed apart (jongodb is a test server, not a tuned MongoDB).
  */
 import { startRedisServer } from '../test/helpers/redis';
@@ -40,7 +40,7 @@ if (jongodb) sidePids.jongodb = jongodb.pid;
 
 /** Starts `count` processes (one deployment, or SQLite alone), runs the load, stops them; returns the row. */
 async function runDeployment(label: string, count: number, env: Record<string, string>): Promise<Record<string, string>> {
-  const servers = [];
+  const servers: Array<Awaited<ReturnType<typeof startEnsemble>>> = [];
   try {
     for (let i = 0; i < count; i++) servers.push(await startEnsemble(env));
     // Rooms are created through the first process; the others find them in the shared store.
@@ -77,7 +77,11 @@ console.log(
 );
 const rows: Array<Record<string, string>> = [];
 try {
-  if (BASELINE) rows.push(await runDeployment('1 process, SQLite, no Redis', 1, {}));
+  if (BASELINE) {
+    rows.push(await runDeployment('1 process, SQLite, no Redis', 1, {}));
+    const { MONGODB_URI, MONGODB_DB } = sharedDeploymentEnv(redis, mongoUri);
+    rows.push(await runDeployment(`1 process, ${jongodb ? 'jongodb' : 'MongoDB'}, no Redis`, 1, { MONGODB_URI, MONGODB_DB }));
+  }
   for (const count of SERVERS) {
     const label = `${count} process${count > 1 ? 'es' : ''}, Redis + ${jongodb ? 'jongodb' : 'MongoDB'}`;
     rows.push(await runDeployment(label, count, sharedDeploymentEnv(redis, mongoUri)));
