@@ -85,6 +85,8 @@ export interface PhaseResult {
   expected: number;
   /** CPU seconds of serverPids over the measured phase, summed. */
   serverCpu: number;
+  /** The same for each of serverPids. */
+  serverCpuEach: number[];
   sideCpu: Record<string, number>;
   clientLag: string;
 }
@@ -100,19 +102,19 @@ export async function runPhase(options: PhaseOptions): Promise<PhaseResult> {
   await Promise.all(ready);
   await sleep(2000); // let the joins settle
   const results = children.map((c) => onceMessage<ClientResult>(c, 'result'));
-  const cpuOf = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const sides = Object.entries(options.sidePids ?? {});
-  const serverBefore = cpuOf(options.serverPids);
+  const serverBefore = options.serverPids.map(cpuSeconds);
   const sideBefore = sides.map(([, pid]) => cpuSeconds(pid));
   for (const child of children) child.send({ kind: 'go', seconds: options.seconds, rate: options.rate } satisfies ToClients);
   const all = await Promise.all(results);
-  const serverCpu = cpuOf(options.serverPids) - serverBefore;
+  const serverCpuEach = options.serverPids.map((pid, i) => cpuSeconds(pid) - serverBefore[i]!);
   const sideCpu = Object.fromEntries(sides.map(([label, pid], i) => [label, cpuSeconds(pid) - sideBefore[i]!]));
   return {
     latencies: all.flatMap((r) => r.latencies).sort((a, b) => a - b),
     delivered: all.reduce((n, r) => n + r.delivered, 0),
     expected: all.reduce((n, r) => n + r.expected, 0),
-    serverCpu,
+    serverCpu: serverCpuEach.reduce((a, b) => a + b, 0),
+    serverCpuEach,
     sideCpu,
     clientLag: all.map((r) => `${r.lagP99Ms.toFixed(0)}/${r.lagMaxMs.toFixed(0)}`).join(' '),
   };

@@ -53,7 +53,8 @@ async function runDeployment(label: string, count: number, env: Record<string, s
     const result = await runPhase({
       syncUrls: servers.map((s) => `ws://127.0.0.1:${s.port}/sync`),
       serverPids: servers.map((s) => s.child.pid!),
-      sidePids: Object.keys(env).includes('ENSEMBLE_REDIS_URL') ? sidePids : {},
+      // Redis's and jongodb's CPU where this deployment uses them.
+      sidePids: Object.fromEntries(Object.entries(sidePids).filter(([name]) => (name === 'redis' ? 'ENSEMBLE_REDIS_URL' in env : 'MONGODB_URI' in env))),
       rooms: spread(names, CLIENTS),
       clientProcs: PROCS,
       seconds: SECONDS,
@@ -63,6 +64,7 @@ async function runDeployment(label: string, count: number, env: Record<string, s
     return {
       deployment: label,
       ...latencyColumns(result),
+      'busiest process CPU s': Math.max(...result.serverCpuEach).toFixed(1),
       'Redis CPU s': side('redis'),
       'jongodb CPU s': side('jongodb'),
       'client lag p99/max (ms)': result.clientLag,
