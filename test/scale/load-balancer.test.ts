@@ -52,9 +52,13 @@ describe('the load balancer of docker-compose.yml (deploy/nginx.conf) in front o
     await waitFor(async () => (await counts()).every((n) => n === 0), { message: 'sync sockets still open after the test' });
   });
   afterAll(async () => {
-    await lb?.stop();
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-    await redis?.stop();
+    try {
+      await lb?.stop();
+    } finally {
+      // The processes are killed even when stopping nginx failed: nothing outlives the suite.
+      for (const fn of cleanup.splice(0).reverse()) await fn();
+      await redis?.stop();
+    }
   });
 
   it('spreads one room’s /sync clients over both processes (no sticky rooms) and they edit one document', async () => {
