@@ -3,20 +3,13 @@
  * writer and its readers — so keystroke-to-reader latency is measured on one clock. Stock
  * y-websocket clients; a reader only watches its Y.Text for the writer's markers.
  *
- * Parent → child: { kind: 'setup', syncUrl, rooms: [{ room, token, readers }] }, then
- * { kind: 'go', seconds, rate }. Child → parent: { kind: 'ready' }, then { kind: 'result', ... }.
+ * Parent → child: { kind: 'setup', syncUrls, rooms }, then { kind: 'go', seconds, rate }
+ * (ToClients in bench/sync-load-run.ts; a room's clients go round-robin over syncUrls, from its
+ * offset). Child → parent: { kind: 'ready' }, then { kind: 'result', ... } (ClientResult).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { connect, sleep, TEXT, type Client } from './sync-common';
-
-interface RoomSpec {
-  room: string;
-  token: string;
-  readers: number;
-}
-type FromParent =
-  | { kind: 'setup'; syncUrl: string; rooms: RoomSpec[] }
-  | { kind: 'go'; seconds: number; rate: number };
+import type { ClientResult, RoomSpec, ToClients } from './sync-load-run';
 
 interface LoadedRoom {
   writer: Client;
@@ -30,11 +23,12 @@ let delivered = 0;
 let expected = 0;
 const lag = monitorEventLoopDelay({ resolution: 10 });
 
-async function setup(syncUrl: string, specs: RoomSpec[]): Promise<void> {
+async function setup(syncUrls: string[], specs: RoomSpec[]): Promise<void> {
   // Connect in small waves: a storm of upgrades measures the handshake, not the steady state.
   for (const spec of specs) {
-    const writer = connect(syncUrl, spec.room, { token: spec.token });
-    const readers = Array.from({ length: spec.readers }, () => connect(syncUrl, spec.room, { token: spec.token }));
+    const urlOf = (j: number) => syncUrls[(spec.offset + j) % syncUrls.length]!;
+    const writer = connect(urlOf(0), spec.room, { token: spec.token });
+    const readers = Array.from({ length: spec.readers }, (_, j) => connect(urlOf(j + 1), spec.room, { token: spec.token }));
     const loaded: LoadedRoom = { writer, readers, sentAt: [] };
     for (const reader of readers) {
       reader.doc.getText(TEXT).observe((event) => {
@@ -83,21 +77,22 @@ async function go(seconds: number, rate: number): Promise<void> {
   lag.disable();
 }
 
-process.on('message', (msg: FromParent) => {
+process.on('message', (msg: ToClients) => {
   if (msg.kind === 'setup') {
-    void setup(msg.syncUrl, msg.rooms).then(() => process.send!({ kind: 'ready' }));
+    void setup(msg.syncUrls, msg.rooms).then(() => process.send!({ kind: 'ready' }));
     return;
   }
   void go(msg.seconds, msg.rate).then(() => {
+    const result: ClientResult & { kind: 'result' } = {
+      kind: 'result',
+      latencies,
+      delivered,
+      expected,
+      lagP99Ms: lag.percentile(99) / 1e6,
+      lagMaxMs: lag.max / 1e6,
+    };
     process.send!(
-      {
-        kind: 'result',
-        latencies,
-        delivered,
-        expected,
-        lagP99Ms: lag.percentile(99) / 1e6,
-        lagMaxMs: lag.max / 1e6,
-      },
+      result,
       () => {
         for (const room of rooms) for (const c of [room.writer, ...room.readers]) c.destroy();
         process.exit(0);

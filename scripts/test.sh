@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/install-chromium.sh
 bash scripts/install-redis.sh
+bash scripts/install-nginx.sh
 npx tsc -p tsconfig.json --noEmit
 npx --yes pnpm@9.15.9 --filter @ensemble/client build
 mkdir -p test-artifacts

@@ -6,9 +6,13 @@ export type CollabSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 /** Outcome of a /collab connection attempt: connected, or the server's connect error. */
 export type CollabOutcome = { kind: 'open'; socket: CollabSocket } | { kind: 'refused'; message: string; code: string | undefined };
 
-/** A stock socket.io client on /collab (websocket transport, no reconnection, so a refusal is final). */
-export function openCollab(baseUrl: string, token: string): Promise<CollabOutcome> {
-  const socket: CollabSocket = io(`${baseUrl}${COLLAB_NAMESPACE}`, { auth: { token }, transports: ['websocket'], forceNew: true, reconnection: false });
+/**
+ * A stock socket.io client on /collab (no reconnection, so a refusal is final). Websocket only
+ * unless `transports` says otherwise (socket.io's own default is ['polling', 'websocket']).
+ */
+export function openCollab(baseUrl: string, token: string, options: { transports?: Array<'polling' | 'websocket'> } = {}): Promise<CollabOutcome> {
+  const transports = options.transports ?? ['websocket'];
+  const socket: CollabSocket = io(`${baseUrl}${COLLAB_NAMESPACE}`, { auth: { token }, transports, forceNew: true, reconnection: false });
   return new Promise((resolve) => {
     socket.once('connect', () => resolve({ kind: 'open', socket }));
     socket.once('connect_error', (err: Error & { data?: { code?: string } }) => {

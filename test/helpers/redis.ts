@@ -9,6 +9,8 @@ export interface TestRedis {
   prefix(label?: string): string;
   /** Stops the redis-server this helper started (no-op for an external one). */
   stop(): Promise<void>;
+  /** The redis-server's pid when this helper started it (benchmarks read its CPU time). */
+  pid?: number;
 }
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379';
@@ -33,7 +35,8 @@ export function redisAnswers(host: string, port: number, timeoutMs = 1000): Prom
   });
 }
 
-function freePort(): Promise<number> {
+/** A TCP port of 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -78,6 +81,7 @@ export async function startRedisServer(timeoutMs: number): Promise<TestRedis> {
   return {
     url: `redis://127.0.0.1:${port}`,
     prefix: prefixer(),
+    pid: child.pid,
     async stop() {
       process.off('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;

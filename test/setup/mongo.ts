@@ -9,6 +9,8 @@ export interface Jongodb {
   uri: string;
   /** Stops the server (idempotent). Its data is gone afterwards: jongodb keeps nothing on disk. */
   stop(): Promise<void>;
+  /** The server's pid (benchmarks read its CPU time). */
+  pid: number;
 }
 
 const PACKAGE = '@jongodb/memory-server-bin-linux-x64-gnu';
@@ -59,7 +61,7 @@ export function startJongodb(options: { timeoutMs?: number } = {}): Promise<Jong
       child.removeAllListeners('exit');
       child.stdout!.removeAllListeners('data');
       child.stdout!.resume(); // keep draining, so a chatty server never blocks on a full pipe
-      resolve({ uri: match[1]!, stop: () => stopChild(child, killOnExit) });
+      resolve({ uri: match[1]!, pid: child.pid!, stop: () => stopChild(child, killOnExit) });
     });
   });
 }
