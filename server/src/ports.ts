@@ -161,7 +161,9 @@ export interface RoomChannel {
   close(): void;
   /**
    * Resolves once everything published so far is in the bus. A process stores an update only
-   * after that, so every stored update was on the bus before its seq was allocated.
+   * after that, so every stored update was on the bus before its seq was allocated; except while
+   * the bus is unreachable, when it resolves at once (storing never waits for it) and the room
+   * re-syncs on recovery (`RoomChannelListener.resync`).
    */
   published(): Promise<void>;
   /** Takes or renews the room's compaction lease: false while another process holds it. */
@@ -175,4 +177,10 @@ export interface RoomChannelListener {
   awareness(update: Uint8Array): void;
   /** Entries this process had not read yet were trimmed from the bus: the room must reload from storage. */
   lost(): void;
+  /**
+   * The bus was unreachable and is back: publish the room's whole state (the others may have missed
+   * what this process accepted meanwhile, or what the bus lost), and when `store`, append it to the
+   * log too (updates were stored without the bus meanwhile; see scale/redis-room-bus.ts).
+   */
+  resync(store: boolean): void;
 }

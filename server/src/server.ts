@@ -85,7 +85,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   }
   const store = instrumentStore(rawStore, metrics);
   // Several processes serving the same rooms (config refuses this without a shared MongoDB).
-  const scale: RedisScale | null = config.ENSEMBLE_REDIS_URL ? await connectRedisScale(config, logger.child({ component: 'scale' })) : null;
+  const scale: RedisScale | null = config.ENSEMBLE_REDIS_URL ? await connectRedisScale(config, logger.child({ component: 'scale' }), { metricsRegistry: metrics.registry }) : null;
   const tokens = createTokenService(config);
   const registry = new DocumentRegistry({
     log: store.documents,
@@ -100,7 +100,9 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
     metrics: metrics.registry,
-    health: () => ({ store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status() } : {}) }),
+    // Degraded (Redis down) is still 200: every process serves its own members, and a 503 would
+    // pull all of them out of the load balancer at once when the shared Redis fails.
+    health: () => ({ store: store.kind, role: config.ENSEMBLE_ROLE, ...(scale ? { redis: scale.status(), degraded: !scale.available.up } : {}) }),
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0

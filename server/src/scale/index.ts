@@ -1,8 +1,10 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
 import type { Config } from '../config';
 import type { RoomBus, RoomEventSource, ServerContext } from '../ports';
+import { RedisAvailability } from './redis-availability';
 import { RedisRoomBus } from './redis-room-bus';
 import { RoomEventRelay } from './room-event-relay';
 
@@ -17,8 +19,13 @@ export interface RedisScale {
   collabAdapter: NonNullable<ServerContext['collabAdapter']>;
   /** `local`'s events, relayed to the other processes, plus theirs (with `relayed` true). */
   relayRoomEvents(local: RoomEventSource): Promise<RoomEventSource>;
-  /** The Redis connections' state for /healthz: 'ready' when all answer, else the first other ioredis status. */
+  /**
+   * The Redis connections' state for /healthz: 'ready' when all answer; 'down' while the rooms run
+   * degraded (commands or stream reader lost); else the first other ioredis status.
+   */
   status(): string;
+  /** Whether this process reaches Redis (false: its rooms run degraded). */
+  readonly available: RedisAvailability;
   /** Stops reading and closes the Redis connections (after the documents were flushed). */
   close(): Promise<void>;
 }
@@ -39,7 +46,7 @@ function redactedUrl(url: string): string {
 }
 
 /** Connects to ENSEMBLE_REDIS_URL (command, stream reader, and the adapter's subscriber connections). */
-export async function connectRedisScale(config: Config, logger: Logger): Promise<RedisScale> {
+export async function connectRedisScale(config: Config, logger: Logger, options: { metricsRegistry?: Registry } = {}): Promise<RedisScale> {
   const url = config.ENSEMBLE_REDIS_URL;
   if (!url) throw new Error('connectRedisScale needs ENSEMBLE_REDIS_URL');
   // maxRetriesPerRequest null: while Redis is away commands wait for the reconnect instead of failing after 20 tries.
@@ -62,13 +69,15 @@ export async function connectRedisScale(config: Config, logger: Logger): Promise
   } finally {
     clearTimeout(timer);
   }
-  const bus = new RedisRoomBus({ command, reader, prefix: config.ENSEMBLE_REDIS_PREFIX, maxLen: config.ENSEMBLE_REDIS_STREAM_MAXLEN, logger });
+  const available = new RedisAvailability([command, reader], logger, options.metricsRegistry ?? new Registry());
+  const bus = new RedisRoomBus({ command, reader, prefix: config.ENSEMBLE_REDIS_PREFIX, maxLen: config.ENSEMBLE_REDIS_STREAM_MAXLEN, logger, availability: available });
   let relay: RoomEventRelay | null = null;
   logger.info({ processId: bus.processId, prefix: config.ENSEMBLE_REDIS_PREFIX }, 'sharing rooms with other processes over Redis');
   return {
     bus,
     collabAdapter: createAdapter(command, subscriber, { key: `${config.ENSEMBLE_REDIS_PREFIX}socket.io` }),
-    status: () => connections.find((c) => c.status !== 'ready')?.status ?? 'ready',
+    available,
+    status: () => (available.up ? (connections.find((c) => c.status !== 'ready')?.status ?? 'ready') : 'down'),
     async relayRoomEvents(local) {
       relay = new RoomEventRelay({ local, publisher: command, subscriber: eventSubscriber, channel: `${config.ENSEMBLE_REDIS_PREFIX}room-events`, processId: bus.processId, logger });
       await relay.start();

@@ -259,6 +259,9 @@ export class DocumentRegistry implements RoomDocuments {
       },
       // Updates of other processes never reached this document: reload it (they are stored).
       lost: () => this.reset(room, new Error('the room stream was trimmed past what this process had read')),
+      resync: (store) => {
+        if (!room.destroyed && !room.poisoned) room.resyncShared(store);
+      },
     });
   }
 
