@@ -70,7 +70,36 @@ export interface ServerContext {
   metricsRegistry: Registry;
   /** The socket.io adapter that reaches sockets on the other processes (set with ENSEMBLE_REDIS_URL). */
   collabAdapter?: SocketIoServerOptions['adapter'];
+  /**
+   * Request budgets every process shares (set with ENSEMBLE_REDIS_URL): a member connected to
+   * several processes still has one budget. Without it, each limiter keeps its own memory.
+   */
+  sharedBudgets?: RequestBudgets;
 }
+
+/** Where a key's request budget stands (the shape of AiAllowance['rate']). */
+export interface BudgetStatus {
+  capacity: number;
+  remaining: number;
+  /** When `remaining` next goes up by one (0: full). */
+  nextInMs: number;
+  fullInMs: number;
+  refillEveryMs: number;
+}
+
+/**
+ * A request budget per key: `capacity` at once, refilled at `perMinute`. Implemented in one
+ * process's memory (agent/rate-limit.ts) and in Redis for every process (scale/redis-budgets.ts).
+ */
+export interface RequestBudget {
+  /** Takes one request: resolves 0 when allowed, else the ms until the key may ask again. */
+  consume(key: string): Promise<number>;
+  /** Where the key stands, without taking anything. */
+  standing(key: string): Promise<BudgetStatus>;
+}
+
+/** Makes the budget `name` (its keys are separate from every other budget's). */
+export type RequestBudgets = (name: string, capacity: number, perMinute: number) => RequestBudget;
 
 export interface Extension {
   readonly name: string;

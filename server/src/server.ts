@@ -110,7 +110,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
       : {},
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).
-  api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));
+  api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN, scale?.budgets));
   const documentChanges = new DocumentChanges(registry);
   const versions = new VersionService(store.rooms, store.versions, registry, documentChanges);
   const autoSnapshots = new AutoSnapshots(documentChanges, versions, config.ENSEMBLE_SNAPSHOT_INTERVAL_MS, logger.child({ component: 'versions' }));
@@ -147,7 +147,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
 
   const context: ServerContext = {
     config, logger, store, tokens, documents: registry, rooms: roomEvents, httpServer, api, requireToken, metricsRegistry: metrics.registry,
-    ...(scale ? { collabAdapter: scale.collabAdapter } : {}),
+    ...(scale ? { collabAdapter: scale.collabAdapter, sharedBudgets: scale.budgets } : {}),
   };
   const extensions = options.extensions ?? [];
   let started = false;

@@ -79,7 +79,7 @@ export class AgentGateway {
   constructor(private readonly deps: GatewayDeps) {
     const { ctx } = deps;
     const { config } = ctx;
-    this.eventRates = new EventRateLimits(deps.eventRates);
+    this.eventRates = new EventRateLimits(deps.eventRates, ctx.sharedBudgets);
     this.sockets = new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
     this.allowance = new AllowanceNotifier({
       compute: (roomId, actor) => deps.agentFor(roomId).allowance(actor),
@@ -214,13 +214,13 @@ export class AgentGateway {
     };
 
     this.handle(socket, 'proposal:request', ProposalRequest, async (req) => ({ proposal: await spending(() => agent().request(actor(), req)) }));
-    const limited = (event: CheapEvent): void => {
+    const limited = async (event: CheapEvent): Promise<void> => {
       // Viewers are refused before they spend tokens: they only read.
       if (event !== 'recommend:next' && socket.data.role === 'viewer') return;
-      this.eventRates.take(event, roomId, claims.memberId);
+      await this.eventRates.take(event, roomId, claims.memberId);
     };
     this.handle(socket, 'proposal:vote', VoteRequest, async (req) => {
-      limited('proposal:vote');
+      await limited('proposal:vote');
       return { tally: await agent().vote(actor(), req.proposalId, req.alternative, req.value) };
     });
     this.handle(socket, 'proposal:accept', AcceptRequest, async (req) => {
@@ -245,11 +245,11 @@ export class AgentGateway {
       return {};
     });
     this.handle(socket, 'recommend:next', NextRequest, async (req) => {
-      limited('recommend:next');
+      await limited('recommend:next');
       return { suggestions: await agent().next(actor(), req.anchor, await this.deps.library(roomId, req.libraryTokens ?? [])) };
     });
     this.handle(socket, 'recommend:dismiss', DismissRequest, async (req) => {
-      limited('recommend:dismiss');
+      await limited('recommend:dismiss');
       await agent().dismiss(actor(), req.suggestionId);
       return {};
     });

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { Config } from '../config';
-import type { RoomBus, RoomEventSource, ServerContext } from '../ports';
+import type { RequestBudgets, RoomBus, RoomEventSource, ServerContext } from '../ports';
+import { redisBudgets } from './redis-budgets';
 import { RedisAvailability } from './redis-availability';
 import { RedisRoomBus } from './redis-room-bus';
 import { RoomEventRelay } from './room-event-relay';
@@ -17,6 +18,8 @@ export interface RedisScale {
   bus: RoomBus;
   /** The /collab socket.io adapter: events reach the room's sockets on every process. */
   collabAdapter: NonNullable<ServerContext['collabAdapter']>;
+  /** Request budgets every process shares (falling back to each process's memory while Redis is away). */
+  budgets: RequestBudgets;
   /** `local`'s events, relayed to the other processes, plus theirs (with `relayed` true). */
   relayRoomEvents(local: RoomEventSource): Promise<RoomEventSource>;
   /**
@@ -50,12 +53,15 @@ export async function connectRedisScale(config: Config, logger: Logger, options:
   const url = config.ENSEMBLE_REDIS_URL;
   if (!url) throw new Error('connectRedisScale needs ENSEMBLE_REDIS_URL');
   // maxRetriesPerRequest null: while Redis is away commands wait for the reconnect instead of failing after 20 tries.
-  const open = (name: string) => new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: `ensemble-${name}` });
+  const open = (name: string, options: { enableOfflineQueue?: boolean; maxRetriesPerRequest?: number | null } = {}) =>
+    new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: `ensemble-${name}`, ...options });
   const command = open('command');
   const reader = open('reader');
   const subscriber = open('subscriber');
   const eventSubscriber = open('room-events');
-  const connections = [command, reader, subscriber, eventSubscriber];
+  // Rate limits must answer at once: no queue while Redis is away (the limiter falls back to memory).
+  const limits = open('limits', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const connections = [command, reader, subscriber, eventSubscriber, limits];
   for (const connection of connections) connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection error'));
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -77,6 +83,7 @@ export async function connectRedisScale(config: Config, logger: Logger, options:
     bus,
     collabAdapter: createAdapter(command, subscriber, { key: `${config.ENSEMBLE_REDIS_PREFIX}socket.io` }),
     available,
+    budgets: redisBudgets(limits, config.ENSEMBLE_REDIS_PREFIX, logger),
     status: () => (available.up ? (connections.find((c) => c.status !== 'ready')?.status ?? 'ready') : 'down'),
     async relayRoomEvents(local) {
       relay = new RoomEventRelay({ local, publisher: command, subscriber: eventSubscriber, channel: `${config.ENSEMBLE_REDIS_PREFIX}room-events`, processId: bus.processId, logger });
@@ -88,7 +95,7 @@ export async function connectRedisScale(config: Config, logger: Logger, options:
       await bus.close();
       reader.disconnect();
       await bus.stopped();
-      await Promise.allSettled([command.quit(), subscriber.quit(), eventSubscriber.quit()]);
+      await Promise.allSettled([command.quit(), subscriber.quit(), eventSubscriber.quit(), limits.quit()]);
     },
   };
 }
