@@ -75,6 +75,8 @@ describe('Redis stopped and restarted during editing', () => {
     await waitFor(() => read(a2.doc).includes('a19;') && read(b2.doc).includes('b19;'), { message: 'edits did not reach the members on the same process' });
     expect(read(a2.doc)).not.toContain('b0;');
     expect(read(b2.doc)).not.toContain('a0;');
+    // The shared rate limits fall back to each process's memory: joining still works.
+    await joinRoom(procs[1]!.url, room.room.joinCode, 'While Redis is down');
 
     // Storing did not wait for Redis: the shared store holds both processes' edits already.
     const store = createStore({ ENSEMBLE_DATA_DIR: tempDataDir(), MONGODB_URI: env.MONGODB_URI, MONGODB_DB: env.MONGODB_DB });
