@@ -5,6 +5,9 @@ import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import { api, connectClient, createRoom, joinRoom, tempDataDir, waitConverged, waitFor, type ServerProcess, type TestClient } from '../helpers/index';
 import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
 import { startRedisServer, type OwnedRedis } from '../helpers/redis';
+import { openCollab } from '../helpers/collab';
+import { anchorAtEnd, call, typeParagraph } from '../agent/harness';
+import type { Ack } from '../../shared/src/index';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
@@ -45,7 +48,9 @@ describe('Redis stopped and restarted during editing', () => {
 
   it('each process goes on serving its members degraded, stores their edits, and both converge once Redis is back', async () => {
     const redis = await ownRedis();
-    const env = { ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20', ENSEMBLE_COMPACT_EVERY: '10' };
+    // The AI collaborator runs (/collab over the socket.io Redis adapter) with an engine on a closed port: no model.
+    const ai = { ENSEMBLE_ROLE: 'sync', ENSEMBLE_DISABLE_AI: 'false', ENSEMBLE_INFERENCE_URL: 'http://127.0.0.1:9/v1', ENSEMBLE_INFERENCE_API_KEY: 'unused' };
+    const env = { ...sharedDeploymentEnv(redis, mongoUri), ...ai, ENSEMBLE_FLUSH_MS: '20', ENSEMBLE_COMPACT_EVERY: '10' };
     const start = (e: Record<string, string>) => startDeploymentProcess(e, cleanup);
     const procs = await Promise.all([start(env), start(env)]);
     const room = await createRoom(procs[0]!.url);
@@ -56,7 +61,15 @@ describe('Redis stopped and restarted during editing', () => {
     await Promise.all(clients.map((c) => c.synced));
     const [a, a2, b, b2] = clients as [TestClient, TestClient, TestClient, TestClient];
     a.doc.getText('t').insert(0, 'before;');
+    const paragraph = typeParagraph(a.doc, 'A story to continue.');
     await waitConverged(clients.map((c) => c.doc), read);
+    const collab = [];
+    for (const proc of procs) {
+      const outcome = await openCollab(proc.url, room.token);
+      if (outcome.kind !== 'open') throw new Error(`/collab refused: ${outcome.message}`);
+      cleanup.push(() => outcome.socket.disconnect());
+      collab.push(outcome.socket);
+    }
 
     // Redis dies without a word to its clients.
     await redis.kill('SIGKILL');
@@ -75,6 +88,12 @@ describe('Redis stopped and restarted during editing', () => {
     await waitFor(() => read(a2.doc).includes('a19;') && read(b2.doc).includes('b19;'), { message: 'edits did not reach the members on the same process' });
     expect(read(a2.doc)).not.toContain('b0;');
     expect(read(b2.doc)).not.toContain('a0;');
+    // /collab answers on both processes while the adapter cannot reach Redis (its room emits wait for it).
+    for (const socket of collab) {
+      const res = await call<Ack<object>>(socket, 'proposal:request', { anchor: anchorAtEnd(paragraph), mode: 'continue', alternatives: 1 }, 10_000);
+      // Admitted (the AI budget falls back to memory); the proposal then fails at the closed engine port.
+      expect(res.ok ? 'ok' : res.error.code).toBe('ok');
+    }
     // The shared rate limits fall back to each process's memory: joining still works.
     await joinRoom(procs[1]!.url, room.room.joinCode, 'While Redis is down');
 
@@ -124,6 +143,7 @@ describe('Redis stopped and restarted during editing', () => {
       expect(await proc.exited, proc.output()).toBe(0);
     }
     expect(await stored()).toBe(final);
+    for (const proc of procs) expect(proc.output()).not.toMatch(/unhandled/i);
     const restarted = await start(env);
     const fresh = client(restarted, roomId, room.token);
     await fresh.synced;

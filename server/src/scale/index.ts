@@ -91,6 +91,7 @@ export async function connectRedisScale(config: Config, logger: Logger, options:
       return relay;
     },
     async close() {
+      available.stop();
       relay?.stop();
       await bus.close();
       reader.disconnect();

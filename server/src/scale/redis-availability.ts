@@ -12,6 +12,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
  */
 export class RedisAvailability extends EventEmitter<{ down: []; up: [] }> {
   private isUp = true;
+  private stopped = false;
   private nextOutage!: Promise<void>;
   private startOutage!: () => void;
   private readonly upGauge: Gauge;
@@ -63,8 +64,13 @@ export class RedisAvailability extends EventEmitter<{ down: []; up: [] }> {
     this.nextOutage = new Promise<void>((resolve) => (this.startOutage = resolve));
   }
 
+  /** Shutdown: the connections closing now is no outage. */
+  stop(): void {
+    this.stopped = true;
+  }
+
   private markDown(): void {
-    if (!this.isUp) return;
+    if (!this.isUp || this.stopped) return;
     this.isUp = false;
     this.upGauge.set(0);
     this.outages.inc();
@@ -74,7 +80,7 @@ export class RedisAvailability extends EventEmitter<{ down: []; up: [] }> {
   }
 
   private markUpIfAllReady(): void {
-    if (this.isUp || this.connections.some((c) => c.status !== 'ready')) return;
+    if (this.isUp || this.stopped || this.connections.some((c) => c.status !== 'ready')) return;
     this.isUp = true;
     this.armOutage();
     this.upGauge.set(1);
