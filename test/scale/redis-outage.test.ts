@@ -6,7 +6,7 @@ import { api, connectClient, createRoom, joinRoom, tempDataDir, waitConverged, w
 import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
 import { startRedisServer, type OwnedRedis } from '../helpers/redis';
 import { openCollab } from '../helpers/collab';
-import { anchorAtEnd, call, typeParagraph } from '../agent/harness';
+import { anchorAtEnd, call, typeParagraph, type CollabClient } from '../agent/harness';
 import type { Ack } from '../../shared/src/index';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
@@ -63,11 +63,13 @@ describe('Redis stopped and restarted during editing', () => {
     a.doc.getText('t').insert(0, 'before;');
     const paragraph = typeParagraph(a.doc, 'A story to continue.');
     await waitConverged(clients.map((c) => c.doc), read);
-    const collab = [];
+    const collab: CollabClient[] = [];
     for (const proc of procs) {
       const outcome = await openCollab(proc.url, room.token);
       if (outcome.kind !== 'open') throw new Error(`/collab refused: ${outcome.message}`);
-      cleanup.push(() => outcome.socket.disconnect());
+      cleanup.push(() => {
+        outcome.socket.disconnect();
+      });
       collab.push(outcome.socket);
     }
 
