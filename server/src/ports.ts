@@ -195,6 +195,11 @@ export interface RoomChannel {
    * re-syncs on recovery (`RoomChannelListener.resync`).
    */
   published(): Promise<void>;
+  /**
+   * This process stored updates of the room the bus has not had (it was unreachable): the room
+   * stays loaded until it re-synced, or the other processes would never receive them.
+   */
+  readonly unpublished: boolean;
   /** Takes or renews the room's compaction lease: false while another process holds it. */
   claimCompaction(): Promise<boolean>;
   /** Resolves true once this process has applied everything the bus held when called; false if that took too long. */

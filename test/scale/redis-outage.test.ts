@@ -60,6 +60,11 @@ describe('Redis stopped and restarted during editing', () => {
     const clients = [client(procs[0]!, roomId, room.token), client(procs[0]!, roomId, room.token), client(procs[1]!, roomId, other), client(procs[1]!, roomId, other)];
     await Promise.all(clients.map((c) => c.synced));
     const [a, a2, b, b2] = clients as [TestClient, TestClient, TestClient, TestClient];
+    // A second room, whose only member on the first process leaves during the outage.
+    const quiet = await createRoom(procs[0]!.url);
+    const leaver = client(procs[0]!, quiet.room.id, quiet.token);
+    const stayer = client(procs[1]!, quiet.room.id, quiet.token);
+    await Promise.all([leaver.synced, stayer.synced]);
     a.doc.getText('t').insert(0, 'before;');
     const paragraph = typeParagraph(a.doc, 'A story to continue.');
     await waitConverged(clients.map((c) => c.doc), read);
@@ -90,6 +95,18 @@ describe('Redis stopped and restarted during editing', () => {
     await waitFor(() => read(a2.doc).includes('a19;') && read(b2.doc).includes('b19;'), { message: 'edits did not reach the members on the same process' });
     expect(read(a2.doc)).not.toContain('b0;');
     expect(read(b2.doc)).not.toContain('a0;');
+    const store = createStore({ ENSEMBLE_DATA_DIR: tempDataDir(), MONGODB_URI: env.MONGODB_URI, MONGODB_DB: env.MONGODB_DB });
+    await store.init();
+    cleanup.push(() => store.close());
+    const stored = async (id = roomId) => {
+      const { doc } = await loadStoredDocument(store.documents, id);
+      const text = read(doc);
+      doc.destroy();
+      return text;
+    };
+    leaver.doc.getText('t').insert(0, 'written offline, then gone;');
+    await waitFor(async () => (await stored(quiet.room.id)).includes('gone;'), { message: "the leaver's edit was not stored" });
+    leaver.destroy();
     // /collab answers on both processes while the adapter cannot reach Redis (its room emits wait for it).
     for (const socket of collab) {
       const res = await call<Ack<object>>(socket, 'proposal:request', { anchor: anchorAtEnd(paragraph), mode: 'continue', alternatives: 1 }, 10_000);
@@ -100,15 +117,6 @@ describe('Redis stopped and restarted during editing', () => {
     await joinRoom(procs[1]!.url, room.room.joinCode, 'While Redis is down');
 
     // Storing did not wait for Redis: the shared store holds both processes' edits already.
-    const store = createStore({ ENSEMBLE_DATA_DIR: tempDataDir(), MONGODB_URI: env.MONGODB_URI, MONGODB_DB: env.MONGODB_DB });
-    await store.init();
-    cleanup.push(() => store.close());
-    const stored = async () => {
-      const { doc } = await loadStoredDocument(store.documents, roomId);
-      const text = read(doc);
-      doc.destroy();
-      return text;
-    };
     await waitFor(async () => {
       const text = await stored();
       return text.includes('a19;') && text.includes('b19;');
@@ -127,6 +135,8 @@ describe('Redis stopped and restarted during editing', () => {
       expect(await metric(proc, 'ensemble_redis_room_resyncs_total')).toBeGreaterThanOrEqual(1);
     }
     for (const c of clients) expect(c.provider.wsconnected).toBe(true);
+    // The room its process would have unloaded waited for the re-sync: the other process has the edit.
+    await waitFor(() => read(stayer.doc).includes('gone;'), { message: 'an edit stored while Redis was down never reached the other process' });
 
     // Editing crosses processes again, and a fresh client on either process loads the state.
     b.doc.getText('t').insert(0, 'after;');

@@ -170,6 +170,10 @@ export class RedisRoomBus implements RoomBus, ChannelBus {
     else this.wake();
   }
 
+  hasUnpublished(key: string): boolean {
+    return this.unpublished.has(key);
+  }
+
   /** A room opened while Redis was down: read from where it stands now (less the catch-up margin). */
   private async locate(subscription: Subscription): Promise<void> {
     const position = await this.options.availability.whileUp(

@@ -31,6 +31,8 @@ export interface ChannelBus {
   /** The stream's newest entry id; null when Redis is unreachable. */
   lastId(key: string): Promise<string | undefined | null>;
   subscribe(subscription: Subscription): void;
+  /** Whether the room stored updates it could not publish (see RoomChannel.unpublished). */
+  hasUnpublished(key: string): boolean;
   unsubscribe(subscription: Subscription): void;
 }
 
@@ -73,6 +75,10 @@ export class RedisRoomChannel implements RoomChannel {
 
   published(): Promise<void> {
     return this.lastPublish;
+  }
+
+  get unpublished(): boolean {
+    return this.bus.hasUnpublished(this.key);
   }
 
   async claimCompaction(): Promise<boolean> {

@@ -127,6 +127,11 @@ export class RoomDocument implements LoadedRoom {
     this.onUpdate(update, origin);
   }
 
+  /** Updates were stored the other processes have not received yet: keep the room loaded until it re-synced. */
+  get awaitingResync(): boolean {
+    return this.channel?.unpublished ?? false;
+  }
+
   /**
    * After the room bus was unreachable: the whole document to the other processes, and to the
    * log as well when `store` (see RoomChannelListener.resync). Our clients have it already.
