@@ -13,8 +13,8 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export class RedisAvailability extends EventEmitter<{ down: []; up: [] }> {
   private isUp = true;
   private stopped = false;
-  private nextOutage!: Promise<void>;
-  private startOutage!: () => void;
+  /** Callers of `whileUp` still waiting: answered with their fallback when Redis goes away. */
+  private readonly waiting = new Set<() => void>();
   private readonly upGauge: Gauge;
   private readonly outages: Counter;
   readonly unpublished: Counter;
@@ -26,7 +26,6 @@ export class RedisAvailability extends EventEmitter<{ down: []; up: [] }> {
     registry: Registry,
   ) {
     super();
-    this.armOutage();
     this.upGauge = new Gauge({ name: 'ensemble_redis_up', help: '1 while this process reaches Redis, 0 while it serves its rooms degraded', registers: [registry] });
     this.outages = new Counter({ name: 'ensemble_redis_degraded_periods_total', help: 'Times Redis became unreachable and rooms went on degraded', registers: [registry] });
     this.unpublished = new Counter({
@@ -46,22 +45,20 @@ export class RedisAvailability extends EventEmitter<{ down: []; up: [] }> {
     return this.isUp;
   }
 
-  /** Resolves when Redis next becomes unreachable (at once while it is). */
-  outage(): Promise<void> {
-    return this.nextOutage;
-  }
-
   /**
    * `work`, unless Redis is or becomes unreachable first: then `fallback`. Commands wait for a
    * reconnect (ioredis queues them), so this keeps a caller from waiting for Redis to return.
    */
   whileUp<T>(work: () => Promise<T>, fallback: T): Promise<T> {
     if (!this.isUp) return Promise.resolve(fallback);
-    return Promise.race([work(), this.nextOutage.then(() => fallback)]);
-  }
-
-  private armOutage(): void {
-    this.nextOutage = new Promise<void>((resolve) => (this.startOutage = resolve));
+    // A set entry per call, not a reaction on one long-lived promise: those would pile up while Redis stays up.
+    return new Promise<T>((resolve, reject) => {
+      const abandon = () => resolve(fallback);
+      this.waiting.add(abandon);
+      work()
+        .then(resolve, reject)
+        .finally(() => this.waiting.delete(abandon));
+    });
   }
 
   /** Shutdown: the connections closing now is no outage. */
@@ -75,14 +72,14 @@ export class RedisAvailability extends EventEmitter<{ down: []; up: [] }> {
     this.upGauge.set(0);
     this.outages.inc();
     this.logger.error('Redis is unreachable: rooms go on degraded (each process serves its own members; updates are stored, and re-synced when Redis returns)');
-    this.startOutage();
+    for (const abandon of this.waiting) abandon();
+    this.waiting.clear();
     this.emit('down');
   }
 
   private markUpIfAllReady(): void {
     if (this.isUp || this.stopped || this.connections.some((c) => c.status !== 'ready')) return;
     this.isUp = true;
-    this.armOutage();
     this.upGauge.set(1);
     this.logger.info('Redis is back: re-syncing the loaded rooms through it');
     this.emit('up');
