@@ -11,6 +11,8 @@ import { RoomEventRelay } from './room-event-relay';
 
 /** How long starting waits for Redis to answer before refusing to start. */
 const CONNECT_TIMEOUT_MS = 10_000;
+/** How long closing waits for Redis to acknowledge QUIT before dropping the connections. */
+const QUIT_TIMEOUT_MS = 2000;
 
 /** What several processes serving the same rooms share through Redis. */
 export interface RedisScale {
@@ -91,12 +93,19 @@ export async function connectRedisScale(config: Config, logger: Logger, options:
       return relay;
     },
     async close() {
+      const reachable = available.up;
       available.stop();
       relay?.stop();
       await bus.close();
       reader.disconnect();
-      await bus.stopped();
-      await Promise.allSettled([command.quit(), subscriber.quit(), eventSubscriber.quit(), limits.quit()]);
+      const others = [command, subscriber, eventSubscriber, limits];
+      // While Redis is away, QUIT and the pending stream read wait for it forever (ioredis keeps
+      // them queued, and disconnect() does not fail them): give up on them, and drop the sockets.
+      const settled = Promise.all([bus.stopped(), Promise.allSettled(others.map((c) => c.quit()))]).then(() => true);
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), reachable ? QUIT_TIMEOUT_MS : 0)));
+      if (!(await Promise.race([settled, waited]))) for (const connection of others) connection.disconnect();
+      clearTimeout(timer);
     },
   };
 }
