@@ -64,7 +64,15 @@ export async function connectRedisScale(config: Config, logger: Logger, options:
   // Rate limits must answer at once: no queue while Redis is away (the limiter falls back to memory).
   const limits = open('limits', { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   const connections = [command, reader, subscriber, eventSubscriber, limits];
-  for (const connection of connections) connection.on('error', (err: Error) => logger.warn({ err: err.message }, 'Redis connection error'));
+  for (const connection of connections) {
+    // Once per connection until it is ready again: ioredis retries every 2 s while Redis is away.
+    let reported = false;
+    connection.on('ready', () => (reported = false));
+    connection.on('error', (err: Error) => {
+      if (!reported) logger.warn({ err: err.message, connection: connection.options.connectionName }, 'Redis connection error; retrying');
+      reported = true;
+    });
+  }
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
