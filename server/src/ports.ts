@@ -74,7 +74,36 @@ export interface ServerContext {
   agentLeases?: AgentLeases;
   /** Carries a member's agent command to the process that runs the room's AI (set with ENSEMBLE_REDIS_URL). */
   agentRelay?: AgentCommandRelay;
+  /**
+   * Request budgets every process shares (set with ENSEMBLE_REDIS_URL): a member connected to
+   * several processes still has one budget. Without it, each limiter keeps its own memory.
+   */
+  sharedBudgets?: RequestBudgets;
 }
+
+/** Where a key's request budget stands (the shape of AiAllowance['rate']). */
+export interface BudgetStatus {
+  capacity: number;
+  remaining: number;
+  /** When `remaining` next goes up by one (0: full). */
+  nextInMs: number;
+  fullInMs: number;
+  refillEveryMs: number;
+}
+
+/**
+ * A request budget per key: `capacity` at once, refilled at `perMinute`. Implemented in one
+ * process's memory (agent/rate-limit.ts) and in Redis for every process (scale/redis-budgets.ts).
+ */
+export interface RequestBudget {
+  /** Takes one request: resolves 0 when allowed, else the ms until the key may ask again. */
+  consume(key: string): Promise<number>;
+  /** Where the key stands, without taking anything. */
+  standing(key: string): Promise<BudgetStatus>;
+}
+
+/** Makes the budget `name` (its keys are separate from every other budget's). */
+export type RequestBudgets = (name: string, capacity: number, perMinute: number) => RequestBudget;
 
 export interface Extension {
   readonly name: string;
@@ -165,9 +194,16 @@ export interface RoomChannel {
   close(): void;
   /**
    * Resolves once everything published so far is in the bus. A process stores an update only
-   * after that, so every stored update was on the bus before its seq was allocated.
+   * after that, so every stored update was on the bus before its seq was allocated; except while
+   * the bus is unreachable, when it resolves at once (storing never waits for it) and the room
+   * re-syncs on recovery (`RoomChannelListener.resync`).
    */
   published(): Promise<void>;
+  /**
+   * This process stored updates of the room the bus has not had (it was unreachable): the room
+   * stays loaded until it re-synced, or the other processes would never receive them.
+   */
+  readonly unpublished: boolean;
   /** Takes or renews the room's compaction lease: false while another process holds it. */
   claimCompaction(): Promise<boolean>;
   /** Resolves true once this process has applied everything the bus held when called; false if that took too long. */
@@ -179,6 +215,12 @@ export interface RoomChannelListener {
   awareness(update: Uint8Array): void;
   /** Entries this process had not read yet were trimmed from the bus: the room must reload from storage. */
   lost(): void;
+  /**
+   * The bus was unreachable and is back: publish the room's whole state (the others may have missed
+   * what this process accepted meanwhile, or what the bus lost), and when `store`, append it to the
+   * log too (updates were stored without the bus meanwhile; see scale/redis-room-bus.ts).
+   */
+  resync(store: boolean): void;
 }
 
 /**

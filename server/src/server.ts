@@ -85,7 +85,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   }
   const store = instrumentStore(rawStore, metrics);
   // Several processes serving the same rooms (config refuses this without a shared MongoDB).
-  const scale: RedisScale | null = config.ENSEMBLE_REDIS_URL ? await connectRedisScale(config, logger.child({ component: 'scale' })) : null;
+  const scale: RedisScale | null = config.ENSEMBLE_REDIS_URL ? await connectRedisScale(config, logger.child({ component: 'scale' }), { metricsRegistry: metrics.registry }) : null;
   const tokens = createTokenService(config);
   const registry = new DocumentRegistry({
     log: store.documents,
@@ -100,12 +100,14 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
   const rooms = new RoomService(store.rooms, tokens, resolveTokenSecret(config));
   const { app, api } = createApp({
     metrics: metrics.registry,
+    // Degraded (Redis down) is still 200: every process serves its own members, and a 503 would
+    // pull all of them out of the load balancer at once when the shared Redis fails.
     health: () => {
       const engine = options.inference?.();
       return {
         store: store.kind,
         role: config.ENSEMBLE_ROLE,
-        ...(scale ? { redis: scale.status(), processId: scale.agentLeases.processId } : {}),
+        ...(scale ? { redis: scale.status(), degraded: !scale.available.up, processId: scale.agentLeases.processId } : {}),
         ...(engine?.status ? { inference: engine.status() } : {}),
       };
     },
@@ -116,7 +118,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
       : {},
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).
-  api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN));
+  api.use(roomRoutes(rooms, requireToken, config.ENSEMBLE_RATE_LIMIT_PER_MIN, scale?.budgets));
   const documentChanges = new DocumentChanges(registry);
   const versions = new VersionService(store.rooms, store.versions, registry, documentChanges);
   const autoSnapshots = new AutoSnapshots(documentChanges, versions, config.ENSEMBLE_SNAPSHOT_INTERVAL_MS, logger.child({ component: 'versions' }));
@@ -153,7 +155,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
 
   const context: ServerContext = {
     config, logger, store, tokens, documents: registry, rooms: roomEvents, httpServer, api, requireToken, metricsRegistry: metrics.registry,
-    ...(scale ? { collabAdapter: scale.collabAdapter, agentLeases: scale.agentLeases, agentRelay: scale.agentRelay } : {}),
+    ...(scale ? { collabAdapter: scale.collabAdapter, agentLeases: scale.agentLeases, agentRelay: scale.agentRelay, sharedBudgets: scale.budgets } : {}),
   };
   const extensions = options.extensions ?? [];
   let started = false;

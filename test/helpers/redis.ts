@@ -51,12 +51,20 @@ function prefixer(): TestRedis['prefix'] {
   return (label = 'test') => `ensemble-test:${label}:${randomUUID().slice(0, 8)}:`;
 }
 
+/** A redis-server this helper started: a test may kill it, and start another on the same port. */
+export interface OwnedRedis extends TestRedis {
+  port: number;
+  /** Ends the server with `signal` (SIGKILL: no goodbye to the clients) and resolves once it exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
+}
+
 /**
- * Debian's redis-server on a free port of 127.0.0.1, with no persistence (`--save '' --appendonly no`);
- * scripts/install-redis.sh installs it. Rejects when it is missing or does not answer in time.
+ * Debian's redis-server on a free port of 127.0.0.1 (or `port`), with no persistence (`--save ''
+ * --appendonly no`); scripts/install-redis.sh installs it. Rejects when it is missing or does not
+ * answer in time.
  */
-export async function startRedisServer(timeoutMs: number): Promise<TestRedis> {
-  const port = await freePort();
+export async function startRedisServer(timeoutMs: number, options: { port?: number } = {}): Promise<OwnedRedis> {
+  const port = options.port ?? (await freePort());
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -78,17 +86,13 @@ export async function startRedisServer(timeoutMs: number): Promise<TestRedis> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    prefix: prefixer(),
-    pid: child.pid,
-    async stop() {
-      process.off('exit', killOnExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await exited;
-    },
+  const kill = async (signal: NodeJS.Signals) => {
+    process.off('exit', killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
   };
+  return { url: `redis://127.0.0.1:${port}`, port, prefix: prefixer(), pid: child.pid, kill, stop: () => kill('SIGTERM') };
 }
 
 /** The Redis a test suite uses; call `stop()` in afterAll. */

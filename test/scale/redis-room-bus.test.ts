@@ -37,8 +37,8 @@ describe('the Redis room bus', () => {
     const atB = await b.bus.open('room-one-aaaa');
     const seenByA: string[] = [];
     const seenByB: string[] = [];
-    atA.start({ update: (u) => seenByA.push(Buffer.from(u).toString()), awareness: (u) => seenByA.push(`a:${Buffer.from(u).toString()}`), lost: () => seenByA.push('lost') });
-    atB.start({ update: (u) => seenByB.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => undefined });
+    atA.start({ update: (u) => seenByA.push(Buffer.from(u).toString()), awareness: (u) => seenByA.push(`a:${Buffer.from(u).toString()}`), lost: () => seenByA.push('lost'), resync: () => undefined });
+    atB.start({ update: (u) => seenByB.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => undefined, resync: () => undefined });
     for (let i = 0; i < 20; i++) atB.publishUpdate(Buffer.from(`b${i}`));
     atB.publishAwareness(Buffer.from('presence'));
     atA.publishUpdate(Buffer.from('from a'));
@@ -53,11 +53,11 @@ describe('the Redis room bus', () => {
   it('a room started while the read blocks on another room is read at once, not after the block times out', async () => {
     const [a, b] = await processes();
     const first = await a.bus.open('room-first-aaaa');
-    first.start({ update: () => undefined, awareness: () => undefined, lost: () => undefined });
+    first.start({ update: () => undefined, awareness: () => undefined, lost: () => undefined, resync: () => undefined });
     await new Promise((resolve) => setTimeout(resolve, 200)); // A's reader is now blocked (5 s) on the first room only
     const second = await a.bus.open('room-second-aaaa');
     const seen: string[] = [];
-    second.start({ update: (u) => seen.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => undefined });
+    second.start({ update: (u) => seen.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => undefined, resync: () => undefined });
     const writer = await b.bus.open('room-second-aaaa');
     const sentAt = Date.now();
     writer.publishUpdate(Buffer.from('hello'));
@@ -87,7 +87,7 @@ describe('the Redis room bus', () => {
     await writer.published();
     let lost = 0;
     const seen: string[] = [];
-    atA.start({ update: (u) => seen.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => lost++ });
+    atA.start({ update: (u) => seen.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => lost++, resync: () => undefined });
     await waitFor(() => seen.at(-1) === 'u499', { message: 'A did not read to the end' });
     expect(lost).toBe(1);
 
@@ -95,7 +95,7 @@ describe('the Redis room bus', () => {
     const fresh = await a.bus.open('room-trim-aaaa');
     let freshLost = 0;
     const freshSeen: string[] = [];
-    fresh.start({ update: (u) => freshSeen.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => freshLost++ });
+    fresh.start({ update: (u) => freshSeen.push(Buffer.from(u).toString()), awareness: () => undefined, lost: () => freshLost++, resync: () => undefined });
     writer.publishUpdate(Buffer.from('after'));
     await waitFor(() => freshSeen.at(-1) === 'after');
     expect(freshLost).toBe(0);

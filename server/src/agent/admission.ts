@@ -1,7 +1,7 @@
 import type { AiAllowance, Role, RoomSettings } from '@ensemble/shared';
 import type { RoomRecord } from '../storage/store';
 import { AgentError } from './errors';
-import type { RateLimiter } from './rate-limit';
+import type { RequestBudget } from '../ports';
 import type { Actor } from './types';
 
 const EDITING_ROLES: ReadonlySet<Role> = new Set(['owner', 'editor']);
@@ -15,7 +15,7 @@ export interface AdmissionDeps {
   roomId: string;
   /** False when the server runs without an inference engine (every request: `ai_disabled`). */
   engineAvailable: boolean;
-  limiter: RateLimiter;
+  limiter: RequestBudget;
   maxConcurrentPerRoom: number;
   /** The room's record (settings), cached by the caller. */
   room(): Promise<RoomRecord>;
@@ -60,9 +60,8 @@ export class Admission {
       if (used >= s.aiUsesPerMember) throw new AgentError('quota_exhausted', `you have used all ${s.aiUsesPerMember} AI requests allowed in this room`);
     }
     const key = `${this.deps.roomId}:${actor.memberId}`;
-    if (!this.deps.limiter.take(key)) {
-      throw new AgentError('rate_limited', `too many AI requests; try again in ${this.deps.limiter.retryAfterSec(key)} s`);
-    }
+    const waitMs = await this.deps.limiter.consume(key);
+    if (waitMs > 0) throw new AgentError('rate_limited', `too many AI requests; try again in ${Math.ceil(waitMs / 1000)} s`);
     if (generations > 0 && active + generations > this.deps.maxConcurrentPerRoom) {
       throw new AgentError('busy', `the AI is already writing ${active} alternatives in this room; wait or stop one`);
     }
@@ -82,7 +81,7 @@ export class Admission {
       await this.countUses();
       quota = { limit: s.aiUsesPerMember, remaining: Math.max(0, s.aiUsesPerMember - (this.uses.get(actor.memberId) ?? 0)) };
     }
-    const rate = this.deps.limiter.status(`${this.deps.roomId}:${actor.memberId}`);
+    const rate = await this.deps.limiter.standing(`${this.deps.roomId}:${actor.memberId}`);
     const left = enabled ? Math.min(rate.remaining, quota?.remaining ?? Infinity) : 0;
     return { enabled, quota, rate, left };
   }

@@ -1,3 +1,4 @@
+import type { RequestBudget, RequestBudgets } from '../ports';
 import { AgentError } from './errors';
 import { RateLimiter } from './rate-limit';
 
@@ -15,21 +16,21 @@ export interface Bucket {
  * fast as it can send.
  */
 export class EventRateLimits {
-  private readonly votes: RateLimiter;
-  private readonly recommendations: RateLimiter;
+  private readonly votes: RequestBudget;
+  private readonly recommendations: RequestBudget;
 
-  constructor(limits: { vote: Bucket; recommend: Bucket }) {
-    this.votes = new RateLimiter(limits.vote.burst, limits.vote.perMinute);
-    this.recommendations = new RateLimiter(limits.recommend.burst, limits.recommend.perMinute);
+  /** `shared`: budgets every process shares (ServerContext.sharedBudgets); else this process's memory. */
+  constructor(limits: { vote: Bucket; recommend: Bucket }, shared?: RequestBudgets) {
+    const budget = (name: string, b: Bucket) => shared?.(name, b.burst, b.perMinute) ?? new RateLimiter(b.burst, b.perMinute);
+    this.votes = budget('votes', limits.vote);
+    this.recommendations = budget('recommendations', limits.recommend);
   }
 
   /** Takes one token for the member, or throws `rate_limited` with when to retry. */
-  take(event: CheapEvent, roomId: string, memberId: string): void {
+  async take(event: CheapEvent, roomId: string, memberId: string): Promise<void> {
     const limiter = event === 'proposal:vote' ? this.votes : this.recommendations;
     // next and dismiss share a limit but not a bucket: dismissing does not use up suggestions.
-    const key = `${event}:${roomId}:${memberId}`;
-    if (!limiter.take(key)) {
-      throw new AgentError('rate_limited', `too many ${event} requests; try again in ${limiter.retryAfterSec(key)} s`);
-    }
+    const waitMs = await limiter.consume(`${event}:${roomId}:${memberId}`);
+    if (waitMs > 0) throw new AgentError('rate_limited', `too many ${event} requests; try again in ${Math.ceil(waitMs / 1000)} s`);
   }
 }

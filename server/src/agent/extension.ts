@@ -112,7 +112,8 @@ export class AgentExtension implements Extension {
       proposals: engine ? new ProposalService(engine, generation) : null,
       recommendations,
       moderation: new Moderation([...(config.ENSEMBLE_BLOCKLIST ?? '').split(','), ...(this.options.blocklist ?? [])].filter((w) => w.trim())),
-      limiter: new RateLimiter(rate.burst, rate.perMinute),
+      // One budget per member across every process when they share rooms (ENSEMBLE_REDIS_URL).
+      limiter: ctx.sharedBudgets?.('ai', rate.burst, rate.perMinute) ?? new RateLimiter(rate.burst, rate.perMinute),
       prompts: new PromptBuilder({ maxChars: Math.min(budget, instruct ? 8000 : 4000), afterChars: 200, instruct, ...this.options.prompt }),
       limits: { maxConcurrentPerRoom: 8, autoMinIntervalSec: 60, maxProposalsKept: 100, ...this.options.limits },
       textModel,

@@ -68,7 +68,7 @@ export class AgentGateway {
   constructor(private readonly deps: GatewayDeps) {
     const { ctx } = deps;
     const { config } = ctx;
-    this.eventRates = new EventRateLimits(deps.eventRates);
+    this.eventRates = new EventRateLimits(deps.eventRates, ctx.sharedBudgets);
     this.sockets = new SocketLimiter(config.ENSEMBLE_MAX_SOCKETS_PER_MEMBER, config.ENSEMBLE_MAX_SOCKETS_PER_ADDRESS);
     this.allowance = new AllowanceNotifier({
       compute: (roomId, actor) => deps.agentFor(roomId).allowance(actor),
@@ -202,15 +202,15 @@ export class AgentGateway {
       }
     };
 
-    const limited = (event: CheapEvent): void => {
+    const limited = async (event: CheapEvent): Promise<void> => {
       // Viewers are refused before they spend tokens: they only read.
       if (event !== 'recommend:next' && socket.data.role === 'viewer') return;
-      this.eventRates.take(event, roomId, claims.memberId);
+      await this.eventRates.take(event, roomId, claims.memberId);
     };
     // Validated and rate-checked here, run wherever the room's AI runs (agent/ownership.ts).
     for (const [event, command] of Object.entries(AGENT_COMMANDS) as Array<[AgentCommandName, AgentCommandSpec]>) {
       this.handle(socket, event, command.schema, async (req) => {
-        if (command.rate) limited(command.rate);
+        if (command.rate) await limited(command.rate);
         const run = () => this.deps.dispatch(agent(), event, actor(), req);
         return command.spends ? spending(run) : run();
       });

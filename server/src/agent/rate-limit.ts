@@ -1,7 +1,11 @@
 import { KeyedBudget } from '../limits/keyed-budget';
+import type { BudgetStatus, RequestBudget } from '../ports';
 
-/** Token bucket per key: `capacity` requests at once, refilled at `perMinute` per minute. */
-export class RateLimiter {
+/**
+ * Token bucket per key: `capacity` requests at once, refilled at `perMinute` per minute. This
+ * process's memory; with several processes ServerContext.sharedBudgets replaces it.
+ */
+export class RateLimiter implements RequestBudget {
   private readonly budget: KeyedBudget;
 
   constructor(
@@ -17,8 +21,16 @@ export class RateLimiter {
     return this.budget.take(key);
   }
 
+  async consume(key: string): Promise<number> {
+    return this.take(key) ? 0 : Math.max(1, this.budget.msUntil(key));
+  }
+
+  async standing(key: string): Promise<BudgetStatus> {
+    return this.status(key);
+  }
+
   /** Where the key stands: requests left now, and when the next one and a full budget come back. */
-  status(key: string): { capacity: number; remaining: number; nextInMs: number; fullInMs: number; refillEveryMs: number } {
+  status(key: string): BudgetStatus {
     const capacity = Math.floor(this.capacity);
     const remaining = Math.min(capacity, this.budget.available(key));
     return {

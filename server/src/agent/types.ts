@@ -1,6 +1,6 @@
 import type * as Y from 'yjs';
 import type { ImageAlternative, ProposalDone, ProposalInfo, Role, ServerToClientEvents } from '@ensemble/shared';
-import type { LoadedRoom, ServerContext } from '../ports';
+import type { LoadedRoom, RequestBudget, ServerContext } from '../ports';
 import type { ChatMessage, Inference } from '../inference';
 import type { CleanContext } from './instruct-output';
 import type { RecommendationService } from '../recommendation';
@@ -9,7 +9,6 @@ import type { Moderation } from './moderation';
 import type { ReplacedRun } from './revert';
 import type { PromptBuilder } from './prompt';
 import type { ProposalService } from './proposal-service';
-import type { RateLimiter } from './rate-limit';
 
 export interface Actor {
   memberId: string;
@@ -33,7 +32,7 @@ export interface RoomAgentDeps {
   proposals: ProposalService | null;
   recommendations: RecommendationService;
   moderation: Moderation;
-  limiter: RateLimiter;
+  limiter: RequestBudget;
   prompts: PromptBuilder;
   limits: AgentLimits;
   textModel: string;

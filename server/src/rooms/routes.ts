@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import type { RequestBudgets } from '../ports';
 import { rateLimit } from 'express-rate-limit';
 import {
   CreateJoinCodeBody,
@@ -25,15 +26,12 @@ import type { RoomService } from './room-service';
  *   DELETE /rooms/:id/members/:memberId          owner: remove a member (token revoked, sockets closed)
  * (named versions: versions/routes.ts)
  */
-export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, ratePerMinute: number): Router {
+export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, ratePerMinute: number, shared?: RequestBudgets): Router {
   const router = Router();
-  const limiter = rateLimit({
-    windowMs: 60_000,
-    limit: ratePerMinute,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    handler: (_req, res) => sendError(res, 429, 'rate_limited', 'too many rooms created or joined from this address; try again in a minute'),
-  });
+  const refuse: RequestHandler = (_req, res) => sendError(res, 429, 'rate_limited', 'too many rooms created or joined from this address; try again in a minute');
+  const limiter = shared
+    ? sharedLimiter(shared, ratePerMinute, refuse)
+    : rateLimit({ windowMs: 60_000, limit: ratePerMinute, standardHeaders: 'draft-8', legacyHeaders: false, handler: refuse });
 
   router.post('/rooms', limiter, async (req, res) => {
     const body = parseBody(CreateRoomBody, req.body, res);
@@ -85,4 +83,16 @@ export function roomRoutes(rooms: RoomService, requireToken: RequestHandler, rat
   });
 
   return router;
+}
+
+/** Creates and joins per address, counted by every process together (ServerContext.sharedBudgets). */
+function sharedLimiter(shared: RequestBudgets, ratePerMinute: number, refuse: RequestHandler): RequestHandler {
+  const budget = shared('room-entry', ratePerMinute, ratePerMinute);
+  return (req, res, next) => {
+    budget.consume(req.ip ?? req.socket.remoteAddress ?? 'unknown').then((waitMs) => {
+      if (waitMs === 0) return next();
+      res.set('Retry-After', String(Math.ceil(waitMs / 1000)));
+      refuse(req, res, next);
+    }, next);
+  };
 }

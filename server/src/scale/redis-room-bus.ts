@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RoomBus, RoomChannel, RoomChannelListener } from '../ports';
+import type { RoomBus, RoomChannel } from '../ports';
+import type { RedisAvailability } from './redis-availability';
+import { idAfter, KIND_AWARENESS, KIND_UPDATE, RedisRoomChannel, type ChannelBus, type EntryKind, type StreamPosition, type Subscription } from './redis-room-channel';
 
 export interface RedisRoomBusOptions {
   /** Commands (XADD, XREVRANGE, CLIENT UNBLOCK). */
@@ -13,6 +15,8 @@ export interface RedisRoomBusOptions {
   /** Entries a stream keeps (trimmed approximately, `MAXLEN ~`). */
   maxLen: number;
   logger: Logger;
+  /** Whether Redis is reachable: while it is not, the bus works degraded (see the class). */
+  availability: RedisAvailability;
 }
 
 /**
@@ -26,8 +30,6 @@ export const CATCH_UP_MARGIN_MS = 30_000;
 const STREAM_TTL_MS = 24 * 3600 * 1000;
 /** The compaction lease outlives a compaction by far; a holder that vanished is replaced after it. */
 const LEASE_MS = 60_000;
-/** How long a compaction waits for this process to read what the stream holds. */
-const CATCH_UP_TIMEOUT_MS = 5000;
 const BLOCK_MS = 5000;
 /** Take the lease when it is free or ours (then renew it). */
 const CLAIM_LEASE = `local v = redis.call('GET', KEYS[1])
@@ -41,30 +43,9 @@ const READ_RETRY_MS = 500;
 const FIELD_ORIGIN = 'o';
 const FIELD_KIND = 't';
 const FIELD_DATA = 'd';
-const KIND_UPDATE = 'u';
-const KIND_AWARENESS = 'a';
 
 type StreamEntry = [id: Buffer, fields: Buffer[]];
 type XReadReply = Array<[key: Buffer, entries: StreamEntry[]]> | null;
-
-interface Subscription {
-  key: string;
-  /** Id of the last entry read (XREAD returns what comes after it). */
-  cursor: string;
-  /** Where the stream stood when the room was opened: nothing after that may be missing (see `readBatch`). */
-  opened: StreamPosition;
-  /** Entries after `opened` read so far. */
-  readSinceOpened: number;
-  /** Whether the first read was checked for trimming. */
-  checked: boolean;
-  deliver: RoomChannelListener;
-}
-
-/** A stream's last entry id and how many entries were ever added (null: Redis before 7 does not say). */
-interface StreamPosition {
-  lastId: string | undefined;
-  added: number | null;
-}
 
 /** Where the catch-up starts: CATCH_UP_MARGIN_MS before the stream's last entry (Redis's clock), or its beginning. */
 export function catchUpCursor(lastId: string | undefined): string {
@@ -79,8 +60,16 @@ export function catchUpCursor(lastId: string | undefined): string {
  * per process reads the streams of every room it has loaded and delivers the entries other
  * processes added, in stream order. A room opened or started while the read blocks interrupts
  * it (CLIENT UNBLOCK), so a new room never waits for the block to time out.
+ *
+ * Degraded while Redis is unreachable (`availability`): nothing is published (awareness renews
+ * itself; updates are counted) and `published` resolves at once, so storing never waits for Redis;
+ * leases are refused and compaction waits. Rooms opened meanwhile are located on the stream once it
+ * is back. On recovery every loaded room re-publishes its whole state (`resync`): the others may
+ * have missed what this process accepted, and a restarted Redis lost what they had not read yet.
+ * A room that stored updates without the stream stores that state again too: a compaction by a
+ * process that was up sooner may have snapshotted past an update whose append it did not see yet.
  */
-export class RedisRoomBus implements RoomBus {
+export class RedisRoomBus implements RoomBus, ChannelBus {
   /** This process's tag on what it publishes (it skips its own entries when reading). */
   readonly processId = randomUUID();
   private readonly subscriptions = new Map<string, Subscription>();
@@ -90,8 +79,11 @@ export class RedisRoomBus implements RoomBus {
   private idle: (() => void) | null = null;
   private closed = false;
   private readonly loop: Promise<void>;
+  /** Rooms that stored updates this process could not publish (Redis was down). */
+  private readonly unpublished = new Set<string>();
 
   constructor(private readonly options: RedisRoomBusOptions) {
+    options.availability.on('up', () => void this.recover());
     const rememberId = () => {
       // The id changes with every reconnect, and CLIENT UNBLOCK needs the current one.
       options.reader.client('ID').then(
@@ -110,8 +102,11 @@ export class RedisRoomBus implements RoomBus {
 
   async open(roomId: string): Promise<RoomChannel> {
     const key = this.keyOf(roomId);
-    const position = await this.position(key);
-    return new RedisRoomChannel(this, key, `${this.options.prefix}compaction:${roomId}`, position, catchUpCursor(position.lastId));
+    const position = await this.options.availability.whileUp(() => this.position(key), null);
+    const leaseKey = `${this.options.prefix}compaction:${roomId}`;
+    // Redis is down: the room serves this process's members now, and is located on the stream on recovery.
+    if (!position) return new RedisRoomChannel(this, key, leaseKey, { lastId: undefined, added: null }, null);
+    return new RedisRoomChannel(this, key, leaseKey, position, catchUpCursor(position.lastId));
   }
 
   /** XINFO STREAM: the stream's last entry and entries ever added; how many are gone (trimmed). */
@@ -138,14 +133,17 @@ export class RedisRoomBus implements RoomBus {
     return { lastId, added };
   }
 
-  /** Id of the stream's newest entry (none for an empty stream). */
-  async lastId(key: string): Promise<string | undefined> {
-    const last = (await this.options.command.xrevrange(key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
-    return last[0]?.[0];
+  /** Id of the stream's newest entry (none for an empty stream); null while Redis is unreachable. */
+  async lastId(key: string): Promise<string | undefined | null> {
+    return this.options.availability.whileUp(async () => {
+      const last = (await this.options.command.xrevrange(key, '+', '-', 'COUNT', 1)) as Array<[string, string[]]>;
+      return last[0]?.[0];
+    }, null);
   }
 
+  /** Refused while Redis is unreachable: compaction waits for it (see `compactShared`). */
   async claimLease(key: string): Promise<boolean> {
-    return (await this.options.command.eval(CLAIM_LEASE, 1, key, this.processId, String(LEASE_MS))) === 1;
+    return this.options.availability.whileUp(async () => (await this.options.command.eval(CLAIM_LEASE, 1, key, this.processId, String(LEASE_MS))) === 1, false);
   }
 
   releaseLease(key: string): void {
@@ -168,6 +166,44 @@ export class RedisRoomBus implements RoomBus {
   subscribe(subscription: Subscription): void {
     if (this.closed) return;
     this.subscriptions.set(subscription.key, subscription);
+    if (subscription.cursor === null) void this.locate(subscription);
+    else this.wake();
+  }
+
+  hasUnpublished(key: string): boolean {
+    return this.unpublished.has(key);
+  }
+
+  /** A room opened while Redis was down: read from where it stands now (less the catch-up margin). */
+  private async locate(subscription: Subscription): Promise<void> {
+    const position = await this.options.availability.whileUp(
+      () => this.position(subscription.key),
+      null,
+    ).catch((err: unknown) => {
+      this.options.logger.warn({ err, key: subscription.key }, 'locating a room stream failed; trying again when Redis is back');
+      return null;
+    });
+    if (!position || subscription.cursor !== null) return;
+    subscription.opened = position;
+    subscription.cursor = catchUpCursor(position.lastId);
+    this.wake();
+  }
+
+  /** Redis is back: locate the rooms opened meanwhile, and have every room re-publish its state. */
+  private async recover(): Promise<void> {
+    if (this.closed) return;
+    const subscriptions = [...this.subscriptions.values()];
+    await Promise.all(subscriptions.filter((s) => s.cursor === null).map((s) => this.locate(s)));
+    for (const subscription of subscriptions) {
+      if (this.subscriptions.get(subscription.key) !== subscription) continue;
+      const stored = this.unpublished.delete(subscription.key);
+      try {
+        subscription.deliver.resync(stored);
+        this.options.availability.resyncs.inc();
+      } catch (err) {
+        this.options.logger.error({ err, key: subscription.key }, 're-syncing a room after the Redis outage threw');
+      }
+    }
     this.wake();
   }
 
@@ -175,11 +211,25 @@ export class RedisRoomBus implements RoomBus {
     if (this.subscriptions.get(subscription.key) === subscription) this.subscriptions.delete(subscription.key);
   }
 
-  /** Resolves (never rejects) once the entry is in the stream or adding it failed (which is logged). */
-  publish(key: string, kind: typeof KIND_UPDATE | typeof KIND_AWARENESS, data: Uint8Array): Promise<void> {
+  /**
+   * Resolves (never rejects) once the entry is in the stream, adding it failed (which is logged),
+   * or Redis is unreachable (degraded: the room re-syncs on recovery, see the class).
+   */
+  publish(key: string, kind: EntryKind, data: Uint8Array): Promise<void> {
     if (this.closed) return Promise.resolve();
+    const { availability } = this.options;
+    const skip = () => {
+      if (kind !== KIND_UPDATE) return;
+      this.unpublished.add(key);
+      availability.unpublished.inc();
+    };
+    if (!availability.up) {
+      skip();
+      return Promise.resolve();
+    }
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    return this.options.command
+    let added = false;
+    const adding = this.options.command
       .pipeline()
       .xadd(key, 'MAXLEN', '~', String(this.options.maxLen), '*', FIELD_ORIGIN, this.processId, FIELD_KIND, kind, FIELD_DATA, bytes)
       .pexpire(key, STREAM_TTL_MS)
@@ -187,8 +237,13 @@ export class RedisRoomBus implements RoomBus {
       .then((results) => {
         const failed = results?.find(([err]) => err !== null);
         if (failed) throw failed[0];
+        added = true;
       })
       .catch((err: unknown) => this.options.logger.error({ err, key, kind }, 'publishing to the room stream failed; other processes miss this change'));
+    // Redis went away before it answered: the entry may come in on reconnect, and the resync covers it anyway.
+    return availability.whileUp(() => adding, undefined).then(() => {
+      if (!added && !availability.up) skip();
+    });
   }
 
   /** Makes the loop rebuild its XREAD: wakes it when idle, interrupts it when blocked. */
@@ -200,6 +255,7 @@ export class RedisRoomBus implements RoomBus {
       return;
     }
     if (!this.blocking) return; // between reads: the next one already includes the change
+    if (!this.options.availability.up) return; // the read is resent on reconnect, and `recover` wakes it
     const read = this.readSeq;
     void (async () => {
       // CLIENT UNBLOCK may reach Redis before the XREAD it is meant for: try again until that read ends.
@@ -212,7 +268,7 @@ export class RedisRoomBus implements RoomBus {
 
   private async read(): Promise<void> {
     while (!this.closed) {
-      const subscriptions = [...this.subscriptions.values()];
+      const subscriptions = [...this.subscriptions.values()].filter((s) => s.cursor !== null);
       if (subscriptions.length === 0) {
         await new Promise<void>((resolve) => (this.idle = resolve));
         continue;
@@ -228,7 +284,7 @@ export class RedisRoomBus implements RoomBus {
           BLOCK_MS,
           'STREAMS',
           ...subscriptions.map((s) => s.key),
-          ...subscriptions.map((s) => s.cursor),
+          ...subscriptions.map((s) => s.cursor!),
         )) as XReadReply;
       } catch (err) {
         if (this.closed) return;
@@ -294,73 +350,5 @@ export class RedisRoomBus implements RoomBus {
     } catch (err) {
       this.options.logger.error({ err, key: subscription.key }, 'applying a room stream entry threw');
     }
-  }
-}
-
-/** Compares stream ids (`<ms>-<seq>`): negative, zero or positive. */
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number) as [number, number];
-  const [bm, bs] = b.split('-').map(Number) as [number, number];
-  return am !== bm ? am - bm : as - bs;
-}
-const idAfter = (a: string, b: string) => compareIds(a, b) > 0;
-const idAfterOrAt = (a: string, b: string) => compareIds(a, b) >= 0;
-
-/** One loaded room's end of the bus. */
-class RedisRoomChannel implements RoomChannel {
-  private subscription: Subscription | null = null;
-  private closed = false;
-  /** The last publish: the connection keeps order, so once it is in, every earlier one is too. */
-  private lastPublish: Promise<void> = Promise.resolve();
-  private leased = false;
-
-  constructor(
-    private readonly bus: RedisRoomBus,
-    private readonly key: string,
-    private readonly leaseKey: string,
-    /** Where the stream stood when the room was opened. */
-    private readonly opened: StreamPosition,
-    private readonly cursor: string,
-  ) {}
-
-  publishUpdate(update: Uint8Array): void {
-    if (!this.closed) this.lastPublish = this.bus.publish(this.key, KIND_UPDATE, update);
-  }
-
-  publishAwareness(update: Uint8Array): void {
-    if (!this.closed) this.lastPublish = this.bus.publish(this.key, KIND_AWARENESS, update);
-  }
-
-  published(): Promise<void> {
-    return this.lastPublish;
-  }
-
-  async claimCompaction(): Promise<boolean> {
-    if (this.closed) return false;
-    this.leased = await this.bus.claimLease(this.leaseKey);
-    return this.leased;
-  }
-
-  async caughtUp(): Promise<boolean> {
-    const last = await this.bus.lastId(this.key);
-    const deadline = Date.now() + CATCH_UP_TIMEOUT_MS;
-    for (;;) {
-      if (last === undefined) return true;
-      if (this.subscription && idAfterOrAt(this.subscription.cursor, last)) return true;
-      if (this.closed || Date.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  start(deliver: RoomChannelListener): void {
-    if (this.closed || this.subscription) return;
-    this.subscription = { key: this.key, cursor: this.cursor, opened: this.opened, readSinceOpened: 0, checked: false, deliver };
-    this.bus.subscribe(this.subscription);
-  }
-
-  close(): void {
-    this.closed = true;
-    if (this.subscription) this.bus.unsubscribe(this.subscription);
-    if (this.leased) this.bus.releaseLease(this.leaseKey);
   }
 }

@@ -259,11 +259,16 @@ export class DocumentRegistry implements RoomDocuments {
       },
       // Updates of other processes never reached this document: reload it (they are stored).
       lost: () => this.reset(room, new Error('the room stream was trimmed past what this process had read')),
+      resync: (store) => {
+        if (room.destroyed || room.poisoned) return;
+        room.resyncShared(store);
+        this.maybeUnload(room); // it may have stayed loaded only for this
+      },
     });
   }
 
   private maybeUnload(room: RoomDocument): void {
-    if (room.refs > 0 || room.unloading || room.destroyed || this.closing) return;
+    if (room.refs > 0 || room.unloading || room.destroyed || this.closing || room.awaitingResync) return;
     room.unloading = true;
     const run = (async () => {
       try {

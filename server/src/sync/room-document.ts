@@ -127,6 +127,21 @@ export class RoomDocument implements LoadedRoom {
     this.onUpdate(update, origin);
   }
 
+  /** Updates were stored the other processes have not received yet: keep the room loaded until it re-synced. */
+  get awaitingResync(): boolean {
+    return this.channel?.unpublished ?? false;
+  }
+
+  /**
+   * After the room bus was unreachable: the whole document to the other processes, and to the
+   * log as well when `store` (see RoomChannelListener.resync). Our clients have it already.
+   */
+  resyncShared(store: boolean): void {
+    const state = Y.encodeStateAsUpdate(this.doc);
+    this.channel?.publishUpdate(state);
+    if (store) this.log.push(state);
+  }
+
   /**
    * An update another process accepted: applied and sent to this process's clients, neither
    * stored nor published again. Throws DocumentPoisonedError when Yjs throws (reload the room).
