@@ -241,6 +241,8 @@ export interface AgentLeases {
   holder(roomId: string): Promise<string | null>;
   /** Whether this process still holds the room's lease under `token` (a write's fencing check). */
   isCurrent(roomId: string, token: number): Promise<boolean>;
+  /** False while the lease store is unreachable (Redis down): nobody can tell who owns a room's AI. */
+  reachable(): boolean;
 }
 
 /** A member's /collab agent command (already validated and rate-checked where it arrived), forwarded to the room's AI owner. */

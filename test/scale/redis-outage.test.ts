@@ -107,11 +107,12 @@ describe('Redis stopped and restarted during editing', () => {
     leaver.doc.getText('t').insert(0, 'written offline, then gone;');
     await waitFor(async () => (await stored(quiet.room.id)).includes('gone;'), { message: "the leaver's edit was not stored" });
     leaver.destroy();
-    // /collab answers on both processes while the adapter cannot reach Redis (its room emits wait for it).
+    // /collab answers on both processes while the adapter cannot reach Redis (its room emits wait for it):
+    // the AI, which needs to know its one owner, says at once that it is unavailable; editing goes on.
     for (const socket of collab) {
       const res = await call<Ack<object>>(socket, 'proposal:request', { anchor: anchorAtEnd(paragraph), mode: 'continue', alternatives: 1 }, 10_000);
-      // Admitted (the AI budget falls back to memory); the proposal then fails at the closed engine port.
-      expect(res.ok ? 'ok' : res.error.code).toBe('ok');
+      expect(res.ok ? 'ok' : res.error.code).toBe('busy');
+      expect(res.ok ? '' : res.error.message).toMatch(/unavailable while this server reconnects/);
     }
     // The shared rate limits fall back to each process's memory: joining still works.
     await joinRoom(procs[1]!.url, room.room.joinCode, 'While Redis is down');
@@ -137,6 +138,12 @@ describe('Redis stopped and restarted during editing', () => {
     for (const c of clients) expect(c.provider.wsconnected).toBe(true);
     // The room its process would have unloaded waited for the re-sync: the other process has the edit.
     await waitFor(() => read(stayer.doc).includes('gone;'), { message: 'an edit stored while Redis was down never reached the other process' });
+
+    // The AI takes requests again (admitted; the proposal then fails at the closed engine port).
+    await waitFor(async () => {
+      const res = await call<Ack<object>>(collab[0]!, 'proposal:request', { anchor: anchorAtEnd(paragraph), mode: 'continue', alternatives: 1 }, 10_000);
+      return res.ok;
+    }, { timeoutMs: 15_000, message: 'the AI did not take requests again after Redis came back' });
 
     // Editing crosses processes again, and a fresh client on either process loads the state.
     b.doc.getText('t').insert(0, 'after;');

@@ -51,6 +51,9 @@ export class AgentOwnership {
   async dispatch(agent: RoomAgent, event: AgentCommandName, actor: Actor, req: unknown): Promise<Record<string, unknown>> {
     const { leases, relay, failoverMs } = this.options;
     if (!leases || !relay) return runAgentCommand(agent, event, actor, req, this.options.library);
+    // Degraded (Redis away): who runs the room's AI cannot be known, and two processes must never
+    // both generate or write it: refuse at once; editing goes on.
+    if (!leases.reachable()) throw new AgentError('busy', 'the AI collaborator is unavailable while this server reconnects to the others; your writing is safe');
     this.join(agent);
     await this.settled.get(agent.roomId);
     const deadline = Date.now() + failoverMs;

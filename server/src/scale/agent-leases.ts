@@ -48,7 +48,7 @@ export class RedisAgentLeases implements AgentLeases {
   private readonly held = new Map<string, Held>();
 
   constructor(
-    private readonly options: { command: Redis; prefix: string; processId: string; ttlMs: number; logger: Logger },
+    private readonly options: { command: Redis; prefix: string; processId: string; ttlMs: number; logger: Logger; availability?: { readonly up: boolean } },
   ) {}
 
   get processId(): string {
@@ -74,6 +74,10 @@ export class RedisAgentLeases implements AgentLeases {
     clearInterval(held.timer);
     if (held.token !== null) this.giveUp(roomId, held.token);
     held.token = null;
+  }
+
+  reachable(): boolean {
+    return this.options.availability?.up ?? true;
   }
 
   async holder(roomId: string): Promise<string | null> {

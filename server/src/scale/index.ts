@@ -98,7 +98,7 @@ export async function connectRedisScale(config: Config, logger: Logger, options:
   const bus = new RedisRoomBus({ command, reader, prefix: config.ENSEMBLE_REDIS_PREFIX, maxLen: config.ENSEMBLE_REDIS_STREAM_MAXLEN, logger, availability: available });
   let relay: RoomEventRelay | null = null;
   const prefix = config.ENSEMBLE_REDIS_PREFIX;
-  const agentLeases = new RedisAgentLeases({ command, prefix, processId: bus.processId, ttlMs: config.ENSEMBLE_AGENT_LEASE_MS, logger });
+  const agentLeases = new RedisAgentLeases({ command, prefix, processId: bus.processId, ttlMs: config.ENSEMBLE_AGENT_LEASE_MS, logger, availability: available });
   const agentRelay = new RedisAgentRelay({ publisher: command, subscriber: agentSubscriber, prefix, processId: bus.processId, timeoutMs: FORWARD_TIMEOUT_MS, logger });
   try {
     await agentRelay.start();
