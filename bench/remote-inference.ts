@@ -32,8 +32,8 @@ const maxTokens = Number(arg('tokens', '64'));
 const rounds = Number(arg('rounds', '6'));
 /** ORT intra-op threads of both engines (default: ORT's choice, every core). */
 const threads = arg('threads', '');
-/** The worker's ENSEMBLE_API_STREAM_INTERVAL_MS (0: one SSE event per token). */
-const interval = arg('interval', '0');
+/** The worker's ENSEMBLE_API_STREAM_INTERVAL_MS (0: one SSE event per token; a worker's default is 20). */
+const interval = arg('interval', '20');
 const quiet = { info() {}, warn() {} };
 const KEY = 'sk-bench';
 

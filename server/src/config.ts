@@ -142,8 +142,12 @@ export const ConfigSchema = z.object({
   /** Requests per minute per API key on /v1, and the burst a key may spend at once. */
   ENSEMBLE_API_RATE_PER_MIN: z.coerce.number().int().min(1).default(600),
   ENSEMBLE_API_BURST: z.coerce.number().int().min(1).default(60),
-  /** Streamed /v1 answers: after a choice's first token, send its text at most every this many ms (0: one event per token, as OpenAI). */
-  ENSEMBLE_API_STREAM_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).default(0),
+  /**
+   * Streamed /v1 answers: after a choice's first token, send its text at most every this many ms
+   * (0: one event per token, as OpenAI). Default: 20 on an inference worker (its clients are sync
+   * processes, for which the per-event cost is most of the remote path's cost), else 0.
+   */
+  ENSEMBLE_API_STREAM_INTERVAL_MS: z.coerce.number().int().min(0).max(1000).optional(),
   /**
    * all: rooms and models in one process; sync: rooms only, models through ENSEMBLE_INFERENCE_URL;
    * inference: models only (/v1, /healthz, /metrics), a GPU worker for sync processes.

@@ -114,7 +114,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0
-      ? { '/v1': createOpenAiRouter({ engine: options.inference ?? (() => null), keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST, streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS }) }
+      ? { '/v1': createOpenAiRouter({ engine: options.inference ?? (() => null), keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST, streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS ?? 0 }) }
       : {},
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).
