@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { spawnServer, type ServerProcess } from './process';
-import type { TestRedis } from './redis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { useTestRedis, type TestRedis } from './redis';
 import { tempDataDir } from './server';
 
 /**
@@ -29,4 +30,33 @@ export async function startDeploymentProcess(env: Record<string, string>, cleanu
     proc.child.kill('SIGKILL');
   });
   return proc;
+}
+
+export interface RedisSuite {
+  /** The suite's Redis (started before its first test). */
+  readonly redis: TestRedis;
+  /** What each test queues to undo (processes, folders, clients): run after it, last first. */
+  readonly cleanup: Array<() => void | Promise<unknown>>;
+}
+
+/** A multi-process suite's shared Redis and per-test cleanup. */
+export function useRedisSuite(): RedisSuite {
+  let redis: TestRedis | undefined;
+  const cleanup: Array<() => void | Promise<unknown>> = [];
+  beforeAll(async () => {
+    redis = await useTestRedis();
+  });
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+  return {
+    get redis() {
+      if (!redis) throw new Error('the suite’s Redis is not started yet (use it inside a test or hook)');
+      return redis;
+    },
+    cleanup,
+  };
 }

@@ -1,31 +1,23 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../server/src/logger';
 import { connectRedisScale, type RedisScale } from '../../server/src/scale';
 import { testConfig, tempDataDir, waitFor } from '../helpers/index';
-import { redisCommand, useTestRedis, type TestRedis } from '../helpers/redis';
+import { redisCommand } from '../helpers/redis';
+import { useRedisSuite } from '../helpers/deployment';
 
 const ROOM = 'room-lease-aaaa';
 
 /** Two "processes" on one Redis (two scale instances): the room's AI lease and the command relay between them. */
 describe('the AI lease and the agent command relay', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
   let prefix = '';
   async function processes(leaseMs = 600): Promise<[RedisScale, RedisScale]> {
-    prefix = redis.prefix('lease');
+    prefix = suite.redis.prefix('lease');
     const config = testConfig(tempDataDir(), {
       MONGODB_URI: 'mongodb://127.0.0.1:1/unused',
-      ENSEMBLE_REDIS_URL: redis.url,
+      ENSEMBLE_REDIS_URL: suite.redis.url,
       ENSEMBLE_REDIS_PREFIX: prefix,
       ENSEMBLE_AGENT_LEASE_MS: String(leaseMs),
     });
@@ -67,7 +59,7 @@ describe('the AI lease and the agent command relay', () => {
     await a.agentLeases.hold(ROOM, atA.events);
     await b.agentLeases.hold(ROOM, atB.events);
     // As if A had stalled past its ttl: the lease expires now, and B takes it at its next try.
-    expect(await redisCommand(redis.url, ['PEXPIRE', `${prefix}agent:${ROOM}`, '1'])).toBe('1');
+    expect(await redisCommand(suite.redis.url, ['PEXPIRE', `${prefix}agent:${ROOM}`, '1'])).toBe('1');
     await waitFor(() => atB.log.length > 0 && atA.log.length > 1, { timeoutMs: 3000 });
     expect(atB.log).toEqual(['gained:2']);
     expect(atA.log).toEqual(['gained:1', 'lost']);

@@ -1,11 +1,10 @@
 import * as Y from 'yjs';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createLogger } from '../../server/src/logger';
 import { connectRedisScale } from '../../server/src/scale';
 import { connectClient, createRoom, joinRoom, startServer, waitFor, type TestClient } from '../helpers/index';
-import { sharedDeploymentEnv } from '../helpers/deployment';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, useRedisSuite } from '../helpers/deployment';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 
@@ -22,20 +21,11 @@ function awarenessOf(clientId: number, state: Record<string, unknown>, clock: nu
 }
 
 describe('awareness from other processes', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
   it("another member's claim, from another process, on a client id one of our connections speaks for is refused", async () => {
-    const env = sharedDeploymentEnv(redis, mongoUri);
+    const env = sharedDeploymentEnv(suite.redis, mongoUri);
     const server = await startServer({ env });
     cleanup.push(() => server.close());
     // The other process: a second participant on the same Redis streams.

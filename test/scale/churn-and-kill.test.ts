@@ -5,30 +5,20 @@
  * the others and nothing that reached any process more than 100 ms before the kill is lost.
  */
 import * as Y from 'yjs';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createStore } from '../../server/src/storage/index';
 import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import { connectClient, createRoom, joinRoom, rng, sleep, tempDataDir, waitConverged, type ServerProcess, type TestClient } from '../helpers/index';
-import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
 
 describe('one room across three processes: churn and a killed process', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
-  const deployment = () => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20', ENSEMBLE_COMPACT_EVERY: '50' });
+  const deployment = () => ({ ...sharedDeploymentEnv(suite.redis, mongoUri), ENSEMBLE_FLUSH_MS: '20', ENSEMBLE_COMPACT_EVERY: '50' });
 
   /** A stock client of `proc` on `doc` (a client that moves keeps its document and re-syncs it). */
   function connect(proc: ServerProcess, roomId: string, token: string, doc?: Y.Doc): TestClient {
@@ -108,7 +98,7 @@ describe('one room across three processes: churn and a killed process', () => {
     const clients = tokens.map((token, i) => connect(procs[i % 3]!, room.room.id, token));
     await Promise.all(clients.map((c) => c.synced));
 
-    // Every client writes a numbered mark every 10 ms; when each mark was written is kept.
+    // Every client writes a numbered mark every 20 ms; when each mark was written is kept.
     const written: Array<{ mark: string; at: number; client: number }> = [];
     let writing = true;
     const writers = clients.map(async (_c, index) => {
@@ -116,11 +106,14 @@ describe('one room across three processes: churn and a killed process', () => {
         const mark = `[${index}.${i}]`;
         clients[index]!.doc.getText('t').insert(clients[index]!.doc.getText('t').length, mark);
         written.push({ mark, at: Date.now(), client: index });
-        await sleep(10);
+        await sleep(20);
       }
     });
     await sleep(1500);
     const victim = procs[1]!;
+    // What had reached the other processes by now: in the documents of their clients.
+    const marksIn = (doc: Y.Doc) => read(doc).match(/\[\d+\.\d+\]/g) ?? [];
+    const relayedBeforeKill = new Set(clients.filter((_c, i) => i % 3 !== 1).flatMap((c) => marksIn(c.doc)));
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await victim.exited;
@@ -142,10 +135,15 @@ describe('one room across three processes: churn and a killed process', () => {
     await Promise.all(writers);
 
     const converged = await waitConverged(clients.map((c) => c.doc), read, 30_000);
-    const missing = written.filter((w) => w.at < killedAt - 100 && !converged.includes(w.mark));
+    // Everything any process had passed on survives, the killed one's included.
+    expect([...relayedBeforeKill].filter((m) => !converged.includes(m))).toEqual([]);
+    // Every edit of the clients that stayed (on the survivors, or back through them with their documents).
+    const missing = written.filter((w) => w.client !== 7 && w.at < killedAt - 100 && !converged.includes(w.mark));
     expect(missing.map((w) => w.mark)).toEqual([]);
-    // Client 7's edits in particular reached the others before the kill (not only through its own re-sync).
-    expect([...goneMarks].filter((m) => written.find((w) => w.mark === m)!.at < killedAt - 100).every((m) => converged.includes(m))).toBe(true);
+    // Client 7 never came back: its edits survive only as far as the killed process had them. The
+    // client's clock says when an edit was made, not when it arrived (under a loaded test run the
+    // socket can lag by hundreds of ms), so its check allows a second.
+    expect([...goneMarks].filter((m) => written.find((w) => w.mark === m)!.at < killedAt - 1000 && !converged.includes(m))).toEqual([]);
     // Edits after the kill, through the surviving processes, are there too.
     expect(written.filter((w) => w.at > killedAt + 200 && w.client !== 7).every((w) => converged.includes(w.mark))).toBe(true);
 

@@ -1,23 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { CLOSE_CODES } from '../../shared/src/index';
 import { api, closeCode, createRoom, joinRoom, openCollab, openRaw, waitFor, type CollabSocket, type ServerProcess } from '../helpers/index';
-import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 
 describe('room events and /collab across processes', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
   const start = (env: Record<string, string>) => startDeploymentProcess(env, cleanup);
 
@@ -31,7 +21,7 @@ describe('room events and /collab across processes', () => {
   }
 
   it('an event the room gets on one process reaches its members connected to another', async () => {
-    const env = sharedDeploymentEnv(redis, mongoUri);
+    const env = sharedDeploymentEnv(suite.redis, mongoUri);
     const [first, second] = await Promise.all([start(env), start(env)]);
     const owner = await createRoom(first.url, { kind: 'classroom' });
     const student = await joinRoom(second.url, owner.room.joinCode, 'Sam');
@@ -49,7 +39,7 @@ describe('room events and /collab across processes', () => {
   });
 
   it('a member removed through one process loses its sync and /collab sockets on another at once', async () => {
-    const env = sharedDeploymentEnv(redis, mongoUri);
+    const env = sharedDeploymentEnv(suite.redis, mongoUri);
     const [first, second] = await Promise.all([start(env), start(env)]);
     const owner = await createRoom(first.url);
     const student = await joinRoom(second.url, owner.room.joinCode, 'Sam');

@@ -1,29 +1,19 @@
 import * as Y from 'yjs';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createStore } from '../../server/src/storage/index';
 import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import { connectClient, createRoom, startServer, tempDataDir, waitFor, type TestClient, type TestServer } from '../helpers/index';
-import { sharedDeploymentEnv } from '../helpers/deployment';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, useRedisSuite } from '../helpers/deployment';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
 
 describe('compaction while several processes append to one log', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
   it('a snapshot keeps updates another process stored without the bus (a replayed recovery file), below its seq', async () => {
-    const env = { ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '10', ENSEMBLE_COMPACT_EVERY: '10' };
+    const env = { ...sharedDeploymentEnv(suite.redis, mongoUri), ENSEMBLE_FLUSH_MS: '10', ENSEMBLE_COMPACT_EVERY: '10' };
     const server: TestServer = await startServer({ env });
     cleanup.push(() => server.close());
     // Another process's handle on the same database.

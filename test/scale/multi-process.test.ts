@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createStore } from '../../server/src/storage/index';
 import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import {
@@ -17,8 +17,7 @@ import {
   type TestClient,
   type WebSocket,
 } from '../helpers/index';
-import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
@@ -30,20 +29,11 @@ const readAll = (doc: Y.Doc) => `${read(doc)}|${[...doc.getMap('done').keys()].s
  * y-websocket clients of one room spread over them.
  */
 describe('one room served by several processes over Redis', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
   /** One deployment's shared environment; a short group commit, and compaction every few updates. */
-  const deployment = (): Record<string, string> => ({ ...sharedDeploymentEnv(redis, mongoUri), ENSEMBLE_FLUSH_MS: '20', ENSEMBLE_COMPACT_EVERY: '10' });
+  const deployment = (): Record<string, string> => ({ ...sharedDeploymentEnv(suite.redis, mongoUri), ENSEMBLE_FLUSH_MS: '20', ENSEMBLE_COMPACT_EVERY: '10' });
 
   const start = (env: Record<string, string>) => startDeploymentProcess(env, cleanup);
 

@@ -1,28 +1,19 @@
 import { createLogger } from '../../server/src/logger';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connectRedisScale, type RedisScale } from '../../server/src/scale';
 import { testConfig, tempDataDir, waitFor } from '../helpers/index';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { useRedisSuite } from '../helpers/deployment';
 
 /** Two "processes" on one Redis: two scale instances with their own connections and process ids. */
 describe('the Redis room bus', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
   async function processes(env: Record<string, string> = {}): Promise<[RedisScale, RedisScale]> {
     const config = testConfig(tempDataDir(), {
       MONGODB_URI: 'mongodb://127.0.0.1:1/unused',
-      ENSEMBLE_REDIS_URL: redis.url,
-      ENSEMBLE_REDIS_PREFIX: redis.prefix('bus'),
+      ENSEMBLE_REDIS_URL: suite.redis.url,
+      ENSEMBLE_REDIS_PREFIX: suite.redis.prefix('bus'),
       ...env,
     });
     const logger = createLogger({ LOG_LEVEL: 'silent' });

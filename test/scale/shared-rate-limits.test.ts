@@ -1,8 +1,7 @@
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { storyText, type Ack, type ProposalInfo } from '../../shared/src/index';
 import { api, createRoom, joinRoom, type ServerProcess } from '../helpers/index';
-import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
-import { useTestRedis, type TestRedis } from '../helpers/redis';
+import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 import { anchorAtEnd, call, connectMember, typeParagraph, waitFor, type Member } from '../agent/harness';
 
 const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
@@ -14,24 +13,15 @@ const AI_BURST = 6;
  * counted by both together (Redis), so connecting to another process buys no fresh one.
  */
 describe('rate limits shared by the processes (Redis)', () => {
-  let redis: TestRedis;
-  const cleanup: Array<() => void | Promise<unknown>> = [];
-  beforeAll(async () => {
-    redis = await useTestRedis();
-  });
-  afterEach(async () => {
-    for (const fn of cleanup.splice(0).reverse()) await fn();
-  });
-  afterAll(async () => {
-    await redis?.stop();
-  });
+  const suite = useRedisSuite();
+  const { cleanup } = suite;
 
   /**
    * Sync processes whose inference engine is a closed port: the AI counts as available (requests
    * are admitted and charged), and each proposal then fails, which costs no model.
    */
   const deployment = (extra: Record<string, string> = {}) => ({
-    ...sharedDeploymentEnv(redis, mongoUri),
+    ...sharedDeploymentEnv(suite.redis, mongoUri),
     ENSEMBLE_ROLE: 'sync',
     ENSEMBLE_DISABLE_AI: 'false',
     ENSEMBLE_INFERENCE_URL: 'http://127.0.0.1:9/v1',
