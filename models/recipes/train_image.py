@@ -27,8 +27,8 @@ OUT = os.path.join(MODELS, "emoji-image")
 C, Z, S = 128, 32, 64
 COND_SCALE = 11.3      # ~sqrt(128): unit-norm condition entries become O(1)
 NAME_WEIGHT = 2.0      # decoder input = normalize(caption + NAME_WEIGHT * sampled name)
-SELECT_TAU = 0.04      # sampling temperature over name cosines
-SELECT_WINDOW = 0.12   # only names within this cosine of the best one can be drawn
+SELECT_TAU = 0.05      # sampling temperature over name cosines
+SELECT_WINDOW = 0.15   # only names within this cosine of the best one can be drawn
 STOP = {"a", "an", "the", "with", "of", "and", "sign", "symbol"}
 
 
@@ -205,6 +205,7 @@ def write_fixture(model, embedder):
           "text_embedding": [[round(float(v), 7) for v in fe[0]]], "noise": [[round(float(v), 7) for v in fz[0]]],
           "note": "image_slice = image[0, :, 28:32, 28:32] (channels x rows x cols); image_mean = mean of the whole "
                   "image. Tolerance abs 1e-3.",
+          "slice_origin": [28, 28],
           "image_slice": [[[round(float(v), 5) for v in row] for row in ch] for ch in im[0, :, 28:32, 28:32]],
           "image_mean": float(im.mean()), "image_shape": list(im.shape)}
     write_json(os.path.join(MODELS, "fixtures", "ensemble-emoji-image.json"), fx)
