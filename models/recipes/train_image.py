@@ -194,6 +194,17 @@ def export(model, E):
                       input_names=["text_embedding", "noise"], output_names=["image"],
                       dynamic_axes={"text_embedding": {0: "batch_size"}, "noise": {0: "batch_size"}, "image": {0: "batch_size"}},
                       opset_version=14)
+    pin_image_size(os.path.join(OUT, "onnx", "model.onnx"))
+
+
+def pin_image_size(path):
+    """The exporter leaves the output's spatial dims symbolic (they pass through ArgMax/Gather);
+    the manifest check and write_manifest.py read the size from the graph, so pin them to S."""
+    import onnx
+    m = onnx.load(path)
+    for d in m.graph.output[0].type.tensor_type.shape.dim[2:]:
+        d.Clear(); d.dim_value = S
+    onnx.save(m, path)
 
 
 def write_fixture(model, embedder):
