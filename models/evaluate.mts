@@ -32,6 +32,9 @@ const { values: opts } = parseArgs({
     sheet: { type: 'string', default: path.join(here, '..', 'test-artifacts', 'model-eval', 'contact-sheet.png') },
     threads: { type: 'string', default: '1' },
     quick: { type: 'boolean', default: false }, // a smoke run of this script: few documents, seeds and names
+    // 'old' evaluates only --old and keeps its figures in <out>/old.json; a later 'new' run reuses them
+    // (same script, same host, so the comparison stays like for like; 'both' does it in one go)
+    phase: { type: 'string', default: 'both' },
   },
 });
 if (!opts.old) throw new Error('--old <models folder> is required (e.g. main\'s models/ copied to /tmp)');
@@ -245,7 +248,25 @@ function contactSheet(oldGrid: Float32Array[][], oldS: number, newGrid: Float32A
 
 const vocab = loadVocabulary();
 const t0 = Date.now();
-const old = await evaluateModels(path.resolve(opts.old));
+type Result = Awaited<ReturnType<typeof evaluateModels>>;
+const oldCache = path.join(opts.out!, 'old.json');
+const serialise = (r: Result) => JSON.stringify({ ...r, folder: path.resolve(opts.old), images: { ...r.images, grid: r.images.grid.map((row) => row.map((g) => Array.from(g))) } });
+const revive = (j: Result & { images: { grid: number[][][] } }): Result => ({ ...j, images: { ...j.images, grid: j.images.grid.map((row) => row.map((g) => Float32Array.from(g))) } });
+if (!['old', 'new', 'both'].includes(opts.phase!)) throw new Error('--phase is old, new or both');
+let old: Result;
+if (opts.phase === 'new') {
+  const cached = readJson<Result & { folder: string; images: { grid: number[][][] } }>(oldCache);
+  if (cached.folder !== path.resolve(opts.old)) throw new Error(`${oldCache} holds ${cached.folder}, not ${opts.old}: run --phase old first`);
+  old = revive(cached);
+} else {
+  old = await evaluateModels(path.resolve(opts.old));
+  mkdirSync(opts.out!, { recursive: true });
+  writeFileSync(oldCache, serialise(old));
+  if (opts.phase === 'old') {
+    console.log(`old models evaluated in ${Math.round((Date.now() - t0) / 1000)} s; figures kept in ${oldCache}`);
+    process.exit(0);
+  }
+}
 const neu = await evaluateModels(path.resolve(opts.new!));
 const rate = (r: typeof old) => realWordRate(r.gen.map((g) => g.text), vocab);
 const [ro, rn] = [rate(old), rate(neu)];
