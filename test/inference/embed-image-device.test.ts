@@ -75,7 +75,7 @@ describe('images', () => {
     fx.text_embedding[0]!.forEach((x, j) => expect(Math.abs(emb![j]! - x)).toBeLessThan(1e-4));
     const img = await engine.imageTensor({ textEmbedding: Float32Array.from(fx.text_embedding[0]!), noise: Float32Array.from(fx.noise[0]!), model: id });
     const S = engine.models().find((m) => m.id === id)!.imageSize!;
-    const [y0, x0] = fx.slice_origin ?? [12, 12]; // where the fixture's slice starts (rows, cols)
+    const [y0 = 12, x0 = 12] = fx.slice_origin ?? []; // where the fixture's slice starts (rows, cols)
     fx.image_slice.forEach((rows, c) =>
       rows.forEach((cols, y) => cols.forEach((v, x) => expect(Math.abs(img[(c * S + y0 + y) * S + x0 + x]! - v)).toBeLessThan(1e-3))),
     );
