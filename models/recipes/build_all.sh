@@ -13,13 +13,16 @@ fi
 if [ -d /usr/lib/x86_64-linux-gnu/openblas-pthread ]; then
   export LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-2} PYTHONUNBUFFERED=1
+# One BLAS thread: on the shared host a 2-thread OpenBLAS under torch's own 2 threads ran 3x slower
+# than torch threads over a single-threaded BLAS (spinning barriers while other jobs hold the cores).
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} PYTHONUNBUFFERED=1
 PY=${PYTHON:-/usr/bin/python3}
 mkdir -p ../.work
 $PY check_text_cleanup.py                             # the corpora clean-up (mojibake) holds
-$PY train_bpe.py                                   2>&1 | tee ../.work/bpe.log
-$PY train_lm.py --steps 420 --eval-every 105       2>&1 | tee ../.work/lm.log
+$PY train_bpe.py                                   2>&1 | tee ../.work/bpe.log     # 8192 tokens, books included
+$PY train_lm.py --steps 300 --eval-every 100       2>&1 | tee ../.work/lm.log
 $PY train_embed.py --epochs 5                      2>&1 | tee ../.work/embed.log
-$PY train_image.py --steps 1500                    2>&1 | tee ../.work/image.log
+$PY train_image.py --steps 1200 --threads 1        2>&1 | tee ../.work/image.log
+$PY eval_data.py                                   # inputs of ../evaluate.mts (old vs new comparison)
 $PY write_manifest.py
 node verify_onnx.mjs ..

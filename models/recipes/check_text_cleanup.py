@@ -44,5 +44,46 @@ print(f"tinystories: {len(stories)} chars, {quotes} double quotes, {dashes} dash
 if quotes < 1000 or dashes < 9:
     failed += 1
     print("FAIL the repaired quotes or dashes went missing")
+# clean_book (the gutenberg-stories books): headings, contents, markers and footnotes go, prose stays
+from books import BOOKS, HELDOUT_BOOKS, SKIPPED_BOOKS, book_files, clean_book
+BOOK = """THE TEST BOOK
+
+By A. Writer
+
+
+CONTENTS
+
+     I.    The beginning of things.     1
+     II.   The end.                    20
+
+
+CHAPTER I
+
+The Beginning
+
+[Illustration: A boy and a
+dog.]
+
+It was a \u00e2\u20ac\u0153fine\u00e2\u20ac\u009d day,[1] and the _little_ dog
+ran down the hill.
+
+
+[Footnote 1: A note.]
+
+[1] Another note.
+
+CHAPTER II.
+
+"Yes," said Tom.
+"""
+got = clean_book(BOOK)
+want = ['It was a "fine" day, and the little dog ran down the hill.', '"Yes," said Tom.']
+if got != want:
+    failed += 1
+    print(f"FAIL clean_book: {got!r}, expected {want!r}")
+train_books, held_books = book_files()
+if set(train_books) & (set(HELDOUT_BOOKS) | set(SKIPPED_BOOKS)) or len(held_books) != 8:
+    failed += 1
+    print("FAIL a held-out or skipped book is in the training list")
 print("FAILED" if failed else "ok")
 sys.exit(1 if failed else 0)

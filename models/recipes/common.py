@@ -114,6 +114,31 @@ def node_encode(tokenizer_json, tokenizer_config, texts):
             return json.load(f)
 
 
+CACHE = os.path.join(MODELS, ".cache")             # tokenized corpora (git-ignored)
+
+
+def node_encode_stream(tokenizer_json, texts):
+    """`<s> ids </s>` of every text, concatenated, as an int64 array; ids from the runtime's
+    tokenizer. Cached in models/.cache/ under a hash of the tokenizer and the texts."""
+    import hashlib
+    h = hashlib.sha256()
+    with open(tokenizer_json, "rb") as f:
+        h.update(f.read())
+    for t in texts:
+        h.update(t.encode("utf-8")); h.update(b"\0")
+    os.makedirs(CACHE, exist_ok=True)
+    path = os.path.join(CACHE, h.hexdigest()[:20] + ".npy")
+    if not os.path.exists(path):
+        with tempfile.TemporaryDirectory(dir=WORK) as td:
+            inp, outp = os.path.join(td, "in.json"), os.path.join(td, "out.u16")
+            with open(inp, "w") as f:
+                json.dump(texts, f)
+            subprocess.run([NODE, "--max-old-space-size=4096", os.path.join(HERE, "tok.mjs"), "stream",
+                            tokenizer_json, inp, outp], check=True)
+            np.save(path, np.fromfile(outp, dtype="<u2"))
+    return np.load(path).astype(np.int64)
+
+
 def node_pretok_counts(texts):
     with tempfile.TemporaryDirectory(dir=WORK) as td:
         inp, outp = os.path.join(td, "in.json"), os.path.join(td, "out.json")

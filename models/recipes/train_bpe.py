@@ -5,9 +5,10 @@ the merges are learned on exactly the pieces the runtime will see. Merge learnin
 greedy pair-count BPE with incremental pair-count updates. Ids: 0 <pad>, 1 <s>, 2 </s>, 3..258 the
 256 byte symbols (in byte order), then one id per merge.
 """
-import argparse, collections, json, os, sys, time
+import argparse, collections, heapq, json, os, sys, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import MODELS, load_docs, node_pretok_counts, write_json
+from common import MODELS, node_pretok_counts, write_json
+from books import load_all_docs
 
 SPECIALS = ["<pad>", "<s>", "</s>"]
 
@@ -23,30 +24,34 @@ def bytes_to_unicode():
 
 
 def learn(counts, vocab_size):
-    words = [(list(w), c) for w, c in counts.items()]
+    """Greedy BPE: repeatedly merges the most frequent adjacent pair (ties: lexicographically
+    smallest), with incremental pair counts and a lazy max-heap (stale entries are skipped)."""
+    words = [(list(w), c) for w, c in sorted(counts.items())]
     pair_counts = collections.Counter()
     where = collections.defaultdict(set)
     for i, (sym, c) in enumerate(words):
         for a, b in zip(sym, sym[1:]):
             pair_counts[(a, b)] += c
             where[(a, b)].add(i)
+    heap = [(-c, p) for p, c in pair_counts.items()]
+    heapq.heapify(heap)
     merges = []
     n_merges = vocab_size - len(SPECIALS) - 256
-    while len(merges) < n_merges and pair_counts:
-        # deterministic: highest count, ties broken lexicographically
-        best = max(pair_counts.items(), key=lambda kv: (kv[1], kv[0]))[0]
-        if pair_counts[best] < 2:
+    while len(merges) < n_merges and heap:
+        negc, best = heapq.heappop(heap)
+        if pair_counts.get(best, 0) != -negc:
+            continue                                 # stale entry
+        if -negc < 2:
             break
         merges.append(best)
         a, b = best
         new = a + b
-        for i in list(where[best]):
+        touched = set()
+        for i in sorted(where[best]):
             sym, c = words[i]
-            # remove old pairs of this word
             for p in zip(sym, sym[1:]):
                 pair_counts[p] -= c
-                if pair_counts[p] <= 0:
-                    del pair_counts[p]
+                touched.add(p)
             out, j = [], 0
             while j < len(sym):
                 if j < len(sym) - 1 and sym[j] == a and sym[j + 1] == b:
@@ -57,17 +62,25 @@ def learn(counts, vocab_size):
             for p in zip(out, out[1:]):
                 pair_counts[p] += c
                 where[p].add(i)
+                touched.add(p)
         where.pop(best, None)
+        pair_counts.pop(best, None)
+        for p in touched:
+            c = pair_counts.get(p, 0)
+            if c <= 0:
+                pair_counts.pop(p, None)
+            elif p != best:
+                heapq.heappush(heap, (-c, p))
     return merges
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--vocab", type=int, default=4096)
+    ap.add_argument("--vocab", type=int, default=8192)
     ap.add_argument("--out", default=os.path.join(MODELS, "story-lm"))
     args = ap.parse_args()
     t0 = time.time()
-    docs = load_docs()
+    docs = load_all_docs()
     texts = [d for k in sorted(docs) for d in docs[k][0]]   # training split only
     counts = node_pretok_counts(texts)
     merges = learn(counts, args.vocab)

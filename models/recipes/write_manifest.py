@@ -4,6 +4,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import MODELS, write_json
 
 lm = json.load(open(os.path.join(MODELS, "story-lm", "config.json")))
+import onnx
+_img_out = onnx.load(os.path.join(MODELS, "emoji-image", "onnx", "model.onnx")).graph.output[0]
+image_size = _img_out.type.tensor_type.shape.dim[-1].dim_value   # [batch, 3, S, S]
 emb_vocab = len(json.load(open(os.path.join(MODELS, "embed", "tokenizer.json")))["model"]["vocab"])
 manifest = {
     "version": 1,
@@ -20,7 +23,7 @@ manifest = {
          "dims": 128, "maxTokens": 128},
         {"id": "ensemble-emoji-image", "task": "image-generation", "folder": "emoji-image",
          "files": {"model": "onnx/model.onnx"},
-         "conditioningModel": "ensemble-embed", "conditioningDims": 128, "noiseDims": 32, "imageSize": 32},
+         "conditioningModel": "ensemble-embed", "conditioningDims": 128, "noiseDims": 32, "imageSize": image_size},
     ],
 }
 write_json(os.path.join(MODELS, "manifest.json"), manifest, indent=2)

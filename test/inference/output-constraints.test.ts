@@ -140,7 +140,8 @@ describe('on the built-in model', () => {
   const greedy = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1 };
 
   it('a prompt ending in a space continues as the same prompt without it would (greedy), less the space', async () => {
-    for (const prompt of ['Lily went to the park with her dog.', 'Once upon a time, there was a little', 'The little fox looked at the moon and']) {
+    // Mid-sentence prompts: after a full stop a model may rightly open a new paragraph instead.
+    for (const prompt of ['Lily went to the park with her', 'Once upon a time, there was a little', 'The little fox looked at the moon and']) {
       const natural = await engine.generate({ prompt, roomId: 'h', maxTokens: 12, ...greedy }).result;
       expect(natural.text).toMatch(/^ \S/); // the case healing is for: the model opens with a space-led word
       const spaced = await engine.generate({ prompt: prompt + ' ', roomId: 'h', maxTokens: 12, ...greedy }).result;
