@@ -10,7 +10,7 @@ import { sharedDeploymentEnv } from '../helpers/deployment';
 import { waitFor as waitUntil } from '../helpers/index';
 import { redisCommand, redisGet, useTestRedis, type TestRedis } from '../helpers/redis';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 
 describe('a stale AI owner', () => {
   let redis: TestRedis;

@@ -11,7 +11,7 @@ import { api, waitFor as waitUntil, type ServerProcess } from '../helpers/index'
 import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
 import { redisGet, useTestRedis, type TestRedis } from '../helpers/redis';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 const LEASE_MS = 1500;
 
 type Heard = { name: string; payload: any };

@@ -6,7 +6,7 @@ import { connectRedisScale } from '../../server/src/scale';
 import { connectClient, createRoom, joinRoom, startServer, waitFor, type TestClient } from '../helpers/index';
 import { sharedDeploymentEnv, useRedisSuite } from '../helpers/deployment';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 
 /** An awareness update of `clientId` with `state`, at a clock above `clock`. */
 function awarenessOf(clientId: number, state: Record<string, unknown>, clock: number): Uint8Array {

@@ -11,7 +11,7 @@ import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import { connectClient, createRoom, joinRoom, rng, sleep, tempDataDir, waitConverged, type ServerProcess, type TestClient } from '../helpers/index';
 import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
 
 describe('one room across three processes: churn and a killed process', () => {

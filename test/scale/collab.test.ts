@@ -3,7 +3,7 @@ import { CLOSE_CODES } from '../../shared/src/index';
 import { api, closeCode, createRoom, joinRoom, openCollab, openRaw, waitFor, type CollabSocket, type ServerProcess } from '../helpers/index';
 import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 
 describe('room events and /collab across processes', () => {
   const suite = useRedisSuite();

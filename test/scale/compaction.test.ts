@@ -5,7 +5,7 @@ import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import { connectClient, createRoom, startServer, tempDataDir, waitFor, type TestClient, type TestServer } from '../helpers/index';
 import { sharedDeploymentEnv, useRedisSuite } from '../helpers/deployment';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
 
 describe('compaction while several processes append to one log', () => {

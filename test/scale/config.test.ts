@@ -44,7 +44,7 @@ describe('ENSEMBLE_REDIS_URL', () => {
 
 describe('Redis unreachable at startup', () => {
   it('the process refuses to start and says which Redis did not answer', async () => {
-    const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+    const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
     const why = await startupFailure({ MONGODB_URI: mongoUri, MONGODB_DB: 'scale_unreachable', ENSEMBLE_REDIS_URL: 'redis://:secret@127.0.0.1:1' });
     expect(why).toContain(`server exited (${EXIT_CODES.failed})`);
     expect(why).toContain('Redis at redis://:***@127.0.0.1:1 did not answer');

@@ -16,7 +16,7 @@ import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployme
 import { startNginx, type TestLoadBalancer } from '../helpers/nginx';
 import { useTestRedis, type TestRedis } from '../helpers/redis';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 
 /** Open /sync connections of one process, from its /metrics. */
 async function syncConnections(proc: ServerProcess): Promise<number> {

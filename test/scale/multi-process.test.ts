@@ -19,7 +19,7 @@ import {
 } from '../helpers/index';
 import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
 /** The text, then which clients finished editing (a map: concurrent appends to the text would interleave). */
 const readAll = (doc: Y.Doc) => `${read(doc)}|${[...doc.getMap('done').keys()].sort().join(',')}`;

@@ -9,7 +9,7 @@ import { openCollab } from '../helpers/collab';
 import { anchorAtEnd, call, typeParagraph, type CollabClient } from '../agent/harness';
 import type { Ack } from '../../shared/src/index';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 const read = (doc: Y.Doc) => doc.getText('t').toString();
 
 interface Health {

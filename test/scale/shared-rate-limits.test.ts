@@ -4,7 +4,7 @@ import { api, createRoom, joinRoom, type ServerProcess } from '../helpers/index'
 import { sharedDeploymentEnv, startDeploymentProcess, useRedisSuite } from '../helpers/deployment';
 import { anchorAtEnd, call, connectMember, typeParagraph, waitFor, type Member } from '../agent/harness';
 
-const mongoUri = process.env.MONGODB_URI ?? inject('mongoUri');
+const mongoUri = process.env.MONGODB_URI ?? inject('scaleMongoUri');
 /** The AI collaborator's per-member burst (agent/extension.ts: 6 at once, 20 a minute). */
 const AI_BURST = 6;
 
