@@ -12,14 +12,5 @@ if [ ${#packages[@]} -eq 0 ]; then
   echo "install-chromium: /usr/bin/chromium present ($(/usr/bin/chromium --version 2>/dev/null | tail -n 1)); Vulkan loader present"
   exit 0
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null; then SUDO="sudo"; else
-    echo "install-chromium: need root (or sudo) to apt-get install ${packages[*]}" >&2
-    exit 1
-  fi
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends "${packages[@]}"
+bash "$(dirname "$0")/apt-install.sh" "${packages[@]}"
 /usr/bin/chromium --version
