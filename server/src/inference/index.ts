@@ -1,4 +1,5 @@
 export { InferenceEngine } from './engine';
+export { deadlineAt } from './request';
 export { consoleLogger } from './api';
 export type { Device, EngineLogger, EngineOptions, GenerateRequest, ImageRequest, Inference, ModelInfo } from './engine';
 export { WorkerInferenceEngine } from './worker-engine';

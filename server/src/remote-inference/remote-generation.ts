@@ -5,7 +5,7 @@
  * stream ends failed ('unavailable'), since text already shown cannot be taken back.
  */
 import OpenAI from 'openai';
-import { GenerationStream, InferenceError, type FinishReason, type GenerateRequest, type InferenceMetrics } from '../inference';
+import { GenerationStream, InferenceError, deadlineAt, type FinishReason, type GenerateRequest, type InferenceMetrics } from '../inference';
 import type { Endpoint, EndpointPool } from './endpoint-pool';
 import { MalformedResponse, classify, outOfEngines, type AttemptFailure } from './failover';
 import { ChatChunk, CompletionChunk, describeIssue } from './schemas';
@@ -58,8 +58,8 @@ export function remoteGenerate(req: GenerateRequest, model: string, chat: boolea
   const onSignal = (): void => stopAll('aborted');
   if (req.signal?.aborted) cut = 'aborted';
   req.signal?.addEventListener('abort', onSignal, { once: true });
-  const deadlineAt = req.deadlineMs === undefined ? undefined : req.deadlineMs > 1e12 ? req.deadlineMs : Date.now() + req.deadlineMs;
-  const deadline = deadlineAt === undefined ? null : setTimeout(() => stopAll('deadline'), Math.max(0, deadlineAt - Date.now()));
+  const endsAt = deadlineAt(req.deadlineMs);
+  const deadline = endsAt === undefined ? null : setTimeout(() => stopAll('deadline'), Math.max(0, endsAt - Date.now()));
 
   const started = performance.now();
   let text = '';
