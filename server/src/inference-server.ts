@@ -11,7 +11,7 @@ import { createApp } from './http/app';
 import { WorkerInferenceEngine, type Inference } from './inference';
 import { engineOptions } from './inference-options';
 import { Metrics } from './metrics';
-import { createOpenAiRouter } from './openai';
+import { openAiRouterFromConfig } from './openai';
 
 /** An inference worker's default stream interval (ENSEMBLE_API_STREAM_INTERVAL_MS): bench/README.md, "Remote inference". */
 const INFERENCE_STREAM_INTERVAL_MS = 20;
@@ -31,7 +31,7 @@ export async function createInferenceServer(config: Config, logger: Logger): Pro
     logger: logger.child({ component: 'http' }),
     clientDir: null,
     routers: {
-      '/v1': createOpenAiRouter({ engine: () => engine, keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST, streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS ?? INFERENCE_STREAM_INTERVAL_MS }),
+      '/v1': openAiRouterFromConfig(config, () => engine, INFERENCE_STREAM_INTERVAL_MS),
     },
   });
   const server = http.createServer(app);

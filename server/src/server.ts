@@ -11,7 +11,7 @@ import { createApp } from './http/app';
 import { exportRoutes } from './exports/route';
 import { createImageRouter } from './images/route';
 import type { Inference } from './inference';
-import { createOpenAiRouter } from './openai';
+import { openAiRouterFromConfig } from './openai';
 import { createLogger } from './logger';
 import { Metrics, instrumentStore } from './metrics';
 import { provenanceRoutes } from './provenance/route';
@@ -114,7 +114,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0
-      ? { '/v1': createOpenAiRouter({ engine: options.inference ?? (() => null), keys: config.ENSEMBLE_API_KEYS, ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN, burst: config.ENSEMBLE_API_BURST, streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS ?? 0 }) }
+      ? { '/v1': openAiRouterFromConfig(config, options.inference ?? (() => null), 0) }
       : {},
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).

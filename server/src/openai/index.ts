@@ -1,2 +1,2 @@
-export { createOpenAiRouter, type OpenAiRouterOptions } from './router';
+export { createOpenAiRouter, openAiRouterFromConfig, type OpenAiRouterOptions } from './router';
 export { OpenAiError } from './errors';

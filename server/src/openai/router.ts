@@ -5,6 +5,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type NextFunction, type Request, type Response } from 'express';
 import type { ZodType, infer as Infer } from 'zod';
+import type { Config } from '../config';
 import type { Inference, ModelInfo } from '../inference';
 import { KeyedBudget } from '../limits/keyed-budget';
 import { OpenAiError, badBody, sendOpenAiError } from './errors';
@@ -28,6 +29,17 @@ export interface OpenAiRouterOptions {
 function promptTokenCounter(engine: Inference): ((model: string, text: string) => number) | null {
   const withTokenizer = engine as Inference & { tokenizer?: (model?: string) => { encode(t: string, special?: boolean): number[] } };
   return typeof withTokenizer.tokenizer === 'function' ? (model, text) => withTokenizer.tokenizer!(model).encode(text).length : null;
+}
+
+/** The /v1 router as the configuration sets it up; `defaultStreamIntervalMs` where ENSEMBLE_API_STREAM_INTERVAL_MS is unset (it depends on the role). */
+export function openAiRouterFromConfig(config: Config, engine: () => Inference | null, defaultStreamIntervalMs: number): Router {
+  return createOpenAiRouter({
+    engine,
+    keys: config.ENSEMBLE_API_KEYS,
+    ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN,
+    burst: config.ENSEMBLE_API_BURST,
+    streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS ?? defaultStreamIntervalMs,
+  });
 }
 
 export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
