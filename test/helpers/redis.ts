@@ -95,6 +95,13 @@ export async function startRedisServer(timeoutMs: number, options: { port?: numb
   return { url: `redis://127.0.0.1:${port}`, port, prefix: prefixer(), pid: child.pid, kill, stop: () => kill('SIGTERM') };
 }
 
+/** A redis-server of the test's own (one it may kill and start again on `port`); `cleanup` stops it. */
+export async function ownRedisServer(cleanup: Array<() => void | Promise<unknown>>, port?: number): Promise<OwnedRedis> {
+  const redis = await startRedisServer(10_000, port === undefined ? {} : { port });
+  cleanup.push(() => redis.stop());
+  return redis;
+}
+
 /** The Redis a test suite uses; call `stop()` in afterAll. */
 export async function useTestRedis(options: { timeoutMs?: number } = {}): Promise<TestRedis> {
   const external = process.env.REDIS_URL;

@@ -3,7 +3,7 @@ import { createLogger } from '../../server/src/logger';
 import type { RoomChannelListener } from '../../server/src/ports';
 import { connectRedisScale, type RedisScale } from '../../server/src/scale';
 import { testConfig, tempDataDir, waitFor } from '../helpers/index';
-import { startRedisServer, type OwnedRedis } from '../helpers/redis';
+import { type OwnedRedis, ownRedisServer } from '../helpers/redis';
 
 /**
  * The room bus and the shared budgets of two "processes" (two scale instances) while the
@@ -15,11 +15,7 @@ describe('the Redis room bus while Redis is away', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function ownRedis(port?: number): Promise<OwnedRedis> {
-    const redis = await startRedisServer(10_000, port === undefined ? {} : { port });
-    cleanup.push(() => redis.stop());
-    return redis;
-  }
+  const ownRedis = (port?: number) => ownRedisServer(cleanup, port);
 
   async function processes(redis: OwnedRedis): Promise<[RedisScale, RedisScale]> {
     const config = testConfig(tempDataDir(), { MONGODB_URI: 'mongodb://127.0.0.1:1/unused', ENSEMBLE_REDIS_URL: redis.url, ENSEMBLE_REDIS_PREFIX: redis.prefix('degraded') });

@@ -4,7 +4,7 @@ import { createStore } from '../../server/src/storage/index';
 import { loadStoredDocument } from '../../server/src/sync/stored-document';
 import { api, connectClient, createRoom, joinRoom, tempDataDir, waitConverged, waitFor, type ServerProcess, type TestClient } from '../helpers/index';
 import { sharedDeploymentEnv, startDeploymentProcess } from '../helpers/deployment';
-import { startRedisServer, type OwnedRedis } from '../helpers/redis';
+import { ownRedisServer } from '../helpers/redis';
 import { openCollab } from '../helpers/collab';
 import { anchorAtEnd, call, typeParagraph, type CollabClient } from '../agent/harness';
 import type { Ack } from '../../shared/src/index';
@@ -27,11 +27,7 @@ describe('Redis stopped and restarted during editing', () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
   });
 
-  async function ownRedis(port?: number): Promise<OwnedRedis> {
-    const redis = await startRedisServer(10_000, port === undefined ? {} : { port });
-    cleanup.push(() => redis.stop());
-    return redis;
-  }
+  const ownRedis = (port?: number) => ownRedisServer(cleanup, port);
 
   function client(proc: ServerProcess, roomId: string, token: string): TestClient {
     const c = connectClient(proc.syncUrl, roomId, token);
