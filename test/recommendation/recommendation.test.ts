@@ -65,10 +65,22 @@ describe('what next', () => {
       { roomId: 'r', roomName: 'Room', text: 'Far below the lighthouse the keeper saw a lantern moving on the stairs of the cliff.' },
       { roomId: 'o', roomName: 'Other', text: 'The accountant filed the quarterly spreadsheets before lunch on Tuesday.' },
     ]);
-    expect(second.filter((s) => s.kind === 'craft-move')[0]!.id).not.toBe(top);
+    expect(second.filter((s) => s.kind === 'craft-move').map((s) => s.id)).not.toContain(top);
     const passages = second.filter((s) => s.kind === 'related-passage');
     expect(passages[0]).toMatchObject({ kind: 'related-passage', source: { roomId: 'r', roomName: 'Room' } });
     expect(passages[0]!.excerpt).toContain('lighthouse');
+  });
+  it('with every move dismissed it still offers five, the least dismissed first', async () => {
+    const svc = new RecommendationService(feedbackStore(), new HashingEmbedder());
+    const ctx = 'The lighthouse keeper climbed the stairs with her lantern.';
+    const all = (await svc.next('r', 'm', ctx, [], { moves: CRAFT_MOVES.length })).map((s) => s.id);
+    expect(new Set(all).size).toBe(CRAFT_MOVES.length);
+    const once = all.slice(-2);
+    for (const id of all) await svc.record('r', 'm', id, 0, 'dismiss', svc.suggestionText(id));
+    for (const id of all.slice(0, -2)) await svc.record('r', 'm', id, 0, 'dismiss', svc.suggestionText(id));
+    const moves = (await svc.next('r', 'm', ctx, [])).map((s) => s.id);
+    expect(moves).toHaveLength(5);
+    expect(moves.slice(0, 2).sort()).toEqual(once.sort());
   });
 });
 

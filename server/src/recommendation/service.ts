@@ -93,9 +93,15 @@ export class RecommendationService {
     const relevance = CRAFT_MOVES.map((m, i) => {
       const sim = ctxVec ? dot(ctxVec, moveVecs[i]!) : 0;
       const pref = model.empty ? 0 : Math.tanh(model.score(featureVector(moveVecs[i]!, m.instruction))) * 0.1;
-      return (ctxVec ? sim : 0) + 0.15 * m.prior + pref - 0.3 * Math.min(3, dismissed.get(m.id) ?? 0);
+      return (ctxVec ? sim : 0) + 0.15 * m.prior + pref;
     });
-    const moves: Suggestion[] = mmr(relevance, moveVecs, nMoves).map((i) => {
+    // A dismissed move stays out while undismissed ones can fill the list: a small score penalty let
+    // a move the context favoured strongly come straight back first.
+    const fresh = CRAFT_MOVES.flatMap((m, i) => (dismissed.has(m.id) ? [] : [i]));
+    const picked = mmr(fresh.map((i) => relevance[i]!), fresh.map((i) => moveVecs[i]!), nMoves).map((j) => fresh[j]!);
+    const stale = CRAFT_MOVES.flatMap((m, i) => (dismissed.has(m.id) ? [i] : []));
+    stale.sort((a, b) => dismissed.get(CRAFT_MOVES[a]!.id)! - dismissed.get(CRAFT_MOVES[b]!.id)! || relevance[b]! - relevance[a]!);
+    const moves: Suggestion[] = [...picked, ...stale].slice(0, nMoves).map((i) => {
       const m = CRAFT_MOVES[i]!;
       return { id: m.id, kind: 'craft-move', title: m.title, instruction: m.instruction, score: round(relevance[i]!) };
     });
