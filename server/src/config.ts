@@ -140,8 +140,13 @@ export const ConfigSchema = z.object({
     .optional()
     .transform((v) => (v ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0)),
   /** Requests per minute per API key on /v1, and the burst a key may spend at once. */
-  ENSEMBLE_API_RATE_PER_MIN: z.coerce.number().int().min(1).default(600),
-  ENSEMBLE_API_BURST: z.coerce.number().int().min(1).default(60),
+  /**
+   * Requests per minute per /v1 key, and the burst. Unset: 600 and 60 where /v1 serves outside
+   * clients (ENSEMBLE_ROLE=all); no limit on an inference worker, whose keys are sync processes
+   * each sending every room's requests (the engine's queue, 429 when full, is their backpressure).
+   */
+  ENSEMBLE_API_RATE_PER_MIN: z.coerce.number().int().min(1).optional(),
+  ENSEMBLE_API_BURST: z.coerce.number().int().min(1).optional(),
   /**
    * Streamed /v1 answers: after a choice's first token, send its text at most every this many ms
    * (0: one event per token, as OpenAI). Default: 20 on an inference worker (its clients are sync

@@ -13,8 +13,11 @@ import { engineOptions } from './inference-options';
 import { Metrics } from './metrics';
 import { openAiRouterFromConfig } from './openai';
 
-/** An inference worker's default stream interval (ENSEMBLE_API_STREAM_INTERVAL_MS): bench/README.md, "Remote inference". */
-const INFERENCE_STREAM_INTERVAL_MS = 20;
+/**
+ * A worker's /v1 where the configuration is silent: deltas merged to one event per 20 ms
+ * (bench/README.md, "Remote inference"), and no per-key rate, since a key is a sync process.
+ */
+const WORKER_API_DEFAULTS = { streamIntervalMs: 20, rate: null };
 
 export interface InferenceServer {
   listen(): Promise<{ port: number }>;
@@ -31,7 +34,7 @@ export async function createInferenceServer(config: Config, logger: Logger): Pro
     logger: logger.child({ component: 'http' }),
     clientDir: null,
     routers: {
-      '/v1': openAiRouterFromConfig(config, () => engine, INFERENCE_STREAM_INTERVAL_MS),
+      '/v1': openAiRouterFromConfig(config, () => engine, WORKER_API_DEFAULTS),
     },
   });
   const server = http.createServer(app);

@@ -27,6 +27,9 @@ import { DocumentChanges } from './versions/document-changes';
 import { VersionService } from './versions/version-service';
 import { versionRoutes } from './versions/routes';
 
+/** /v1 beside the rooms serves outside clients: every token at once, 600 requests a minute per key (burst 60). */
+const PUBLIC_API_DEFAULTS = { streamIntervalMs: 0, rate: { perMin: 600, burst: 60 } };
+
 export interface EnsembleServerOptions {
   extensions?: Extension[];
   /** An initialized store; when absent one is created from the config (createStore) and owned. */
@@ -114,7 +117,7 @@ export async function createEnsembleServer(config: Config, options: EnsembleServ
     logger: logger.child({ component: 'http' }),
     clientDir: config.ENSEMBLE_CLIENT_DIR,
     routers: config.ENSEMBLE_API_KEYS.length > 0
-      ? { '/v1': openAiRouterFromConfig(config, options.inference ?? (() => null), 0) }
+      ? { '/v1': openAiRouterFromConfig(config, options.inference ?? (() => null), PUBLIC_API_DEFAULTS) }
       : {},
   });
   // The feature routers; extensions mount theirs on `api` after these (ctx.api).

@@ -87,4 +87,25 @@ describe('an inference worker (ENSEMBLE_ROLE=inference)', () => {
     });
     expect(outcome).toBe('http 404');
   });
+
+  it("puts no per-key rate on its keys (each is a sync process sending every room's requests)", async () => {
+    // 100 at once: past the burst (60) and a minute's share of the rate /v1 has beside the rooms.
+    const client = new OpenAI({ baseURL: `${worker.url}/v1`, apiKey: 'sk-w', maxRetries: 0 });
+    const answers = await Promise.allSettled(Array.from({ length: 100 }, () => client.models.list()));
+    expect(answers.filter((a) => a.status === 'rejected').map((a) => String((a as PromiseRejectedResult).reason))).toEqual([]);
+  });
+});
+
+describe('an inference worker with ENSEMBLE_API_RATE_PER_MIN set', () => {
+  it('limits each key to it (burst: a tenth of the rate)', async () => {
+    const worker = await spawnServer({ ENSEMBLE_ROLE: 'inference', ENSEMBLE_DISABLE_AI: 'false', ENSEMBLE_API_KEYS: 'sk-w', ENSEMBLE_DEVICE: 'cpu', ENSEMBLE_API_RATE_PER_MIN: '30' }, { timeoutMs: 60_000 });
+    try {
+      const client = new OpenAI({ baseURL: `${worker.url}/v1`, apiKey: 'sk-w', maxRetries: 0 });
+      const answers = await Promise.allSettled(Array.from({ length: 4 }, () => client.models.list()));
+      expect(answers.map((a) => (a.status === 'fulfilled' ? 200 : (a.reason as { status?: number }).status)).sort()).toEqual([200, 200, 200, 429]);
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+    }
+  }, 90_000);
 });

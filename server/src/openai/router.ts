@@ -16,9 +16,8 @@ export interface OpenAiRouterOptions {
   /** The engine the rest of the server uses; null while none is loaded (AI disabled): 503. */
   engine: () => Inference | null;
   keys: readonly string[];
-  /** Requests per minute per key, and the burst. */
-  ratePerMin: number;
-  burst: number;
+  /** Requests per minute per key, and the burst; null: no per-key limit. */
+  rate: { perMin: number; burst: number } | null;
   /** Seconds a client is told to wait when the engine's queue is full. */
   busyRetryAfterSec?: number;
   /** See GenerationJob.streamIntervalMs (ENSEMBLE_API_STREAM_INTERVAL_MS). */
@@ -31,21 +30,28 @@ function promptTokenCounter(engine: Inference): ((model: string, text: string) =
   return typeof withTokenizer.tokenizer === 'function' ? (model, text) => withTokenizer.tokenizer!(model).encode(text).length : null;
 }
 
-/** The /v1 router as the configuration sets it up; `defaultStreamIntervalMs` where ENSEMBLE_API_STREAM_INTERVAL_MS is unset (it depends on the role). */
-export function openAiRouterFromConfig(config: Config, engine: () => Inference | null, defaultStreamIntervalMs: number): Router {
+/** What a role's /v1 does where the configuration is silent (see ENSEMBLE_API_RATE_PER_MIN, ENSEMBLE_API_STREAM_INTERVAL_MS). */
+export interface RouterDefaults {
+  streamIntervalMs: number;
+  rate: { perMin: number; burst: number } | null;
+}
+
+/** The /v1 router as the configuration sets it up, over the role's defaults. */
+export function openAiRouterFromConfig(config: Config, engine: () => Inference | null, defaults: RouterDefaults): Router {
+  const perMin = config.ENSEMBLE_API_RATE_PER_MIN ?? defaults.rate?.perMin;
   return createOpenAiRouter({
     engine,
     keys: config.ENSEMBLE_API_KEYS,
-    ratePerMin: config.ENSEMBLE_API_RATE_PER_MIN,
-    burst: config.ENSEMBLE_API_BURST,
-    streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS ?? defaultStreamIntervalMs,
+    rate: perMin === undefined ? null : { perMin, burst: config.ENSEMBLE_API_BURST ?? defaults.rate?.burst ?? Math.max(1, Math.round(perMin / 10)) },
+    streamIntervalMs: config.ENSEMBLE_API_STREAM_INTERVAL_MS ?? defaults.streamIntervalMs,
   });
 }
 
 export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
   const router = Router();
   const keys = options.keys.map((k) => Buffer.from(k));
-  const budget = new KeyedBudget(options.ratePerMin / 60, options.burst);
+  const rate = options.rate;
+  const budget = rate ? new KeyedBudget(rate.perMin / 60, rate.burst) : null;
   const busyRetry = options.busyRetryAfterSec ?? 1;
 
   router.use((req: Request, res: Response, next: NextFunction) => {
@@ -59,9 +65,9 @@ export function createOpenAiRouter(options: OpenAiRouterOptions): Router {
     const name = key.toString();
     // Fairness between keys: the engine admits round-robin across these "rooms".
     res.locals.room = `openai:${keys.indexOf(key)}`;
-    if (!budget.take(name)) {
+    if (budget && !budget.take(name)) {
       const sec = Math.ceil(budget.msUntil(name) / 1000);
-      return sendOpenAiError(res, new OpenAiError(429, 'rate_limit_error', `rate limit of ${options.ratePerMin} requests per minute for this key reached`, 'rate_limit_exceeded', null, sec));
+      return sendOpenAiError(res, new OpenAiError(429, 'rate_limit_error', `rate limit of ${rate!.perMin} requests per minute for this key reached`, 'rate_limit_exceeded', null, sec));
     }
     next();
   });
