@@ -93,23 +93,19 @@ export function remoteGenerate(req: GenerateRequest, model: string, chat: boolea
     const onOuter = (): void => local.abort();
     outer.signal.addEventListener('abort', onOuter, { once: true });
     let stalled = false;
-    let stall: NodeJS.Timeout | undefined;
-    const armStall = (): void => {
-      clearTimeout(stall);
-      stall = setTimeout(() => {
-        stalled = true;
-        local.abort();
-      }, o.stallMs);
-    };
+    // Pushed back by every chunk (refresh() re-arms the same timer: no allocation per chunk).
+    const stall = setTimeout(() => {
+      stalled = true;
+      local.abort();
+    }, o.stallMs);
     const release = o.pool.hold(e);
-    armStall();
     try {
       const options = { signal: local.signal };
       const chunksIn = chat
         ? await e.client.chat.completions.create(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming, options)
         : await e.client.completions.create(body as unknown as OpenAI.CompletionCreateParamsStreaming, options);
       for await (const raw of chunksIn as AsyncIterable<unknown>) {
-        armStall();
+        stall.refresh();
         const parsed = (chat ? ChatChunk : CompletionChunk).safeParse(raw);
         if (!parsed.success) throw new MalformedResponse(`malformed stream chunk (${describeIssue(parsed.error)})`);
         const c = parsed.data;
