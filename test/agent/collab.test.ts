@@ -332,16 +332,18 @@ describe('AI collaborator over /collab (real server, y-websocket and socket.io c
   });
 
   it('moderation in a classroom drops filtered output with a reason', async () => {
-    const modSrv = await startServer({ agent: { generation: GEN, blocklist: ['the', 'a', 'and', 'of', 'to', 'was', 'he', 'she', 'it', 'in', 'i', 'you', 'they', 'her', 'his', 'on', 'at'] } });
+    // The commonest words, so that sampled text all but surely contains one (four alternatives of 8–20 tokens).
+    const common = ['the', 'a', 'and', 'of', 'to', 'was', 'he', 'she', 'it', 'in', 'i', 'you', 'they', 'her', 'his', 'on', 'at', 'for', 'with', 'as', 'but', 'not', 'be', 'had', 'said', 'so', 'all', 'there', 'them', 'we', 'him', 'is', 'were', 'that', 'this', 'up', 'out', 'by'];
+    const modSrv = await startServer({ agent: { generation: GEN, blocklist: common } });
     try {
       const owner = await createRoom(modSrv.http, 'classroom');
       const o = await connectMember(modSrv.port, owner.room.id, owner.token, owner.member.id);
       const ev = record(o);
       const t = typeParagraph(o.doc, 'The children went to the woods and');
       await waitFor(() => !!modSrv.server.registry.peek(owner.room.id) && storyText(modSrv.server.registry.peek(owner.room.id)!.doc).length > 0, 5000, 'sync');
-      const r = await call<Ack<{ proposal: ProposalInfo }>>(o.socket, 'proposal:request', { anchor: anchorAtEnd(t), mode: 'continue', alternatives: 2 });
+      const r = await call<Ack<{ proposal: ProposalInfo }>>(o.socket, 'proposal:request', { anchor: anchorAtEnd(t), mode: 'continue', alternatives: 4 });
       if (!r.ok) throw new Error(JSON.stringify(r));
-      await waitFor(() => donesOf(ev, r.proposal.id).length === 2, 60_000, 'done');
+      await waitFor(() => donesOf(ev, r.proposal.id).length === 4, 60_000, 'done');
       const dones = donesOf(ev, r.proposal.id);
       expect(dones.some((d) => d.finishReason === 'filtered')).toBe(true);
       for (const d of dones.filter((x) => x.finishReason === 'filtered')) {
