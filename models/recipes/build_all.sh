@@ -20,7 +20,7 @@ PY=${PYTHON:-/usr/bin/python3}
 mkdir -p ../.work
 $PY check_text_cleanup.py                             # the corpora clean-up (mojibake) holds
 $PY train_bpe.py                                   2>&1 | tee ../.work/bpe.log     # 8192 tokens, books included
-$PY train_lm.py --steps 300 --eval-every 100       2>&1 | tee ../.work/lm.log
+$PY train_lm.py --steps 2400 --eval-every 200      2>&1 | tee ../.work/lm.log
 $PY train_embed.py --epochs 5                      2>&1 | tee ../.work/embed.log
 $PY train_image.py --steps 1200 --threads 1        2>&1 | tee ../.work/image.log
 $PY eval_data.py                                   # inputs of ../evaluate.mts (old vs new comparison)
