@@ -139,7 +139,6 @@ export const ConfigSchema = z.object({
     .string()
     .optional()
     .transform((v) => (v ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0)),
-  /** Requests per minute per API key on /v1, and the burst a key may spend at once. */
   /**
    * Requests per minute per /v1 key, and the burst. Unset: 600 and 60 where /v1 serves outside
    * clients (ENSEMBLE_ROLE=all); no limit on an inference worker, whose keys are sync processes

@@ -12,12 +12,18 @@ import { OpenAiError, badBody, sendOpenAiError } from './errors';
 import { engineError, runGeneration } from './generation';
 import { ChatBody, CompletionBody, EmbeddingBody, ImageBody, contentText } from './schemas';
 
+/** Requests per minute per key, and the burst a key may spend at once. */
+export interface KeyRate {
+  perMin: number;
+  burst: number;
+}
+
 export interface OpenAiRouterOptions {
   /** The engine the rest of the server uses; null while none is loaded (AI disabled): 503. */
   engine: () => Inference | null;
   keys: readonly string[];
-  /** Requests per minute per key, and the burst; null: no per-key limit. */
-  rate: { perMin: number; burst: number } | null;
+  /** null: no per-key limit. */
+  rate: KeyRate | null;
   /** Seconds a client is told to wait when the engine's queue is full. */
   busyRetryAfterSec?: number;
   /** See GenerationJob.streamIntervalMs (ENSEMBLE_API_STREAM_INTERVAL_MS). */
@@ -33,7 +39,7 @@ function promptTokenCounter(engine: Inference): ((model: string, text: string) =
 /** What a role's /v1 does where the configuration is silent (see ENSEMBLE_API_RATE_PER_MIN, ENSEMBLE_API_STREAM_INTERVAL_MS). */
 export interface RouterDefaults {
   streamIntervalMs: number;
-  rate: { perMin: number; burst: number } | null;
+  rate: KeyRate | null;
 }
 
 /** The /v1 router as the configuration sets it up, over the role's defaults. */
